@@ -1,0 +1,147 @@
+"""Commands: the only input of the engine.
+
+Commands are typed msgspec structs with a tag so that the journal can store them as compact
+msgpack and replay them bit for bit. Quantities are already scaled integers: the protocol layer
+reads decimal strings with the market's precision before it builds a command.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from msgspec import Struct
+
+BUY = "buy"
+SELL = "sell"
+
+LIMIT = "limit"
+MARKET = "market"
+
+GTC = "gtc"
+IOC = "ioc"
+POST_ONLY = "post_only"
+
+
+class Command(Struct, tag_field="c", array_like=True, omit_defaults=True):
+    """Base of every engine command."""
+
+
+class CreateAccount(Command, tag="acct"):
+    name: str
+    api_key: str
+    secret: str
+
+
+class CreateWallet(Command, tag="wal"):
+    account_id: int
+    name: str = ""
+
+
+class Deposit(Command, tag="dep"):
+    """Credit (or, negative, debit) a wallet's free balance. Amount in ledger scale."""
+
+    wallet_id: str
+    currency: str
+    amount: int
+
+
+class PlaceOrder(Command, tag="ord"):
+    account_id: int
+    symbol: str
+    side: str  # BUY | SELL
+    kind: str = LIMIT  # LIMIT | MARKET
+    tif: str = GTC  # GTC | IOC | POST_ONLY (limit orders only)
+    price: int = 0  # scaled by price precision; limit orders only
+    amount: int = 0  # base amount scaled by amount precision; not for market buys
+    quote_amount: int = 0  # market buys only: the quote to spend, in ledger scale
+    wallet_id: str = ""  # "" = the account's first wallet
+    client_order_id: str = ""
+    source: str = "api"  # api | trigger | copy | sim
+    source_id: str = ""
+
+
+class CancelOrder(Command, tag="cxl"):
+    account_id: int
+    order_id: int
+
+
+class AmendOrder(Command, tag="amd"):
+    """Change price and/or total amount. Keeps time priority only when the price is the same
+    and the remaining size shrinks."""
+
+    account_id: int
+    order_id: int
+    price: int
+    amount: int  # new total amount (must exceed what is already filled)
+
+
+class PlaceTrigger(Command, tag="trg"):
+    """An order that waits until the last trade price crosses `trigger_price`.
+
+    direction "up": fires when last >= trigger_price; "down": when last <= trigger_price.
+    """
+
+    account_id: int
+    symbol: str
+    side: str
+    trigger_price: int
+    direction: str  # "up" | "down"
+    kind: str = MARKET
+    price: int = 0
+    amount: int = 0
+    quote_amount: int = 0
+    expires_at: int = 0  # ms; 0 = never
+    wallet_id: str = ""
+    source: str = "api"  # api | limit_order | follow_order | ...
+    source_id: str = ""
+    sub_source: str = ""  # e.g. follow_take_profit
+    group_id: str = ""  # triggers sharing a group are cancelled together when one fires
+
+
+class CancelTrigger(Command, tag="ctg"):
+    account_id: int
+    trigger_id: int
+
+
+class SetTriggerEnabled(Command, tag="stg"):
+    account_id: int
+    trigger_id: int
+    enabled: bool
+
+
+class Tick(Command, tag="tick"):
+    """Lets time pass: expires what is due. The runner sends it when a deadline is reached."""
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+
+
+def encode_command(command: Command) -> bytes:
+    return _ENCODER.encode(command)
+
+
+_COMMAND_TYPES: list[type] = []
+
+
+def register_command(cls: type) -> type:
+    """Register a Command subclass defined outside this module (e.g. copy-trading commands),
+    so the journal can decode it. Call before the first decode."""
+    _COMMAND_TYPES.append(cls)
+    global _decoder
+    _decoder = None
+    return cls
+
+
+for _cls in (CreateAccount, CreateWallet, Deposit, PlaceOrder, CancelOrder, AmendOrder,
+             PlaceTrigger, CancelTrigger, SetTriggerEnabled, Tick):
+    _COMMAND_TYPES.append(_cls)
+
+_decoder: msgspec.msgpack.Decoder | None = None
+
+
+def decode_command(data: bytes) -> Command:
+    global _decoder
+    if _decoder is None:
+        from typing import Union
+
+        _decoder = msgspec.msgpack.Decoder(Union[tuple(_COMMAND_TYPES)])  # type: ignore[arg-type]
+    return _decoder.decode(data)

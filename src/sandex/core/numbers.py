@@ -1,0 +1,80 @@
+"""Fixed-point money: decimal strings at the edges, scaled integers inside.
+
+Every price is an integer scaled by its market's price precision, every base amount by the
+market's amount precision, and every ledger balance by LEDGER_DECIMALS (one scale for all
+currencies, so adding a market never changes how an existing balance is stored).
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Decimal places of every ledger balance, whatever the currency (like ERC-20's 18).
+LEDGER_DECIMALS = 18
+LEDGER_ONE = 10**LEDGER_DECIMALS
+
+_DECIMAL = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?$")
+
+
+class NumberError(ValueError):
+    """A decimal string that cannot be read, or needs more places than allowed."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        #: "invalid" (not a number), "precision" (too many decimal places) or "negative".
+        self.kind = kind
+
+
+def parse_scaled(text: str | int, decimals: int, *, allow_negative: bool = False) -> int:
+    """Read a decimal string (or int) as an integer scaled by 10**decimals, exactly.
+
+    Raises NumberError when the text is not a plain decimal, or has non-zero digits beyond
+    `decimals` places. Floats are refused on purpose: they cannot be read exactly.
+    """
+    if isinstance(text, bool):
+        raise NumberError("invalid", f"not a number: {text!r}")
+    if isinstance(text, int):
+        value = text * 10**decimals
+    elif isinstance(text, str):
+        match = _DECIMAL.match(text.strip())
+        if match is None or (match.group(2) == "" and not match.group(3)):
+            raise NumberError("invalid", f"not a decimal number: {text!r}")
+        sign, whole, frac = match.group(1), match.group(2) or "0", match.group(3) or ""
+        frac = frac.rstrip("0")
+        if len(frac) > decimals:
+            raise NumberError("precision", f"{text!r} has more than {decimals} decimal places")
+        if len(whole) > 40:
+            raise NumberError("invalid", f"number too large: {text!r}")
+        value = int(whole) * 10**decimals + (int(frac) * 10 ** (decimals - len(frac)) if frac else 0)
+        if sign == "-":
+            value = -value
+    else:
+        raise NumberError("invalid", f"not a number: {text!r}")
+    if value < 0 and not allow_negative:
+        raise NumberError("negative", f"negative number: {text!r}")
+    return value
+
+
+def format_scaled(value: int, decimals: int) -> str:
+    """Write a scaled integer as a fixed-point decimal string with exactly `decimals` places."""
+    if decimals == 0:
+        return str(value)
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(value), 10**decimals)
+    return f"{sign}{whole}.{frac:0{decimals}d}"
+
+
+def format_trimmed(value: int, decimals: int) -> str:
+    """Like format_scaled, without trailing zeros (and without a bare trailing point)."""
+    text = format_scaled(value, decimals)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def rescale(value: int, from_decimals: int, to_decimals: int) -> int:
+    """Move a scaled integer to another scale, rounding toward zero when it loses places."""
+    if to_decimals >= from_decimals:
+        return value * 10 ** (to_decimals - from_decimals)
+    step = 10 ** (from_decimals - to_decimals)
+    return value // step if value >= 0 else -((-value) // step)
