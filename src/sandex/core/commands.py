@@ -1,7 +1,9 @@
 """Commands: the only input of the engine.
 
-Commands are typed msgspec structs with a tag so that the journal can store them as compact
-msgpack and replay them bit for bit. Quantities are already scaled integers: the protocol layer
+Commands are typed msgspec structs with a tag so that the journal can store them compactly and
+replay them bit for bit. They are encoded as JSON arrays, not msgpack: ledger amounts have 18
+decimals and exceed msgpack's 64-bit integers, while msgspec's JSON reads and writes integers of
+any size exactly. Quantities are already scaled integers: the protocol layer
 reads decimal strings with the market's precision before it builds a command.
 """
 
@@ -112,7 +114,7 @@ class Tick(Command, tag="tick"):
     """Lets time pass: expires what is due. The runner sends it when a deadline is reached."""
 
 
-_ENCODER = msgspec.msgpack.Encoder()
+_ENCODER = msgspec.json.Encoder()
 
 
 def encode_command(command: Command) -> bytes:
@@ -135,7 +137,7 @@ for _cls in (CreateAccount, CreateWallet, Deposit, PlaceOrder, CancelOrder, Amen
              PlaceTrigger, CancelTrigger, SetTriggerEnabled, Tick):
     _COMMAND_TYPES.append(_cls)
 
-_decoder: msgspec.msgpack.Decoder | None = None
+_decoder: msgspec.json.Decoder | None = None
 
 
 def decode_command(data: bytes) -> Command:
@@ -143,5 +145,5 @@ def decode_command(data: bytes) -> Command:
     if _decoder is None:
         from typing import Union
 
-        _decoder = msgspec.msgpack.Decoder(Union[tuple(_COMMAND_TYPES)])  # type: ignore[arg-type]
+        _decoder = msgspec.json.Decoder(Union[tuple(_COMMAND_TYPES)])  # type: ignore[arg-type]
     return _decoder.decode(data)

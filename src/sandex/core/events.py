@@ -71,12 +71,14 @@ class OrderEvent(Event, tag="order"):
     source_id: str
 
 
-class OrderRejected(Event, tag="reject"):
+class Rejected(Event, tag="reject"):
+    """A command the engine refused; nothing changed."""
+
     account_id: int
     symbol: str
     code: str  # E_*
     message: str
-    order_id: int = 0  # set when a cancel/amend of a known order failed
+    order_id: int = 0  # the order (or trigger) a cancel/amend named
     source: str = ""
     source_id: str = ""
 

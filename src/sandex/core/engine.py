@@ -1,0 +1,797 @@
+"""The matching engine: a deterministic function from commands to events.
+
+One writer, no I/O, no clock of its own: `apply(command, ts)` takes the command's timestamp from
+the caller (the sequencer stamps it and the journal stores it), so replaying the journal gives
+the same events bit for bit. Identifiers (orders, trades, triggers, wallets) come from counters
+and a seeded hash, never from randomness or the wall clock.
+
+Matching rules
+- Price-time priority. A taker trades at the maker's price.
+- Limit GTC rests what it cannot fill; IOC cancels the rest; post-only is rejected whole if any
+  part would take.
+- Market buys are sized by quote to spend, market sells by base amount; what cannot fill (empty
+  book, or a budget too small for one more unit) is released.
+- Amend: new price and new total amount. The order keeps its time priority only when the price
+  is unchanged and the remaining amount shrinks; otherwise it goes to the back of the queue at
+  its (new) price, and may trade at once if the new price crosses.
+- Self-trade prevention ("cancel resting"): when a taker meets a resting order of the same
+  account, the resting order is cancelled (reason `self_trade`) and matching goes on. The taker
+  is never cancelled by STP, so an account can always cross its own stale quotes.
+- Fees are charged on what each side receives: the buyer pays in base, the seller in quote; the
+  taker pays the taker rate, the maker the maker rate, rounded down in ledger scale.
+- Trigger orders fire when a trade's price reaches their trigger (direction "up": last >=
+  trigger, "down": last <= trigger). Funds are not held while a trigger waits; if the order it
+  places is rejected (e.g. insufficient balance) the trigger ends as `failed` with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections import deque
+from typing import Any, Callable, Iterable
+
+import msgspec
+from sortedcontainers import SortedList
+
+from .book import BookSide, OrderBook
+from .commands import (
+    BUY, GTC, IOC, LIMIT, MARKET, POST_ONLY, SELL, AmendOrder, CancelOrder, CancelTrigger,
+    Command, CreateAccount, CreateWallet, Deposit, PlaceOrder, PlaceTrigger, SetTriggerEnabled,
+    Tick,
+)
+from .events import (
+    CANCELLED, E_BELOW_MIN_AMOUNT, E_BELOW_MIN_VALUE, E_DUPLICATE_KEY, E_INSUFFICIENT_BALANCE,
+    E_INVALID_AMOUNT, E_INVALID_PRICE, E_INVALID_SIDE, E_INVALID_TYPE, E_NOT_FOUND,
+    E_ORDER_NOT_FOUND, E_POST_ONLY_WOULD_TAKE, E_UNKNOWN_ACCOUNT, E_UNKNOWN_SYMBOL,
+    E_UNKNOWN_WALLET, FILLED, OPEN, PARTIAL, R_AMENDED, R_CANCELLED, R_FILL, R_IOC,
+    R_NO_LIQUIDITY, R_PLACED, R_SELF_TRADE, T_CANCELLED, T_DISABLED, T_EXPIRED, T_FAILED,
+    T_TRIGGERED, T_WAITING, AccountEvent, BalanceEvent, DepositEvent, Event, OrderEvent,
+    Rejected, TradeEvent, TriggerEvent, WalletEvent,
+)
+from .ledger import Ledger
+from .markets import PPM, Market
+from .orders import Order, Trigger
+
+#: A cascade of triggers/copy trades started by one command stops after this many steps, so a
+#: pathological configuration cannot wedge the single writer.
+MAX_FOLLOW_UPS = 10_000
+
+
+class Account:
+    __slots__ = ("id", "name", "api_key", "secret", "wallets")
+
+    def __init__(self, id: int, name: str, api_key: str, secret: str) -> None:
+        self.id = id
+        self.name = name
+        self.api_key = api_key
+        self.secret = secret
+        self.wallets: list[str] = []
+
+
+class Wallet:
+    __slots__ = ("id", "account_id", "name")
+
+    def __init__(self, id: str, account_id: int, name: str) -> None:
+        self.id = id
+        self.account_id = account_id
+        self.name = name
+
+
+class EnginePlugin:
+    """A deterministic extension of the engine (e.g. copy trading).
+
+    It handles its own command types, sees every trade after the matching step that made it,
+    and may place orders and triggers through the engine's public methods. Its state goes into
+    the engine's snapshot.
+    """
+
+    name = "plugin"
+    commands: tuple[type[Command], ...] = ()
+
+    def attach(self, engine: "Engine") -> None:
+        self.engine = engine
+
+    def handle(self, command: Command) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def on_trade(self, trade: TradeEvent) -> None:
+        pass
+
+    def on_trigger(self, event: TriggerEvent) -> None:
+        pass
+
+    def on_order(self, event: OrderEvent) -> None:
+        pass
+
+    def to_state(self) -> Any:
+        return None
+
+    def from_state(self, state: Any) -> None:
+        pass
+
+
+class Engine:
+    def __init__(self, markets: Iterable[Market], seed: int = 0, plugins: Iterable[EnginePlugin] = ()) -> None:
+        self.markets: dict[str, Market] = {m.symbol: m for m in markets}
+        self.books: dict[str, OrderBook] = {s: OrderBook() for s in self.markets}
+        self.ledger = Ledger()
+        self.accounts: dict[int, Account] = {}
+        self.account_by_key: dict[str, Account] = {}
+        self.wallets: dict[str, Wallet] = {}
+        self.orders: dict[int, Order] = {}  # open (resting) orders only
+        self.triggers: dict[int, Trigger] = {}  # waiting or disabled triggers only
+        self.trigger_index: dict[str, tuple[SortedList, SortedList]] = {
+            s: (SortedList(), SortedList()) for s in self.markets
+        }
+        self.expiries: list[tuple[int, int]] = []  # heap of (expires_at, trigger_id)
+        self.seed = seed
+        self.seq = 0
+        self.now = 0
+        self.next_order_id = 1
+        self.next_trade_id = 1
+        self.next_trigger_id = 1
+        self.next_account_id = 1
+        self.wallet_counter = 0
+        self.qpos = 0
+        self._out: list[Event] = []
+        self._follow_ups: deque[Callable[[], None]] = deque()
+        self._trades: list[TradeEvent] | None = None
+        self.plugins: list[EnginePlugin] = []
+        self._handlers: dict[type, Callable[[Any], Any]] = {
+            PlaceOrder: self.place_order,
+            CancelOrder: self._cancel,
+            AmendOrder: self._amend,
+            PlaceTrigger: self.place_trigger,
+            CancelTrigger: self._cancel_trigger,
+            SetTriggerEnabled: self._set_trigger_enabled_cmd,
+            CreateAccount: self._create_account,
+            CreateWallet: self._create_wallet,
+            Deposit: self._deposit,
+            Tick: lambda command: None,
+        }
+        for plugin in plugins:
+            self.add_plugin(plugin)
+
+    def add_plugin(self, plugin: EnginePlugin) -> None:
+        plugin.attach(self)
+        self.plugins.append(plugin)
+        for command_type in plugin.commands:
+            self._handlers[command_type] = plugin.handle
+        self._trades = []
+
+    # ------------------------------------------------------------------ entry point
+    def apply(self, command: Command, ts: int) -> list[Event]:
+        """Apply one command at time `ts` (ms) and return the events it caused, in order."""
+        if ts > self.now:
+            self.now = ts
+        out = self._out = []
+        if self.expiries and self.expiries[0][0] <= self.now:
+            self._expire()
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            self.reject(0, "", E_INVALID_TYPE, f"unknown command {type(command).__name__}")
+        else:
+            handler(command)
+        if self._follow_ups or self._trades:
+            self._drain()
+        if self.ledger.dirty:
+            self._flush_balances()
+        return out
+
+    def emit(self, event_type: type, *fields: Any) -> Event:
+        """Append an event of `event_type` with the next sequence number (for plugins too)."""
+        self.seq += 1
+        event = event_type(self.seq, self.now, *fields)
+        self._out.append(event)
+        return event
+
+    def defer(self, step: Callable[[], None]) -> None:
+        """Run `step` after the current matching step, within the same command."""
+        self._follow_ups.append(step)
+
+    def reject(self, account_id: int, symbol: str, code: str, message: str, order_id: int = 0,
+               source: str = "", source_id: str = "") -> None:
+        self.seq += 1
+        self._out.append(Rejected(self.seq, self.now, account_id, symbol, code, message, order_id, source, source_id))
+
+    # ------------------------------------------------------------------ accounts and money
+    def _create_account(self, cmd: CreateAccount) -> Account | None:
+        if not cmd.api_key or cmd.api_key in self.account_by_key:
+            self.reject(0, "", E_DUPLICATE_KEY, f"api key already in use: {cmd.api_key!r}")
+            return None
+        account = Account(self.next_account_id, cmd.name, cmd.api_key, cmd.secret)
+        self.next_account_id += 1
+        self.accounts[account.id] = account
+        self.account_by_key[cmd.api_key] = account
+        self.emit(AccountEvent, account.id, account.name, account.api_key)
+        self._new_wallet(account, "default")
+        return account
+
+    def _new_wallet(self, account: Account, name: str) -> Wallet:
+        self.wallet_counter += 1
+        digest = hashlib.sha256(f"{self.seed}:{self.wallet_counter}".encode()).hexdigest()
+        wallet = Wallet("0x" + digest[:40], account.id, name)
+        self.wallets[wallet.id] = wallet
+        account.wallets.append(wallet.id)
+        self.emit(WalletEvent, account.id, wallet.id, name)
+        return wallet
+
+    def _create_wallet(self, cmd: CreateWallet) -> Wallet | None:
+        account = self.accounts.get(cmd.account_id)
+        if account is None:
+            self.reject(cmd.account_id, "", E_UNKNOWN_ACCOUNT, "unknown account")
+            return None
+        return self._new_wallet(account, cmd.name or f"wallet-{len(account.wallets) + 1}")
+
+    def _deposit(self, cmd: Deposit) -> None:
+        wallet = self.wallets.get(cmd.wallet_id)
+        if wallet is None:
+            self.reject(0, "", E_UNKNOWN_WALLET, f"unknown wallet {cmd.wallet_id}")
+            return
+        if not self.ledger.deposit(wallet.id, cmd.currency, cmd.amount):
+            self.reject(wallet.account_id, "", E_INSUFFICIENT_BALANCE, "debit exceeds free balance")
+            return
+        self.emit(DepositEvent, wallet.account_id, wallet.id, cmd.currency, cmd.amount)
+
+    def _flush_balances(self) -> None:
+        ledger = self.ledger
+        wallets = self.wallets
+        balances = ledger.balances
+        for key in ledger.take_dirty():
+            free, held = balances[key]
+            self.seq += 1
+            self._out.append(BalanceEvent(self.seq, self.now, wallets[key[0]].account_id, key[0], key[1], free, held))
+
+    def resolve_wallet(self, account_id: int, wallet_id: str) -> str | None:
+        account = self.accounts.get(account_id)
+        if account is None or not account.wallets:
+            return None
+        if not wallet_id:
+            return account.wallets[0]
+        wallet = self.wallets.get(wallet_id)
+        if wallet is None or wallet.account_id != account_id:
+            return None
+        return wallet_id
+
+    # ------------------------------------------------------------------ orders
+    def place_order(self, cmd: PlaceOrder) -> Order | None:
+        """Validate, hold funds, match, then rest or release. Returns the order, or None if
+        rejected (a Rejected event says why)."""
+        market = self.markets.get(cmd.symbol)
+        acct, symbol, src, src_id = cmd.account_id, cmd.symbol, cmd.source, cmd.source_id
+        if market is None:
+            self.reject(acct, symbol, E_UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}", 0, src, src_id)
+            return None
+        wallet_id = self.resolve_wallet(acct, cmd.wallet_id)
+        if wallet_id is None:
+            code = E_UNKNOWN_WALLET if acct in self.accounts else E_UNKNOWN_ACCOUNT
+            self.reject(acct, symbol, code, "unknown account or wallet", 0, src, src_id)
+            return None
+        side, kind = cmd.side, cmd.kind
+        if side != BUY and side != SELL:
+            self.reject(acct, symbol, E_INVALID_SIDE, f"invalid side {side!r}", 0, src, src_id)
+            return None
+        book = self.books[symbol]
+        if kind == LIMIT:
+            price, amount = cmd.price, cmd.amount
+            if price <= 0:
+                self.reject(acct, symbol, E_INVALID_PRICE, "price must be positive", 0, src, src_id)
+                return None
+            if amount <= 0:
+                self.reject(acct, symbol, E_INVALID_AMOUNT, "amount must be positive", 0, src, src_id)
+                return None
+            if amount < market.min_amount:
+                self.reject(acct, symbol, E_BELOW_MIN_AMOUNT, "amount below the market minimum", 0, src, src_id)
+                return None
+            if price * amount < market.min_value:
+                self.reject(acct, symbol, E_BELOW_MIN_VALUE, "order value below the market minimum", 0, src, src_id)
+                return None
+            tif = cmd.tif
+            if tif != GTC and tif != IOC and tif != POST_ONLY:
+                self.reject(acct, symbol, E_INVALID_TYPE, f"invalid time in force {tif!r}", 0, src, src_id)
+                return None
+            if tif == POST_ONLY:
+                best = book.asks.best_price() if side == BUY else book.bids.best_price()
+                if best is not None and (price >= best if side == BUY else price <= best):
+                    self.reject(acct, symbol, E_POST_ONLY_WOULD_TAKE, "post-only order would take liquidity", 0, src, src_id)
+                    return None
+            if side == BUY:
+                hold_currency, hold = market.quote, price * amount * market.value_to_ledger
+            else:
+                hold_currency, hold = market.base, amount * market.base_to_ledger
+            quote_amount = 0
+        elif kind == MARKET:
+            price, tif = 0, IOC
+            if side == BUY:
+                quote_amount, amount = cmd.quote_amount, 0
+                if quote_amount <= 0:
+                    self.reject(acct, symbol, E_INVALID_AMOUNT, "market buy needs a positive quote amount", 0, src, src_id)
+                    return None
+                if quote_amount < market.min_value * market.value_to_ledger:
+                    self.reject(acct, symbol, E_BELOW_MIN_VALUE, "order value below the market minimum", 0, src, src_id)
+                    return None
+                hold_currency, hold = market.quote, quote_amount
+            else:
+                amount, quote_amount = cmd.amount, 0
+                if amount <= 0:
+                    self.reject(acct, symbol, E_INVALID_AMOUNT, "amount must be positive", 0, src, src_id)
+                    return None
+                if amount < market.min_amount:
+                    self.reject(acct, symbol, E_BELOW_MIN_AMOUNT, "amount below the market minimum", 0, src, src_id)
+                    return None
+                hold_currency, hold = market.base, amount * market.base_to_ledger
+        else:
+            self.reject(acct, symbol, E_INVALID_TYPE, f"invalid order type {kind!r}", 0, src, src_id)
+            return None
+        if not self.ledger.hold(wallet_id, hold_currency, hold):
+            self.reject(acct, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {hold_currency} balance", 0, src, src_id)
+            return None
+        order = Order(self.next_order_id, acct, wallet_id, symbol, side, kind, tif, price, amount,
+                      quote_amount, self.now, cmd.client_order_id, src, src_id)
+        self.next_order_id += 1
+        order.hold = hold
+        self._execute(order, book, market)
+        self._order_event(order, R_PLACED if order.status != CANCELLED else
+                          (R_IOC if order.filled or kind == LIMIT else R_NO_LIQUIDITY))
+        return order
+
+    def _execute(self, order: Order, book: OrderBook, market: Market) -> None:
+        """Match `order` as a taker, then rest it (GTC/post-only) or release what is left."""
+        exhausted = self._match(order, book, market)
+        if order.kind == LIMIT and order.tif != IOC and order.remaining > 0:
+            self.qpos += 1
+            (book.bids if order.side == BUY else book.asks).add(order, self.qpos)
+            order.status = PARTIAL if order.filled else OPEN
+            self.orders[order.id] = order
+            return
+        if order.hold:
+            self.ledger.release(order.wallet_id, market.quote if order.side == BUY else market.base, order.hold)
+            order.hold = 0
+        if order.kind == MARKET and order.side == BUY:
+            # A market buy that stopped because its budget was down to dust has done its job.
+            done = order.filled > 0 and not exhausted
+        else:
+            done = order.remaining == 0
+        order.status = FILLED if done else CANCELLED
+        self.orders.pop(order.id, None)
+
+    def _match(self, taker: Order, book: OrderBook, market: Market) -> bool:
+        """Trade `taker` against the opposite side. Returns True if the book ran out of
+        matchable liquidity (as opposed to the taker being satisfied)."""
+        is_buy = taker.side == BUY
+        opposite = book.asks if is_buy else book.bids
+        limit = taker.price if taker.kind == LIMIT else 0
+        market_buy = taker.kind == MARKET and is_buy
+        per_unit = market.value_to_ledger
+        traded = 0  # the last trade price, 0 while nothing traded
+        exhausted = False
+        while True:
+            level = opposite.best()
+            if level is None:
+                exhausted = True
+                break
+            price = level.price
+            if limit and (price > limit if is_buy else price < limit):
+                exhausted = True
+                break
+            maker = level.head()
+            if maker.account_id == taker.account_id:
+                self._cancel_resting(maker, opposite, market, R_SELF_TRADE)
+                continue
+            if market_buy:
+                quantity = taker.hold // (price * per_unit)
+                if quantity == 0:
+                    break
+                if quantity > maker.remaining:
+                    quantity = maker.remaining
+            else:
+                quantity = taker.remaining if taker.remaining < maker.remaining else maker.remaining
+            self._trade(taker, maker, quantity, price, market, opposite, level)
+            traded = price
+            if not market_buy and taker.remaining == 0:
+                break
+        if traded:
+            self._after_trades(book, market.symbol, traded)
+        return exhausted
+
+    def _trade(self, taker: Order, maker: Order, quantity: int, price: int, market: Market,
+               opposite: BookSide, level: Any) -> None:
+        value = price * quantity
+        value_l = value * market.value_to_ledger
+        base_l = quantity * market.base_to_ledger
+        if taker.side == BUY:
+            buyer, seller = taker, maker
+            buyer_fee = base_l * market.taker_fee_ppm // PPM
+            seller_fee = value_l * market.maker_fee_ppm // PPM
+        else:
+            buyer, seller = maker, taker
+            buyer_fee = base_l * market.maker_fee_ppm // PPM
+            seller_fee = value_l * market.taker_fee_ppm // PPM
+        ledger = self.ledger
+        base, quote = market.base, market.quote
+        cell = ledger.cell(buyer.wallet_id, quote)
+        if buyer.kind == LIMIT:
+            reserved = quantity * buyer.price * market.value_to_ledger
+            cell[1] -= reserved
+            cell[0] += reserved - value_l  # price improvement goes back to free
+            buyer.hold -= reserved
+        else:
+            cell[1] -= value_l
+            buyer.hold -= value_l
+        ledger.cell(buyer.wallet_id, base)[0] += base_l - buyer_fee
+        ledger.cell(seller.wallet_id, base)[1] -= base_l
+        seller.hold -= base_l
+        ledger.cell(seller.wallet_id, quote)[0] += value_l - seller_fee
+        fees = ledger.fees
+        fees[base] += buyer_fee
+        fees[quote] += seller_fee
+
+        maker.filled += quantity
+        maker.filled_value += value
+        maker.remaining -= quantity
+        taker.filled += quantity
+        taker.filled_value += value
+        if taker.kind == LIMIT or taker.side == SELL:
+            taker.remaining -= quantity
+        level.total -= quantity
+
+        trade_id = self.next_trade_id
+        self.next_trade_id += 1
+        self.seq += 1
+        trade = TradeEvent(
+            self.seq, self.now, trade_id, market.symbol, price, quantity, value, taker.side,
+            maker.id, taker.id, maker.account_id, taker.account_id, maker.wallet_id,
+            taker.wallet_id, buyer_fee if maker is buyer else seller_fee,
+            buyer_fee if taker is buyer else seller_fee,
+        )
+        self._out.append(trade)
+        if self._trades is not None:
+            self._trades.append(trade)
+        if maker.remaining == 0:
+            maker.status = FILLED
+            opposite.remove(maker)
+            del self.orders[maker.id]
+            self._order_event(maker, R_FILL)
+        else:
+            maker.status = PARTIAL
+            self._order_event(maker, R_FILL)
+
+    def _after_trades(self, book: OrderBook, symbol: str, last: int) -> None:
+        """Remember the last price (the taker's final fill; a sweep only moves one way, so no
+        trigger can be skipped) and queue the triggers it reached."""
+        book.last_price = last
+        up, down = self.trigger_index[symbol]
+        fired: list[int] = []
+        while up and up[0][0] <= last:
+            fired.append(up.pop(0)[1])
+        while down and down[-1][0] >= last:
+            fired.append(down.pop()[1])
+        if fired:
+            fired.sort()
+            for trigger_id in fired:
+                self._follow_ups.append(lambda tid=trigger_id: self._fire(tid))
+
+    def _order_event(self, o: Order, reason: str) -> None:
+        self.seq += 1
+        self._out.append(OrderEvent(
+            self.seq, self.now, o.id, o.account_id, o.wallet_id, o.symbol, o.side, o.kind, o.tif,
+            o.price, o.amount, o.quote_amount, o.filled, o.filled_value,
+            o.remaining if o.qpos else 0, o.status, reason, o.created_ts, o.client_order_id,
+            o.source, o.source_id,
+        ))
+
+    def _cancel_resting(self, order: Order, side: BookSide, market: Market, reason: str) -> None:
+        side.remove(order)
+        if order.hold:
+            self.ledger.release(order.wallet_id, market.quote if order.side == BUY else market.base, order.hold)
+            order.hold = 0
+        order.status = CANCELLED
+        del self.orders[order.id]
+        self._order_event(order, reason)
+
+    def _owned_order(self, account_id: int, order_id: int, symbol_hint: str = "") -> Order | None:
+        order = self.orders.get(order_id)
+        if order is None or order.account_id != account_id:
+            self.reject(account_id, symbol_hint, E_ORDER_NOT_FOUND, f"order {order_id} not found or not open", order_id)
+            return None
+        return order
+
+    def _cancel(self, cmd: CancelOrder) -> None:
+        order = self._owned_order(cmd.account_id, cmd.order_id)
+        if order is not None:
+            book = self.books[order.symbol]
+            self._cancel_resting(order, book.bids if order.side == BUY else book.asks,
+                                 self.markets[order.symbol], R_CANCELLED)
+
+    def _amend(self, cmd: AmendOrder) -> None:
+        order = self._owned_order(cmd.account_id, cmd.order_id)
+        if order is None:
+            return
+        market = self.markets[order.symbol]
+        price, amount = cmd.price, cmd.amount
+        acct, symbol = order.account_id, order.symbol
+        if price <= 0:
+            self.reject(acct, symbol, E_INVALID_PRICE, "price must be positive", order.id)
+            return
+        remaining = amount - order.filled
+        if remaining <= 0:
+            self.reject(acct, symbol, E_INVALID_AMOUNT, "new amount must exceed the filled amount", order.id)
+            return
+        if amount < market.min_amount:
+            self.reject(acct, symbol, E_BELOW_MIN_AMOUNT, "amount below the market minimum", order.id)
+            return
+        if price * amount < market.min_value:
+            self.reject(acct, symbol, E_BELOW_MIN_VALUE, "order value below the market minimum", order.id)
+            return
+        book = self.books[symbol]
+        is_buy = order.side == BUY
+        if order.tif == POST_ONLY and price != order.price:
+            best = book.asks.best_price() if is_buy else book.bids.best_price()
+            if best is not None and (price >= best if is_buy else price <= best):
+                self.reject(acct, symbol, E_POST_ONLY_WOULD_TAKE, "post-only order would take liquidity", order.id)
+                return
+        if is_buy:
+            currency, new_hold = market.quote, remaining * price * market.value_to_ledger
+        else:
+            currency, new_hold = market.base, remaining * market.base_to_ledger
+        delta = new_hold - order.hold
+        if delta > 0:
+            if not self.ledger.hold(order.wallet_id, currency, delta):
+                self.reject(acct, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {currency} balance", order.id)
+                return
+        elif delta < 0:
+            self.ledger.release(order.wallet_id, currency, -delta)
+        order.hold = new_hold
+        side = book.bids if is_buy else book.asks
+        if price == order.price and remaining <= order.remaining:
+            side.reduce(order, order.remaining - remaining)
+            order.remaining = remaining
+            order.amount = amount
+        else:
+            side.remove(order)
+            order.price = price
+            order.amount = amount
+            order.remaining = remaining
+            best = book.asks.best_price() if is_buy else book.bids.best_price()
+            if best is None or (price < best if is_buy else price > best):
+                # The common case: the order moves without crossing, so it simply re-queues.
+                self.qpos += 1
+                side.add(order, self.qpos)
+            else:
+                del self.orders[order.id]
+                self._execute(order, book, market)
+        self._order_event(order, R_AMENDED)
+
+    # ------------------------------------------------------------------ triggers
+    def place_trigger(self, cmd: PlaceTrigger) -> Trigger | None:
+        market = self.markets.get(cmd.symbol)
+        acct, symbol, src, src_id = cmd.account_id, cmd.symbol, cmd.source, cmd.source_id
+        if market is None:
+            self.reject(acct, symbol, E_UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}", 0, src, src_id)
+            return None
+        wallet_id = self.resolve_wallet(acct, cmd.wallet_id)
+        if wallet_id is None:
+            self.reject(acct, symbol, E_UNKNOWN_WALLET, "unknown account or wallet", 0, src, src_id)
+            return None
+        if cmd.side != BUY and cmd.side != SELL:
+            self.reject(acct, symbol, E_INVALID_SIDE, f"invalid side {cmd.side!r}", 0, src, src_id)
+            return None
+        if cmd.direction not in ("up", "down") or cmd.trigger_price <= 0:
+            self.reject(acct, symbol, E_INVALID_PRICE, "trigger needs a positive price and direction up|down", 0, src, src_id)
+            return None
+        if cmd.kind not in (LIMIT, MARKET) or (cmd.kind == LIMIT and cmd.price <= 0):
+            self.reject(acct, symbol, E_INVALID_TYPE, "trigger order must be market, or limit with a price", 0, src, src_id)
+            return None
+        sized = cmd.quote_amount if (cmd.kind == MARKET and cmd.side == BUY) else cmd.amount
+        if sized <= 0:
+            self.reject(acct, symbol, E_INVALID_AMOUNT, "trigger order needs a positive amount", 0, src, src_id)
+            return None
+        trigger = Trigger()
+        trigger.id = self.next_trigger_id
+        self.next_trigger_id += 1
+        trigger.account_id, trigger.wallet_id, trigger.symbol, trigger.side = acct, wallet_id, symbol, cmd.side
+        trigger.trigger_price, trigger.direction, trigger.kind = cmd.trigger_price, cmd.direction, cmd.kind
+        trigger.price, trigger.amount, trigger.quote_amount = cmd.price, cmd.amount, cmd.quote_amount
+        trigger.expires_at, trigger.status, trigger.order_id = cmd.expires_at, T_WAITING, 0
+        trigger.created_ts, trigger.source, trigger.source_id = self.now, src, src_id
+        trigger.sub_source, trigger.group_id = cmd.sub_source, cmd.group_id
+        self.triggers[trigger.id] = trigger
+        self._index_trigger(trigger)
+        if trigger.expires_at:
+            heapq.heappush(self.expiries, (trigger.expires_at, trigger.id))
+        self._trigger_event(trigger, "placed")
+        return trigger
+
+    def _index_trigger(self, trigger: Trigger) -> None:
+        up, down = self.trigger_index[trigger.symbol]
+        (up if trigger.direction == "up" else down).add((trigger.trigger_price, trigger.id))
+
+    def _unindex_trigger(self, trigger: Trigger) -> None:
+        up, down = self.trigger_index[trigger.symbol]
+        (up if trigger.direction == "up" else down).discard((trigger.trigger_price, trigger.id))
+
+    def _trigger_event(self, t: Trigger, reason: str) -> TriggerEvent:
+        self.seq += 1
+        event = TriggerEvent(
+            self.seq, self.now, t.id, t.account_id, t.wallet_id, t.symbol, t.side, t.trigger_price,
+            t.direction, t.kind, t.price, t.amount, t.quote_amount, t.expires_at, t.status, reason,
+            t.order_id, t.created_ts, t.source, t.source_id, t.sub_source, t.group_id,
+        )
+        self._out.append(event)
+        for plugin in self.plugins:
+            plugin.on_trigger(event)
+        return event
+
+    def _fire(self, trigger_id: int) -> None:
+        trigger = self.triggers.pop(trigger_id, None)
+        if trigger is None or trigger.status != T_WAITING:
+            return
+        order = self.place_order(PlaceOrder(
+            trigger.account_id, trigger.symbol, trigger.side, trigger.kind,
+            GTC if trigger.kind == LIMIT else IOC, trigger.price, trigger.amount,
+            trigger.quote_amount, trigger.wallet_id, "", trigger.source or "trigger",
+            trigger.source_id or str(trigger.id),
+        ))
+        if order is None:
+            trigger.status = T_FAILED
+            rejected = self._out[-1]
+            self._trigger_event(trigger, rejected.code if isinstance(rejected, Rejected) else "rejected")
+        else:
+            trigger.status = T_TRIGGERED
+            trigger.order_id = order.id
+            self._trigger_event(trigger, "fired")
+
+    def _owned_trigger(self, account_id: int, trigger_id: int) -> Trigger | None:
+        trigger = self.triggers.get(trigger_id)
+        if trigger is None or trigger.account_id != account_id:
+            self.reject(account_id, "", E_NOT_FOUND, f"trigger {trigger_id} not found or not active", trigger_id)
+            return None
+        return trigger
+
+    def _cancel_trigger(self, cmd: CancelTrigger) -> None:
+        trigger = self._owned_trigger(cmd.account_id, cmd.trigger_id)
+        if trigger is not None:
+            self.cancel_trigger(trigger, "cancelled")
+
+    def cancel_trigger(self, trigger: Trigger, reason: str) -> None:
+        if trigger.status == T_WAITING:
+            self._unindex_trigger(trigger)
+        trigger.status = T_CANCELLED
+        del self.triggers[trigger.id]
+        self._trigger_event(trigger, reason)
+
+    def _set_trigger_enabled_cmd(self, cmd: SetTriggerEnabled) -> None:
+        trigger = self._owned_trigger(cmd.account_id, cmd.trigger_id)
+        if trigger is not None:
+            self.set_trigger_enabled(trigger, cmd.enabled)
+
+    def set_trigger_enabled(self, trigger: Trigger, enabled: bool) -> None:
+        if enabled and trigger.status == T_DISABLED:
+            trigger.status = T_WAITING
+            self._index_trigger(trigger)
+            self._trigger_event(trigger, "enabled")
+        elif not enabled and trigger.status == T_WAITING:
+            self._unindex_trigger(trigger)
+            trigger.status = T_DISABLED
+            self._trigger_event(trigger, "disabled")
+
+    def _expire(self) -> None:
+        now = self.now
+        expiries = self.expiries
+        while expiries and expiries[0][0] <= now:
+            due, trigger_id = heapq.heappop(expiries)
+            trigger = self.triggers.get(trigger_id)
+            if trigger is not None and trigger.expires_at == due:
+                if trigger.status == T_WAITING:
+                    self._unindex_trigger(trigger)
+                trigger.status = T_EXPIRED
+                del self.triggers[trigger_id]
+                self._trigger_event(trigger, "expired")
+
+    def next_deadline(self) -> int | None:
+        """When the engine next needs a Tick to expire something (ms), or None."""
+        expiries = self.expiries
+        while expiries:
+            due, trigger_id = expiries[0]
+            trigger = self.triggers.get(trigger_id)
+            if trigger is not None and trigger.expires_at == due:
+                return due
+            heapq.heappop(expiries)
+        return None
+
+    # ------------------------------------------------------------------ follow-ups
+    def _drain(self) -> None:
+        steps = 0
+        follow_ups = self._follow_ups
+        while True:
+            trades = self._trades
+            if trades:
+                self._trades = []
+                for trade in trades:
+                    for plugin in self.plugins:
+                        plugin.on_trade(trade)
+            if not follow_ups:
+                if not self._trades:
+                    break
+                continue
+            steps += 1
+            if steps > MAX_FOLLOW_UPS:
+                follow_ups.clear()
+                break
+            follow_ups.popleft()()
+
+    # ------------------------------------------------------------------ queries
+    def balances_of(self, wallet_id: str) -> dict[str, tuple[int, int]]:
+        return {cur: (cell[0], cell[1]) for (wid, cur), cell in self.ledger.balances.items() if wid == wallet_id}
+
+    def open_orders_of(self, account_id: int, symbol: str | None = None) -> list[Order]:
+        return [o for o in self.orders.values()
+                if o.account_id == account_id and (symbol is None or o.symbol == symbol)]
+
+    def book_levels(self, symbol: str, depth: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        book = self.books[symbol]
+        bids = [(lvl.price, lvl.total) for _, lvl in zip(range(depth), book.bids.iter_levels())]
+        asks = [(lvl.price, lvl.total) for _, lvl in zip(range(depth), book.asks.iter_levels())]
+        return bids, asks
+
+    # ------------------------------------------------------------------ snapshots
+    def to_state(self) -> bytes:
+        orders = sorted(self.orders.values(), key=lambda o: o.qpos)
+        state = {
+            "version": 1,
+            "markets": sorted((m.symbol, m.price_precision, m.amount_precision) for m in self.markets.values()),
+            "counters": [self.seed, self.seq, self.now, self.next_order_id, self.next_trade_id,
+                         self.next_trigger_id, self.next_account_id, self.wallet_counter, self.qpos],
+            "accounts": [[a.id, a.name, a.api_key, a.secret, a.wallets] for a in self.accounts.values()],
+            "wallets": [[w.id, w.account_id, w.name] for w in self.wallets.values()],
+            "balances": [[w, c, cell[0], cell[1]] for (w, c), cell in self.ledger.balances.items()],
+            "fees": dict(self.ledger.fees),
+            "deposits": dict(self.ledger.deposits),
+            "orders": [o.to_row() for o in orders],
+            "last_prices": {s: b.last_price for s, b in self.books.items()},
+            "triggers": [t.to_row() for t in sorted(self.triggers.values(), key=lambda t: t.id)],
+            "expiries": sorted(self.expiries),
+            "plugins": {p.name: p.to_state() for p in self.plugins},
+        }
+        # JSON, not msgpack: balances in ledger scale exceed 64-bit integers.
+        return msgspec.json.encode(state)
+
+    def from_state(self, data: bytes) -> None:
+        state = msgspec.json.decode(data)
+        known = {(m.symbol, m.price_precision, m.amount_precision) for m in self.markets.values()}
+        for symbol, pp, ap in state["markets"]:
+            if (symbol, pp, ap) not in known:
+                raise ValueError(f"snapshot market {symbol} ({pp}/{ap}) differs from the configured markets")
+        (self.seed, self.seq, self.now, self.next_order_id, self.next_trade_id,
+         self.next_trigger_id, self.next_account_id, self.wallet_counter, self.qpos) = state["counters"]
+        for aid, name, key, secret, wallets in state["accounts"]:
+            account = Account(aid, name, key, secret)
+            account.wallets = list(wallets)
+            self.accounts[aid] = account
+            self.account_by_key[key] = account
+        for wid, aid, name in state["wallets"]:
+            self.wallets[wid] = Wallet(wid, aid, name)
+        for wid, cur, free, held in state["balances"]:
+            self.ledger.balances[(wid, cur)] = [free, held]
+        self.ledger.fees.update(state["fees"])
+        self.ledger.deposits.update(state["deposits"])
+        for row in state["orders"]:
+            order = Order.from_row(row)
+            book = self.books[order.symbol]
+            (book.bids if order.side == BUY else book.asks).add(order, order.qpos)
+            self.orders[order.id] = order
+        for symbol, last in state["last_prices"].items():
+            if symbol in self.books:
+                self.books[symbol].last_price = last
+        for row in state["triggers"]:
+            trigger = Trigger.from_row(row)
+            self.triggers[trigger.id] = trigger
+            if trigger.status == T_WAITING:
+                self._index_trigger(trigger)
+        self.expiries = [tuple(e) for e in state["expiries"]]
+        heapq.heapify(self.expiries)
+        plugin_states = state.get("plugins", {})
+        for plugin in self.plugins:
+            if plugin.name in plugin_states:
+                plugin.from_state(plugin_states[plugin.name])

@@ -1,0 +1,65 @@
+"""Mutable engine-side records of open orders and trigger orders."""
+
+from __future__ import annotations
+
+
+class Order:
+    __slots__ = (
+        "id", "account_id", "wallet_id", "symbol", "side", "kind", "tif", "price", "amount",
+        "quote_amount", "filled", "filled_value", "remaining", "hold", "status", "created_ts",
+        "client_order_id", "source", "source_id", "qpos",
+    )
+
+    def __init__(
+        self, id: int, account_id: int, wallet_id: str, symbol: str, side: str, kind: str, tif: str,
+        price: int, amount: int, quote_amount: int, created_ts: int, client_order_id: str,
+        source: str, source_id: str,
+    ) -> None:
+        self.id = id
+        self.account_id = account_id
+        self.wallet_id = wallet_id
+        self.symbol = symbol
+        self.side = side
+        self.kind = kind
+        self.tif = tif
+        self.price = price
+        self.amount = amount
+        self.quote_amount = quote_amount
+        self.filled = 0
+        self.filled_value = 0
+        self.remaining = amount  # base still to fill (unused by market buys, which spend `hold`)
+        self.hold = 0  # ledger amount still held for this order
+        self.status = "open"
+        self.created_ts = created_ts
+        self.client_order_id = client_order_id
+        self.source = source
+        self.source_id = source_id
+        self.qpos = 0  # place-in-queue token; 0 = not on the book
+
+    def to_row(self) -> list:
+        return [getattr(self, name) for name in Order.__slots__]
+
+    @classmethod
+    def from_row(cls, row: list) -> "Order":
+        order = cls.__new__(cls)
+        for name, value in zip(Order.__slots__, row):
+            setattr(order, name, value)
+        return order
+
+
+class Trigger:
+    __slots__ = (
+        "id", "account_id", "wallet_id", "symbol", "side", "trigger_price", "direction", "kind",
+        "price", "amount", "quote_amount", "expires_at", "status", "order_id", "created_ts",
+        "source", "source_id", "sub_source", "group_id",
+    )
+
+    def to_row(self) -> list:
+        return [getattr(self, name) for name in Trigger.__slots__]
+
+    @classmethod
+    def from_row(cls, row: list) -> "Trigger":
+        trigger = cls.__new__(cls)
+        for name, value in zip(Trigger.__slots__, row):
+            setattr(trigger, name, value)
+        return trigger
