@@ -1,0 +1,311 @@
+"""The venue runtime: the one path every command takes, from any dialect or the simulator.
+
+    submit(command) ─▶ stamp ts ─▶ journal (group commit) ─▶ engine.apply, in seq order
+                                                          ─▶ market data, account data
+                                                          ─▶ listeners (dialect publishers)
+                                                          ─▶ the caller's future (the ack)
+
+Commands are journaled *before* they are applied: the engine never holds state the journal
+does not, so a failed disk write leaves nothing to undo — the commands of the failed batch are
+refused (JournalUnavailable) and order entry halts until writes succeed again. Events reach
+subscribers only after their command is durable, so nobody sees a trade a crash can take back.
+With `journal.sync = "off"` commands apply at once and nothing survives a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter, deque
+from typing import Callable, Iterable
+
+import msgspec
+
+from .accountdata import AccountData
+from .config import Config
+from .core.commands import Command, CreateAccount, CreateWallet, Deposit, Tick, decode_command, encode_command
+from .core.engine import Account, Engine, EnginePlugin
+from .core.events import Event, Rejected
+from .core.numbers import LEDGER_DECIMALS, parse_scaled
+from .demo import DEMO_ACCOUNT_NAME, DEMO_BALANCES, generate_demo_credentials
+from .marketdata.service import MarketData, MarketDataUpdate
+from .store.datadir import DataDir
+from .store.group_commit import GroupCommitter, JournalUnavailable
+from .store.journal import Journal
+from .store.snapshots import SnapshotStore
+
+log = logging.getLogger("sandex.venue")
+
+Listener = Callable[[list[Event], MarketDataUpdate], None]
+
+__all__ = ["Venue", "JournalUnavailable", "CommandRejected", "Listener"]
+
+
+class CommandRejected(Exception):
+    """Raised by helpers that expect a command to succeed (account bootstrap, admin calls)."""
+
+    def __init__(self, event: Rejected) -> None:
+        super().__init__(f"{event.code}: {event.message}")
+        self.event = event
+
+
+class _Snapshot(msgspec.Struct):
+    seq: int
+    engine: bytes
+    marketdata: bytes
+    accountdata: bytes
+
+
+class _InFlight:
+    __slots__ = ("command", "ts", "durable", "result")
+
+    def __init__(self, command: Command, ts: int, durable: asyncio.Future[int] | None,
+                 result: asyncio.Future[list[Event]]) -> None:
+        self.command = command
+        self.ts = ts
+        self.durable = durable
+        self.result = result
+
+
+class Venue:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        plugins: Iterable[EnginePlugin] = (),
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.markets = config.markets_as_core()
+        self.engine = Engine(self.markets, seed=config.simulator.seed, plugins=plugins)
+        self.marketdata = MarketData(self.markets)
+        self.accountdata = AccountData()
+        self.listeners: list[Listener] = []
+        self.journaled = config.journal.sync != "off"
+        self.datadir: DataDir | None = None
+        self.journal: Journal | None = None
+        self.committer: GroupCommitter | None = None
+        self.snapshots: SnapshotStore | None = None
+        self.applied_seq = 0  # journal seq of the last command applied to the engine
+        self.ready = False
+        self.paused_reason: str | None = None  # fault injection / operator pause of order entry
+        self.demo_credentials: tuple[str, str] | None = None
+        self.event_counts: Counter[str] = Counter()
+        self.on_commit: Callable[[int, float], None] | None = None
+        self._inflight: deque[_InFlight] = deque()
+        self._last_ts = 0
+        self._since_snapshot = 0
+        self._snapshot_task: asyncio.Task[None] | None = None
+        self._timer_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def open(self) -> None:
+        """Recover from the data dir (snapshot + journal tail), then create configured accounts."""
+        if self.journaled:
+            self.datadir = DataDir(self.config.server.data_path)
+            self.datadir.acquire()
+            self.journal = Journal(self.datadir.journal_path, sync=self.config.journal.sync)
+            self.snapshots = SnapshotStore(self.datadir.snapshots_path)
+            started = time.perf_counter()
+            replayed = await asyncio.get_running_loop().run_in_executor(None, self._recover)
+            log.info("recovered to journal seq %d (%d commands replayed) in %.2fs",
+                     self.applied_seq, replayed, time.perf_counter() - started)
+            self.committer = GroupCommitter(self.journal, max_batch=self.config.journal.max_batch,
+                                            on_commit=self._committed)
+        await self._bootstrap_accounts()
+        self._timer_task = asyncio.create_task(self._timers(), name="venue-timers")
+        self.ready = True
+
+    async def close(self) -> None:
+        self.ready = False
+        if self._timer_task:
+            self._timer_task.cancel()
+            await asyncio.gather(self._timer_task, return_exceptions=True)
+        if self.committer:
+            await self.committer.close()
+        if self._snapshot_task:
+            await asyncio.gather(self._snapshot_task, return_exceptions=True)
+        if self.journal is not None and self.snapshots is not None and self._since_snapshot:
+            # A snapshot at shutdown makes the next start fast.
+            self.snapshots.save(self.applied_seq, self._snapshot_body())
+        if self.journal:
+            self.journal.close()
+        if self.datadir:
+            self.datadir.release()
+
+    def _recover(self) -> int:
+        assert self.journal is not None and self.snapshots is not None
+        latest = self.snapshots.latest()
+        if latest is not None:
+            seq, body = latest
+            snapshot = msgspec.msgpack.decode(body, type=_Snapshot)
+            self.engine.from_state(snapshot.engine)
+            self.marketdata = MarketData.from_state(snapshot.marketdata, self.markets)
+            self.accountdata = AccountData.from_state(snapshot.accountdata)
+            self.applied_seq = snapshot.seq
+        replayed = 0
+        engine, marketdata, accountdata = self.engine, self.marketdata, self.accountdata
+        for seq, ts, body in self.journal.read_from(self.applied_seq):
+            events = engine.apply(decode_command(body), ts)
+            marketdata.apply(events)
+            accountdata.apply(events)
+            self.applied_seq = seq
+            replayed += 1
+        self._last_ts = engine.now
+        self._since_snapshot = replayed
+        return replayed
+
+    # ------------------------------------------------------------------ commands
+    def submit(self, command: Command) -> asyncio.Future[list[Event]]:
+        """Queue a command; the future resolves with its events once durable and applied, or
+        fails with JournalUnavailable (nothing was applied)."""
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[list[Event]] = loop.create_future()
+        now = int(self.clock() * 1000)
+        ts = now if now > self._last_ts else self._last_ts
+        self._last_ts = ts
+        if self.committer is None:
+            events = self._apply(command, ts, 0)
+            result.set_result(events)
+            self._publish(events)
+            return result
+        try:
+            durable = self.committer.submit(ts, encode_command(command))
+        except JournalUnavailable as exc:
+            result.set_exception(exc)
+            return result
+        self._inflight.append(_InFlight(command, ts, durable, result))
+        durable.add_done_callback(self._on_durable)
+        return result
+
+    async def execute(self, command: Command) -> list[Event]:
+        return await self.submit(command)
+
+    def _on_durable(self, _: asyncio.Future[int]) -> None:
+        """Apply every command at the head of the queue whose batch is durable, in order, and
+        publish their events together (one publish per batch, not per command)."""
+        inflight = self._inflight
+        batch: list[Event] = []
+        while inflight and inflight[0].durable is not None and inflight[0].durable.done():
+            item = inflight.popleft()
+            durable = item.durable
+            assert durable is not None
+            if durable.cancelled() or durable.exception() is not None:
+                exc = durable.exception() if not durable.cancelled() else JournalUnavailable("journal closed")
+                if not item.result.done():
+                    item.result.set_exception(exc or JournalUnavailable("journal write failed"))
+                continue
+            events = self._apply(item.command, item.ts, durable.result())
+            batch.extend(events)
+            if not item.result.done():
+                item.result.set_result(events)
+        if batch:
+            self._publish(batch)
+
+    def _apply(self, command: Command, ts: int, seq: int) -> list[Event]:
+        events = self.engine.apply(command, ts)
+        if seq:
+            self.applied_seq = seq
+        self._since_snapshot += 1
+        if self._since_snapshot >= self.config.journal.snapshot_every:
+            self._schedule_snapshot()
+        return events
+
+    def _publish(self, events: list[Event]) -> None:
+        update = self.marketdata.apply(events)
+        self.accountdata.apply(events)
+        counts = self.event_counts
+        for event in events:
+            counts[type(event).__name__] += 1
+        for listener in self.listeners:
+            try:
+                listener(events, update)
+            except Exception:  # a publisher bug must not stop the venue
+                log.exception("listener %r failed", listener)
+
+    def _committed(self, rows: int, seconds: float) -> None:
+        if self.on_commit is not None:
+            self.on_commit(rows, seconds)
+
+    # ------------------------------------------------------------------ snapshots and timers
+    def _snapshot_body(self) -> bytes:
+        return msgspec.msgpack.encode(_Snapshot(
+            self.applied_seq, self.engine.to_state(), self.marketdata.to_state(), self.accountdata.to_state()))
+
+    def _schedule_snapshot(self) -> None:
+        if self.snapshots is None or (self._snapshot_task and not self._snapshot_task.done()):
+            return
+        self._since_snapshot = 0
+        # Serialise now (state must match applied_seq exactly); write the file off the loop.
+        seq, body = self.applied_seq, self._snapshot_body()
+        store = self.snapshots
+        self._snapshot_task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(store.save, seq, body), name="snapshot")  # type: ignore[arg-type]
+
+    async def _timers(self) -> None:
+        """Once a second: expire what is due (through a journaled Tick) and roll the 24 h window."""
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                deadline = self.engine.next_deadline()
+                now = int(self.clock() * 1000)
+                if deadline is not None and deadline <= now:
+                    self.submit(Tick())
+                update = self.marketdata.roll(now)
+                if update:
+                    for listener in self.listeners:
+                        listener([], update)
+            except Exception:
+                log.exception("venue timer failed")
+
+    # ------------------------------------------------------------------ accounts
+    async def _bootstrap_accounts(self) -> None:
+        for account in self.config.accounts:
+            if account.api_key in self.engine.account_by_key:
+                continue
+            created = await self.create_account(account.name, account.api_key, account.secret)
+            for wallet_name in account.wallets:
+                await self.execute(CreateWallet(created.id, wallet_name))
+            for currency, amount in account.balances.items():
+                await self.credit(created.wallets[0], currency, amount)
+        if self.config.needs_demo_account:
+            demo = self.account_named(DEMO_ACCOUNT_NAME)
+            if demo is None:
+                creds = generate_demo_credentials(random.SystemRandom())
+                demo = await self.create_account(DEMO_ACCOUNT_NAME, creds.api_key, creds.secret)
+                for currency, amount in DEMO_BALANCES.items():
+                    await self.credit(demo.wallets[0], currency, amount)
+            self.demo_credentials = (demo.api_key, demo.secret)
+
+    def account_named(self, name: str) -> Account | None:
+        for account in self.engine.accounts.values():
+            if account.name == name:
+                return account
+        return None
+
+    async def create_account(self, name: str, api_key: str, secret: str) -> Account:
+        events = await self.execute(CreateAccount(name, api_key, secret))
+        for event in events:
+            if isinstance(event, Rejected):
+                raise CommandRejected(event)
+        return self.engine.account_by_key[api_key]
+
+    async def credit(self, wallet_id: str, currency: str, amount: str) -> None:
+        """Credit a decimal-string amount (negative debits)."""
+        scaled = parse_scaled(amount, LEDGER_DECIMALS, allow_negative=True)
+        events = await self.execute(Deposit(wallet_id, currency.upper(), scaled))
+        for event in events:
+            if isinstance(event, Rejected):
+                raise CommandRejected(event)
+
+    # ------------------------------------------------------------------ status
+    @property
+    def order_entry_error(self) -> str | None:
+        """Why orders cannot be taken now (journal halted, engine paused), or None."""
+        if self.committer is not None and self.committer.halted:
+            return self.committer.halt_reason or "journal unavailable"
+        return self.paused_reason
+

@@ -1,0 +1,120 @@
+"""The venue pipeline: journal first, apply in order, publish after durability, recover."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sandex.config import parse_config
+from sandex.core.commands import PlaceOrder
+from sandex.core.events import OrderEvent, TradeEvent
+from sandex.store.group_commit import JournalUnavailable
+from sandex.venue import Venue
+
+CONFIG = """
+[server]
+data_dir = "{data}"
+[simulator]
+enabled = false
+[journal]
+snapshot_every = {snap}
+[[markets]]
+symbol = "BTC_USDT"
+price_precision = 2
+amount_precision = 4
+min_amount = "0.0001"
+min_value = "1"
+[[accounts]]
+name = "alice"
+api_key = "alice-key"
+secret = "alice-secret"
+balances = {{ USDT = "1000000", BTC = "10" }}
+[[accounts]]
+name = "bob"
+api_key = "bob-key"
+secret = "bob-secret"
+balances = {{ USDT = "1000000", BTC = "10" }}
+"""
+
+
+def make_config(tmp_path: Path, snap: int = 100000, sync: str | None = None):
+    text = CONFIG.format(data=tmp_path / "data", snap=snap)
+    if sync:
+        text = text.replace("[journal]", f'[journal]\nsync = "{sync}"')
+    return parse_config(text)
+
+
+async def burst(venue: Venue, n: int) -> list:
+    alice = venue.engine.account_by_key["alice-key"].id
+    bob = venue.engine.account_by_key["bob-key"].id
+    futures = []
+    for i in range(n):
+        account, side = (alice, "sell") if i % 2 else (bob, "buy")
+        futures.append(venue.submit(PlaceOrder(account, "BTC_USDT", side, price=100000 + (i % 7), amount=100 + i % 5)))
+    return await asyncio.gather(*futures)
+
+
+async def test_commands_apply_in_submit_order_and_publish_after_commit(tmp_path: Path) -> None:
+    venue = Venue(make_config(tmp_path))
+    published: list = []
+    venue.listeners.append(lambda events, update: published.extend(events))
+    await venue.open()
+    results = await burst(venue, 500)
+    order_ids = [next(e.order_id for e in r if isinstance(e, OrderEvent) and e.source == "api" and e.reason == "placed") for r in results]
+    assert order_ids == sorted(order_ids)  # applied in the order submitted
+    assert venue.committer is not None and venue.committer.batches < 500  # group commit batched
+    assert any(isinstance(e, TradeEvent) for e in published)
+    seqs = [e.seq for e in published]
+    assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+    await venue.close()
+
+
+async def test_restart_recovers_identical_state_with_and_without_snapshot(tmp_path: Path) -> None:
+    for snap in (100000, 37):
+        data = tmp_path / f"snap{snap}"
+        data.mkdir()
+        venue = Venue(make_config(data, snap=snap))
+        await venue.open()
+        await burst(venue, 300)
+        state = venue.engine.to_state()
+        book = venue.marketdata.top("BTC_USDT", 30)
+        trades = venue.accountdata.trades(venue.engine.account_by_key["alice-key"].id)
+        await venue.close()
+
+        again = Venue(make_config(data, snap=snap))
+        await again.open()
+        assert again.engine.to_state() == state
+        assert again.marketdata.top("BTC_USDT", 30) == book
+        assert again.accountdata.trades(again.engine.account_by_key["alice-key"].id) == trades
+        await again.close()
+
+
+async def test_disk_full_refuses_without_applying_then_resumes(tmp_path: Path) -> None:
+    venue = Venue(make_config(tmp_path))
+    await venue.open()
+    assert venue.journal is not None and venue.committer is not None
+    before = venue.engine.to_state()
+    venue.journal.set_max_page_count(1)  # SQLite now answers SQLITE_FULL for new pages
+    with pytest.raises(JournalUnavailable):
+        await burst(venue, 2000)
+    assert venue.order_entry_error is not None
+    # Nothing of the refused commands reached the engine.
+    assert venue.engine.to_state() == before
+    venue.journal.set_max_page_count(None)
+    for _ in range(100):
+        if venue.order_entry_error is None:
+            break
+        await asyncio.sleep(0.1)
+    assert venue.order_entry_error is None
+    await burst(venue, 10)
+    await venue.close()
+
+
+async def test_in_memory_mode_applies_at_once(tmp_path: Path) -> None:
+    venue = Venue(make_config(tmp_path, sync="off"))
+    await venue.open()
+    results = await burst(venue, 50)
+    assert len(results) == 50 and venue.journal is None
+    await venue.close()
