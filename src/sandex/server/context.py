@@ -1,0 +1,29 @@
+"""What a dialect's routes get from the server: the venue and the shared session machinery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import Config, Limits
+from ..venue import Venue
+from .hub import TopicHub
+from .limits import KeyGuard
+from .liveness import LivenessSweeper
+from .metrics import Metrics
+from .registry import SessionRegistry
+from .session import SessionConfig
+
+
+@dataclass
+class ServerContext:
+    config: Config
+    limits: Limits
+    venue: Venue
+    hub: TopicHub
+    registry: SessionRegistry
+    metrics: Metrics
+    sweeper: LivenessSweeper
+    session_config: SessionConfig
+    #: Per-dialect key guards (violation counting and blocking), created by the dialects that
+    #: block keys; the admin API and `sandex keys` list and unblock through them.
+    key_guards: dict[str, KeyGuard] = field(default_factory=dict)

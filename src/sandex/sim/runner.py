@@ -1,0 +1,156 @@
+"""Drives the agents in real time through the venue, like any other client.
+
+`simulate` is the deterministic offline driver (a seeded run over an engine with an injected
+clock gives the same event stream every time); `Simulator` is the live one used by `sandex serve`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Iterable
+
+from ..config import SimulatorConfig
+from ..core.commands import Command, CreateAccount, Deposit, PlaceOrder
+from ..core.engine import Engine
+from ..core.events import Event, OrderEvent, Rejected
+from ..core.markets import Market
+from ..core.numbers import LEDGER_ONE
+from ..venue import Venue
+from .agents import MarketAgent
+
+log = logging.getLogger("sandex.sim")
+
+MAKER = "sim-maker"
+TAKER = "sim-taker"
+#: Funds each simulator account gets per currency, in whole units; topped up when low.
+FUNDING = 10**12
+
+
+def _feedback(agent: MarketAgent, command: Command, events: list[Event]) -> None:
+    if isinstance(command, PlaceOrder) and command.account_id == agent.maker_id and command.source_id:
+        order_id = 0
+        for event in events:
+            if isinstance(event, OrderEvent) and event.account_id == agent.maker_id:
+                order_id = event.order_id if event.resting else 0
+            elif isinstance(event, Rejected):
+                order_id = 0
+        agent.placed(command.source_id, order_id)
+
+
+def simulate(markets: Iterable[Market], seed: int, steps: int, *, levels: int = 10,
+             taker_ratio: float = 0.3, start_ms: int = 1_700_000_000_000, step_ms: int = 50) -> list[Event]:
+    """Run the agents against a fresh engine with a fake clock; return every event."""
+    markets = list(markets)
+    engine = Engine(markets, seed=seed)
+    events: list[Event] = []
+    now = start_ms
+    for name in (MAKER, TAKER):
+        events += engine.apply(CreateAccount(name, f"{name}-key", f"{name}-secret"), now)
+    maker, taker = engine.account_by_key[f"{MAKER}-key"], engine.account_by_key[f"{TAKER}-key"]
+    currencies = sorted({m.base for m in markets} | {m.quote for m in markets})
+    for account in (maker, taker):
+        for currency in currencies:
+            events += engine.apply(Deposit(account.wallets[0], currency, FUNDING * LEDGER_ONE), now)
+    rng = random.Random(seed)
+    agents = [MarketAgent(m, random.Random(rng.random()), maker_id=maker.id, taker_id=taker.id,
+                          levels=levels, taker_ratio=taker_ratio) for m in markets]
+    for _ in range(steps):
+        now += step_ms
+        for agent in agents:
+            command = agent.next_command(engine)
+            if command is None:
+                continue
+            out = engine.apply(command, now)
+            _feedback(agent, command, out)
+            events += out
+    return events
+
+
+class Simulator:
+    def __init__(self, venue: Venue, config: SimulatorConfig, *, tick_s: float = 0.05) -> None:
+        self.venue = venue
+        self.config = config
+        self.tick_s = tick_s
+        self.agents: list[MarketAgent] = []
+        self._task: asyncio.Task[None] | None = None
+        self._inflight = 0
+
+    async def start(self) -> None:
+        venue = self.venue
+        accounts = {}
+        for name in (MAKER, TAKER):
+            account = venue.account_named(name)
+            if account is None:
+                account = await venue.create_account(name, f"{name}-{venue.engine.seed}", f"{name}-secret")
+            accounts[name] = account
+        await self._fund(accounts.values())
+        rng = random.Random(self.config.seed)
+        self.agents = [
+            MarketAgent(m, random.Random(rng.random()), maker_id=accounts[MAKER].id,
+                        taker_id=accounts[TAKER].id, levels=self.config.levels,
+                        taker_ratio=self.config.taker_ratio)
+            for m in venue.markets
+        ]
+        # Adopt the quotes a previous run left on the book, so a restart amends them.
+        for order in venue.engine.orders.values():
+            if order.account_id == accounts[MAKER].id and order.source_id:
+                for agent in self.agents:
+                    if agent.market.symbol == order.symbol:
+                        agent.placed(order.source_id, order.id)
+        self._task = asyncio.create_task(self._run(), name="simulator")
+
+    async def _fund(self, accounts) -> None:  # type: ignore[no-untyped-def]
+        currencies = sorted({m.base for m in self.venue.markets} | {m.quote for m in self.venue.markets})
+        for account in accounts:
+            for currency in currencies:
+                free = self.venue.engine.ledger.free(account.wallets[0], currency)
+                if free < FUNDING * LEDGER_ONE // 10:
+                    await self.venue.execute(Deposit(account.wallets[0], currency, FUNDING * LEDGER_ONE - free))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        rate = self.config.orders_per_second
+        credit = 0.0
+        last = loop.time()
+        refund_at = last + 60
+        max_inflight = max(100, int(rate * len(self.agents)))
+        while True:
+            await asyncio.sleep(self.tick_s)
+            now = loop.time()
+            credit = min(credit + (now - last) * rate, rate)  # no catch-up bursts after a stall
+            last = now
+            if self.venue.order_entry_error:
+                continue
+            while credit >= 1.0:
+                credit -= 1.0
+                for agent in self.agents:
+                    if self._inflight >= max_inflight:
+                        break
+                    command = agent.next_command(self.venue.engine)
+                    if command is not None:
+                        self._send(agent, command)
+            if now > refund_at:
+                refund_at = now + 60
+                await self._fund([self.venue.engine.accounts[self.agents[0].maker_id],
+                                  self.venue.engine.accounts[self.agents[0].taker_id]] if self.agents else [])
+
+    def _send(self, agent: MarketAgent, command: Command) -> None:
+        self._inflight += 1
+        future = self.venue.submit(command)
+
+        def done(fut: asyncio.Future[list[Event]]) -> None:
+            self._inflight -= 1
+            if fut.cancelled() or fut.exception() is not None:
+                if isinstance(command, PlaceOrder) and command.source_id:
+                    agent.placed(command.source_id, 0)
+                return
+            _feedback(agent, command, fut.result())
+
+        future.add_done_callback(done)
