@@ -1,0 +1,159 @@
+"""Rate limits: a per-connection frame limiter and a per-API-key violation guard.
+
+Both are plain synchronous objects with an injectable clock so tests run without sleeping. What
+happens when a limit trips (Infoway's error 501, a 401 on the next upgrade) is the dialect's
+business; these classes only count.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from array import array
+from collections import deque
+from collections.abc import Callable
+from typing import NamedTuple
+
+log = logging.getLogger("sandex.server.limits")
+
+Clock = Callable[[], float]
+
+
+class SlidingWindowLimiter:
+    """Exact sliding window: at most `limit` accepted frames in any span of `window_s` seconds.
+
+    Only the timestamps of the last `limit` accepted frames matter, so they live in a fixed ring of
+    C doubles (8 bytes each: ~0.5 KiB for Infoway's 60/min, versus ~2 KiB for a deque of float
+    objects) — this object exists once per connection. A frame is accepted iff the oldest of
+    those timestamps has left the window; refused frames are not recorded.
+    """
+
+    __slots__ = ("limit", "window_s", "_stamps", "_next")
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if window_s <= 0:
+            raise ValueError("window_s must be positive")
+        self.limit = limit
+        self.window_s = window_s
+        self._stamps = array("d")  # grows to `limit`, then used as a ring
+        self._next = 0  # ring index of the oldest stamp once full
+
+    def allow(self, now: float | None = None) -> bool:
+        """Record a frame arriving at `now` (monotonic seconds) if the window has room."""
+        if now is None:
+            now = time.monotonic()
+        stamps = self._stamps
+        if len(stamps) < self.limit:
+            stamps.append(now)
+            return True
+        i = self._next
+        # The frame counts against (now - window, now]; the oldest of the last `limit` accepted
+        # frames must be out of that span for this one to fit.
+        if now - stamps[i] < self.window_s:
+            return False
+        stamps[i] = now
+        self._next = (i + 1) % self.limit
+        return True
+
+    def in_window(self, now: float | None = None) -> int:
+        """How many accepted frames fall inside the window ending at `now`."""
+        if now is None:
+            now = time.monotonic()
+        return sum(1 for t in self._stamps if now - t < self.window_s)
+
+
+class BlockedKey(NamedTuple):
+    key: str
+    until: float | None  # on the guard's clock; None = until an operator unblocks it
+    violations: int
+
+
+class KeyGuard:
+    """Blocks an API key after `max_violations` violations within `window_s` seconds.
+
+    A block lasts `block_s` seconds (0 = until `unblock`). Expired blocks are lifted lazily on the
+    next look-up, so there is no timer. Keys are logged (they are identifiers, not secrets);
+    secrets never reach this class.
+    """
+
+    def __init__(
+        self,
+        max_violations: int,
+        window_s: float,
+        block_s: float,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if max_violations < 1:
+            raise ValueError("max_violations must be at least 1")
+        if window_s <= 0 or block_s < 0:
+            raise ValueError("window_s must be positive and block_s not negative")
+        self.max_violations = max_violations
+        self.window_s = window_s
+        self.block_s = block_s
+        self._clock = clock
+        self._violations: dict[str, deque[float]] = {}
+        self._blocked: dict[str, tuple[float, int]] = {}  # key -> (until or inf, violations)
+
+    def record_violation(self, key: str) -> bool:
+        """Count one violation; True if this one blocked the key."""
+        now = self._clock()
+        if self.is_blocked(key):
+            return False
+        recent = self._violations.setdefault(key, deque(maxlen=self.max_violations))
+        while recent and now - recent[0] >= self.window_s:
+            recent.popleft()
+        recent.append(now)
+        if len(recent) < self.max_violations:
+            return False
+        until = now + self.block_s if self.block_s > 0 else math.inf
+        self._blocked[key] = (until, len(recent))
+        del self._violations[key]
+        log.warning(
+            "api key %s blocked after %d violations in %gs (%s)",
+            key,
+            len(recent),
+            self.window_s,
+            f"for {self.block_s:g}s" if self.block_s > 0 else "until unblocked",
+        )
+        return True
+
+    def is_blocked(self, key: str) -> bool:
+        entry = self._blocked.get(key)
+        if entry is None:
+            return False
+        if self._clock() < entry[0]:
+            return True
+        del self._blocked[key]
+        log.info("api key %s unblocked: block expired", key)
+        return False
+
+    def unblock(self, key: str) -> bool:
+        """Lift a block by operator action; also forgets the key's past violations."""
+        self._violations.pop(key, None)
+        if self._blocked.pop(key, None) is None:
+            return False
+        log.info("api key %s unblocked by operator", key)
+        return True
+
+    def blocked(self) -> list[BlockedKey]:
+        """Currently blocked keys (expired blocks are dropped on the way)."""
+        for key in list(self._blocked):
+            self.is_blocked(key)
+        return [
+            BlockedKey(key, None if math.isinf(until) else until, count)
+            for key, (until, count) in self._blocked.items()
+        ]
+
+    def blocked_count(self) -> int:
+        return len(self.blocked())
+
+    def violations(self, key: str) -> int:
+        """Violations of `key` still inside the window (0 once blocked: the count moved)."""
+        recent = self._violations.get(key)
+        if not recent:
+            return 0
+        now = self._clock()
+        return sum(1 for t in recent if now - t < self.window_s)
