@@ -25,7 +25,7 @@ from sandex.core.commands import (  # noqa: E402
     AmendOrder, CancelOrder, Command, CreateAccount, Deposit, PlaceOrder, encode_command,
 )
 from sandex.core.engine import Engine  # noqa: E402
-from sandex.core.events import TradeEvent  # noqa: E402
+from sandex.core.events import Rejected  # noqa: E402
 from sandex.core.markets import make_market  # noqa: E402
 from sandex.core.numbers import LEDGER_ONE  # noqa: E402
 
@@ -62,35 +62,40 @@ def generate(ops: int, seed: int) -> tuple[list[Command], list[Command]]:
         setup.append(command)
         engine.apply(command, ts)
     measured: list[Command] = []
+    # Live order ids, indexable for random choice; dead ones are dropped when picked.
     live = list(engine.orders)
+
+    def pick_live():
+        while live:
+            i = rng.randrange(len(live))
+            order = engine.orders.get(live[i])
+            if order is not None:
+                return order
+            live[i] = live[-1]
+            live.pop()
+        return None
+
     for _ in range(ops):
         roll = rng.random()
         account = rng.randint(1, ACCOUNTS)
         side = rng.choice(("buy", "sell"))
-        if roll < 0.09 or not live:
+        order = None if roll < 0.12 else pick_live()
+        if roll < 0.09 or (roll >= 0.12 and order is None):
             price = MID - rng.randint(1, 400) if side == "buy" else MID + rng.randint(1, 400)
             command: Command = PlaceOrder(account, "BTC_USDT", side, price=price, amount=rng.randint(1, 100) * 1000)
         elif roll < 0.12:
             price = MID + rng.randint(0, 50) if side == "buy" else MID - rng.randint(0, 50)
             command = PlaceOrder(account, "BTC_USDT", side, tif="ioc", price=price, amount=rng.randint(1, 100) * 1000)
         elif roll < 0.18:
-            order = engine.orders.get(live[rng.randrange(len(live))])
-            command = CancelOrder(order.account_id, order.id) if order else CancelOrder(account, 0)
+            command = CancelOrder(order.account_id, order.id)
         else:
-            order = engine.orders.get(live[rng.randrange(len(live))])
-            if order is None:
-                command = AmendOrder(account, 0, MID, 1000)
-            else:
-                step = rng.randint(-3, 3) or 1
-                new_price = max(1, order.price + step)
-                command = AmendOrder(order.account_id, order.id, new_price, order.amount)
+            step = rng.randint(-3, 3) or 1
+            command = AmendOrder(order.account_id, order.id, max(1, order.price + step), order.amount)
         ts += 1
-        engine.apply(command, ts)
+        out = engine.apply(command, ts)
         measured.append(command)
-        if isinstance(command, PlaceOrder):
+        if isinstance(command, PlaceOrder) and command.tif == "gtc":
             live.append(engine.next_order_id - 1)
-        if len(live) > 20000:
-            live = [oid for oid in live if oid in engine.orders]
     return setup, measured
 
 
@@ -102,12 +107,15 @@ def run_memory(setup: list[Command], measured: list[Command], seed: int) -> tupl
     events = 0
     apply = engine.apply
     started = time.perf_counter()
+    rejects = 0
     for ts, command in enumerate(measured, 2):
         out = apply(command, ts)
         events += len(out)
+        if out and type(out[0]) is Rejected:
+            rejects += 1
     elapsed = time.perf_counter() - started
     trades = engine.next_trade_id - 1
-    return len(measured) / elapsed, trades, events
+    return len(measured) / elapsed, trades, events, rejects
 
 
 async def run_journal(setup: list[Command], measured: list[Command], seed: int) -> tuple[float, int]:
@@ -155,8 +163,8 @@ def main() -> None:
     parser.add_argument("--no-journal", action="store_true")
     args = parser.parse_args()
     setup, measured = generate(args.ops, args.seed)
-    rate, trades, events = run_memory(setup, measured, args.seed)
-    print(f"engine, journal off : {rate:12,.0f} ops/s   ({len(measured):,} ops, {trades:,} trades, {events:,} events)")
+    rate, trades, events, rejects = run_memory(setup, measured, args.seed)
+    print(f"engine, journal off : {rate:12,.0f} ops/s   ({len(measured):,} ops, {trades:,} trades, {events:,} events, {rejects:,} rejected)")
     if not args.no_journal:
         try:
             jrate, jtrades = asyncio.run(run_journal(setup, measured, args.seed))

@@ -41,20 +41,22 @@ class Level:
 class BookSide:
     """One side of the book. `keys` sorts so that index 0 is always the best price."""
 
-    __slots__ = ("levels", "keys", "sign")
+    __slots__ = ("levels", "keys", "sign", "best_price_cache")
 
     def __init__(self, is_bid: bool) -> None:
         self.levels: dict[int, Level] = {}
         self.keys = SortedList()
         self.sign = -1 if is_bid else 1  # bids: key = -price, so the highest bid sorts first
+        # The best price, kept up to date on add/remove: reading it is the hot path of every
+        # order and amend, and indexing a SortedList costs several times an attribute read.
+        self.best_price_cache: int | None = None
 
     def best(self) -> Level | None:
-        if not self.keys:
-            return None
-        return self.levels[self.keys[0] * self.sign]
+        best = self.best_price_cache
+        return None if best is None else self.levels[best]
 
     def best_price(self) -> int | None:
-        return self.keys[0] * self.sign if self.keys else None
+        return self.best_price_cache
 
     def add(self, order: Order, qpos: int) -> None:
         price = order.price
@@ -62,6 +64,9 @@ class BookSide:
         if level is None:
             level = self.levels[price] = Level(price)
             self.keys.add(price * self.sign)
+            best = self.best_price_cache
+            if best is None or (price > best if self.sign < 0 else price < best):
+                self.best_price_cache = price
         level.queue.append((qpos, order))
         level.total += order.remaining
         level.live += 1
@@ -76,7 +81,10 @@ class BookSide:
         order.qpos = 0
         if level.live == 0:
             del self.levels[price]
-            self.keys.remove(price * self.sign)
+            keys = self.keys
+            keys.remove(price * self.sign)
+            if price == self.best_price_cache:
+                self.best_price_cache = keys[0] * self.sign if keys else None
 
     def reduce(self, order: Order, quantity: int) -> None:
         """A resting order shrank by `quantity` but keeps its place."""
