@@ -1,0 +1,183 @@
+"""An L2 order book rebuilt from OrderEvents alone.
+
+The engine's OrderEvent carries the order's absolute state after each change, and `resting` is
+exactly what the order has on the book now at `price` (0 once it is off the book). So the view only
+has to remember what each resting order contributed last time, take that off its old level and put
+the new contribution on the (possibly new, after an amend) level. No engine internals are needed,
+and a consumer that sees every event of a symbol holds the same levels as the engine.
+
+This runs on every order event the engine emits (the simulator and benchmarks push tens of
+thousands a second), so the hot path avoids allocation: a partial fill at the same price mutates
+the order's record and the level's total in place; only a new level or a removed level touches the
+sorted index, and the best price of each side is kept rather than looked up.
+"""
+
+from __future__ import annotations
+
+from sortedcontainers import SortedDict
+
+from sandex.core.commands import BUY, SELL
+from sandex.core.events import OrderEvent
+
+#: One price level: (price scaled by price precision, total base amount scaled by amount precision).
+Level = tuple[int, int]
+#: Bids (best first, i.e. descending) and asks (best first, i.e. ascending).
+Top = tuple[list[Level], list[Level]]
+
+# Positions in an order record. A record is a list, not a tuple, so that a partial fill at the same
+# price can update it without allocating a new object.
+_SIDE, _PRICE, _RESTING = 0, 1, 2
+
+
+class _Side:
+    """One side's levels, plus its best price kept up to date on every change.
+
+    The best price is read on every event batch (the service compares the top of the book before
+    and after to tell whether the ticker changed), and asking the sorted index for it costs more
+    than the level update itself; keeping it is one comparison per change, and a look into the
+    index only when the best level empties.
+    """
+
+    __slots__ = ("name", "is_bid", "levels", "best")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.is_bid = name == BUY
+        # price -> total resting. SortedDict keeps a plain dict next to the sorted key index, so
+        # changing an existing level's total is a dict store; only a new or emptied level pays
+        # O(log n) in the index.
+        self.levels: SortedDict = SortedDict()
+        self.best: int | None = None
+
+    def change(self, price: int, delta: int) -> None:
+        levels = self.levels
+        total = levels.get(price, 0) + delta
+        if total:
+            levels[price] = total
+            best = self.best
+            if best is None or (price > best if self.is_bid else price < best):
+                self.best = price
+        else:
+            del levels[price]
+            if price == self.best:
+                self.best = (levels.keys()[-1 if self.is_bid else 0]) if levels else None
+
+    def clear(self) -> None:
+        self.levels.clear()
+        self.best = None
+
+
+class BookView:
+    """Price levels of one symbol: `price -> total resting` per side, fed by `apply(OrderEvent)`."""
+
+    __slots__ = ("symbol", "_orders", "_bids", "_asks")
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        # order_id -> [side, price, resting] for every order resting on the book right now (the
+        # side is its _Side object, so an update goes straight to the right levels).
+        self._orders: dict[int, list] = {}
+        self._bids = _Side(BUY)
+        self._asks = _Side(SELL)
+
+    # -- updates -------------------------------------------------------------------------------
+
+    def apply(self, event: OrderEvent) -> bool:
+        """Apply one order event of this symbol; return whether any level changed."""
+        resting = event.resting
+        record = self._orders.get(event.order_id)
+        if record is None:
+            if resting <= 0:
+                # Never rested (market order, IOC remainder, a taker filled on arrival), or an
+                # event for an order that already left the book: nothing to show.
+                return False
+            side = self._bids if event.side == BUY else self._asks
+            side.change(event.price, resting)
+            self._orders[event.order_id] = [side, event.price, resting]
+            return True
+
+        side, old_price, old_resting = record
+        price = event.price
+        if price == old_price and resting > 0:
+            # The common case: a partial fill, or an amend of the amount only.
+            if resting == old_resting:
+                return False
+            side.change(price, resting - old_resting)
+            record[_RESTING] = resting
+            return True
+
+        # The order left the book, or an amend moved it to another price: take its old
+        # contribution off first, then put the new one (if any) where it rests now.
+        side.change(old_price, -old_resting)
+        if resting > 0:
+            side.change(price, resting)
+            record[_PRICE] = price
+            record[_RESTING] = resting
+        else:
+            del self._orders[event.order_id]
+        return True
+
+    def clear(self) -> None:
+        self._orders.clear()
+        self._bids.clear()
+        self._asks.clear()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def top(self, n: int) -> Top:
+        """The best `n` levels per side: bids descending, asks ascending."""
+        if n <= 0:
+            return [], []
+        # Slicing the sorted keys and zipping with the dict's lookups is the cheapest way through
+        # sortedcontainers (about 1.5x faster than islice with a per-item lookup).
+        bids = self._bids.levels
+        bid_prices = bids.keys()[-n:]
+        bid_prices.reverse()
+        bid_levels = list(zip(bid_prices, map(bids.__getitem__, bid_prices)))
+        asks = self._asks.levels
+        ask_prices = asks.keys()[:n]
+        ask_levels = list(zip(ask_prices, map(asks.__getitem__, ask_prices)))
+        return bid_levels, ask_levels
+
+    def best_bid(self) -> Level | None:
+        """(price, size) of the highest bid, or None when there are no bids."""
+        best = self._bids.best
+        return None if best is None else (best, self._bids.levels[best])
+
+    def best_ask(self) -> Level | None:
+        """(price, size) of the lowest ask, or None when there are no asks."""
+        best = self._asks.best
+        return None if best is None else (best, self._asks.levels[best])
+
+    def level(self, side: str, price: int) -> int:
+        """Total resting at `price` on `side` (0 when there is no such level)."""
+        return (self._bids if side == BUY else self._asks).levels.get(price, 0)
+
+    def resting(self, order_id: int) -> Level | None:
+        """(price, resting) of an order on the book, or None when it is not resting."""
+        record = self._orders.get(order_id)
+        return None if record is None else (record[_PRICE], record[_RESTING])
+
+    @property
+    def order_count(self) -> int:
+        return len(self._orders)
+
+    def level_count(self, side: str) -> int:
+        return len((self._bids if side == BUY else self._asks).levels)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def to_state(self) -> list[tuple[int, str, int, int]]:
+        """The resting orders as (order_id, side, price, resting); the levels follow from them."""
+        return [(order_id, r[_SIDE].name, r[_PRICE], r[_RESTING]) for order_id, r in self._orders.items()]
+
+    @classmethod
+    def from_state(cls, symbol: str, orders: list[tuple[int, str, int, int]]) -> BookView:
+        view = cls(symbol)
+        for order_id, side, price, resting in orders:
+            if side not in (BUY, SELL) or resting <= 0:
+                raise ValueError(f"{symbol}: bad resting order in state: {(order_id, side, price, resting)}")
+            book_side = view._bids if side == BUY else view._asks
+            book_side.change(price, resting)
+            view._orders[order_id] = [book_side, price, resting]
+        return view
