@@ -204,14 +204,16 @@ class Venue:
                 item.result.set_result(events)
         if batch:
             self._publish(batch)
+            # Only here, between batches, do the engine and the views derived from its events
+            # (market data, account data) describe the same journal seq: snapshot here.
+            if self._since_snapshot >= self.config.journal.snapshot_every:
+                self._schedule_snapshot()
 
     def _apply(self, command: Command, ts: int, seq: int) -> list[Event]:
         events = self.engine.apply(command, ts)
         if seq:
             self.applied_seq = seq
         self._since_snapshot += 1
-        if self._since_snapshot >= self.config.journal.snapshot_every:
-            self._schedule_snapshot()
         return events
 
     def _publish(self, events: list[Event]) -> None:
