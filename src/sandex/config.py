@@ -265,7 +265,7 @@ class InfowayLimitsConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=Tru
     max_connections_per_key: Limit | None = None
     block_after_disconnects: Limit | None = None
     block_window_s: Positive | None = None
-    block_duration_s: Positive | None = None
+    block_duration_s: Limit | None = None  # 0 = blocked until an operator unblocks the key
     depth_levels: Positive | None = None
     depth_push_interval_ms: Positive | None = None
 

@@ -1,0 +1,145 @@
+"""One Infoway connection as a sans-I/O state machine: frames in, decisions out.
+
+`InfowayConnection.receive(payload, now)` decodes a client frame, updates the connection's
+subscriptions and heartbeat clock, and returns an `Outcome`: the reply to send (ack or error),
+the hub topics to subscribe and unsubscribe, and what else the I/O layer should do. It never
+touches a socket, so tests drive it with plain values and an explicit clock.
+
+Topics are `("infoway", "trade" | "depth", SYMBOL)` and `("infoway", "kline", SYMBOL, type)`
+with sandex's market symbol (`BTC_USDT`): the publisher encodes one frame per topic and the hub
+writes it to every subscriber.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from . import codes, encoders
+from .codes import Channel
+from .errors import InfowayError
+from .requests import Heartbeat, Subscribe, SubscribeKlines, Unsubscribe, decode_request
+from .subscriptions import Subscriptions
+from .symbols import SymbolMap
+
+#: A hub topic; see the module docstring.
+Topic = tuple[str | int, ...]
+
+DIALECT: Final = "infoway"
+
+
+def trade_topic(symbol: str) -> Topic:
+    return (DIALECT, "trade", symbol)
+
+
+def depth_topic(symbol: str) -> Topic:
+    return (DIALECT, "depth", symbol)
+
+
+def kline_topic(symbol: str, kline_type: int) -> Topic:
+    return (DIALECT, "kline", symbol, kline_type)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one client frame asks of the I/O layer, in this order: apply the topic changes,
+    send `reply`, then send a depth snapshot for each of `depth_snapshots`."""
+
+    reply: bytes | None = None
+    #: The channel a (un)subscribe was about; None for heartbeats and refused frames.
+    channel: Channel | None = None
+    subscribe: list[Topic] = field(default_factory=list)
+    unsubscribe: list[Topic] = field(default_factory=list)
+    #: Newly subscribed codes sandex does not list (acked, then silent; counted and logged).
+    unknown: list[str] = field(default_factory=list)
+    #: Markets whose current book a new depth subscriber gets at once, after the ack.
+    depth_snapshots: list[str] = field(default_factory=list)
+    #: The refusal, if the frame was refused (the reply is then its error frame).
+    error: InfowayError | None = None
+
+
+class InfowayConnection:
+    """Subscriptions and heartbeat state of one connection."""
+
+    __slots__ = ("last_heartbeat", "subscriptions", "symbols")
+
+    def __init__(self, symbols: SymbolMap, *, max_symbols_per_type: int = 0, now: float = 0.0) -> None:
+        self.symbols = symbols
+        self.subscriptions = Subscriptions(max_symbols_per_type)
+        #: When the last heartbeat (10010) arrived, on the caller's clock; the connection's
+        #: opening counts as one, so a client gets the full timeout to send its first.
+        self.last_heartbeat = now
+
+    def heartbeat_overdue(self, now: float, timeout_s: float) -> bool:
+        """True once more than `timeout_s` passed without a heartbeat (0 = never)."""
+        return timeout_s > 0 and now - self.last_heartbeat > timeout_s
+
+    def receive(self, payload: str | bytes, now: float) -> Outcome:
+        try:
+            request = decode_request(payload)
+            if isinstance(request, Heartbeat):
+                # Only a heartbeat frame keeps the connection alive: the rule is "no 10010 for
+                # 60 s", not "no frame for 60 s".
+                self.last_heartbeat = now
+                reply = encoders.ack(codes.HEARTBEAT_ACK, request.trace) if request.wants_ack else None
+                return Outcome(reply=reply)
+            if isinstance(request, Subscribe):
+                return self._subscribe(request)
+            if isinstance(request, SubscribeKlines):
+                return self._subscribe_klines(request)
+            return self._unsubscribe(request)
+        except InfowayError as exc:
+            return Outcome(reply=encoders.error(exc.code, exc.msg, exc.trace), error=exc)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def _subscribe(self, request: Subscribe) -> Outcome:
+        try:
+            added = self.subscriptions.add(request.channel, request.codes)
+        except InfowayError as exc:
+            exc.trace = request.trace
+            raise
+        topic = trade_topic if request.channel == "trade" else depth_topic
+        outcome = Outcome(reply=encoders.ack(codes.SUBSCRIBE_ACKS[request.channel], request.trace),
+                          channel=request.channel)
+        for code in added:
+            symbol = self.symbols.venue_symbol(code)
+            if symbol is None:
+                outcome.unknown.append(code)
+                continue
+            outcome.subscribe.append(topic(symbol))
+            if request.channel == "depth":
+                outcome.depth_snapshots.append(symbol)
+        return outcome
+
+    def _subscribe_klines(self, request: SubscribeKlines) -> Outcome:
+        try:
+            added = self.subscriptions.add_klines(request.pairs)
+        except InfowayError as exc:
+            exc.trace = request.trace
+            raise
+        outcome = Outcome(reply=encoders.ack(codes.ACK_KLINE, request.trace), channel="kline")
+        unknown: dict[str, None] = {}
+        for code, ktype in added:
+            symbol = self.symbols.venue_symbol(code)
+            if symbol is None:
+                unknown[code] = None
+            else:
+                outcome.subscribe.append(kline_topic(symbol, ktype))
+        outcome.unknown = list(unknown)
+        return outcome
+
+    def _unsubscribe(self, request: Unsubscribe) -> Outcome:
+        outcome = Outcome(reply=encoders.ack(codes.ACK_UNSUB, request.trace), channel=request.channel)
+        if request.channel == "kline":
+            for code, ktype in self.subscriptions.remove_klines(request.codes, request.kline_types):
+                symbol = self.symbols.venue_symbol(code)
+                if symbol is not None:
+                    outcome.unsubscribe.append(kline_topic(symbol, ktype))
+            return outcome
+        topic = trade_topic if request.channel == "trade" else depth_topic
+        for code in self.subscriptions.remove(request.channel, request.codes):
+            symbol = self.symbols.venue_symbol(code)
+            if symbol is not None:
+                outcome.unsubscribe.append(topic(symbol))
+        return outcome
