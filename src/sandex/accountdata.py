@@ -9,7 +9,7 @@ triggers are always kept, finished ones only the newest `history` per account.
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable
+from typing import Any, Iterable
 
 import msgspec
 
@@ -18,6 +18,17 @@ from .core.events import (
 )
 
 DEFAULT_HISTORY = 5000
+
+
+def _append_forgetting(history: deque, event: Any, index: dict[int, Any], id_field: str) -> None:
+    """Append to a bounded history; the entry it pushes out is also dropped from `index`
+    (unless the index already holds a newer event for that id)."""
+    if len(history) == history.maxlen:
+        forgotten = history[0]
+        key = getattr(forgotten, id_field)
+        if index.get(key) is forgotten:
+            del index[key]
+    history.append(event)
 
 
 class AccountHistory:
@@ -66,11 +77,7 @@ class AccountData:
         history = self._of(event.account_id)
         if event.status == FILLED or event.status == CANCELLED:
             history.open_orders.pop(event.order_id, None)
-            if len(history.closed_orders) == history.closed_orders.maxlen:
-                forgotten = history.closed_orders[0]
-                if self.orders.get(forgotten.order_id) is forgotten:
-                    del self.orders[forgotten.order_id]
-            history.closed_orders.append(event)
+            _append_forgetting(history.closed_orders, event, self.orders, "order_id")
         else:
             history.open_orders[event.order_id] = event
         self.orders[event.order_id] = event
@@ -86,11 +93,7 @@ class AccountData:
             history.active_triggers[event.trigger_id] = event
         else:
             history.active_triggers.pop(event.trigger_id, None)
-            if len(history.closed_triggers) == history.closed_triggers.maxlen:
-                forgotten = history.closed_triggers[0]
-                if self.triggers.get(forgotten.trigger_id) is forgotten:
-                    del self.triggers[forgotten.trigger_id]
-            history.closed_triggers.append(event)
+            _append_forgetting(history.closed_triggers, event, self.triggers, "trigger_id")
         self.triggers[event.trigger_id] = event
 
     # ------------------------------------------------------------------ queries
