@@ -1,0 +1,201 @@
+"""The venue listener that turns each durable batch of events into DigiFinex pushes.
+
+Everything is encoded once — per symbol for public channels, per (account, symbol/currency) for
+private ones — and only for topics that have subscribers; `TopicHub.publish` then writes the same
+frame bytes to every subscriber. Private topics carry the account id, so an account's order and
+balance pushes cannot reach another account's sessions whatever produced the change (a REST
+order, a fill against the simulator, a fired trigger, a copy trade).
+
+Depth: each symbol has a `DepthView` that remembers the top-N window subscribers hold. After a
+batch that touched the book, the diff between that window and the new one is published (levels
+that changed, levels that dropped or left the window with amount "0"), so a client that applies
+every diff to its clean snapshot holds exactly the current top N. A view is refreshed when its
+symbol gets its first subscriber (it goes stale while nobody listens) and every
+`snapshot_interval_s`, when a clean snapshot goes to everyone. A new subscriber to a symbol that
+already has subscribers gets the window the others hold, so the next diff is right for it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Hashable
+
+from sandex.core.events import BalanceEvent, Event, OrderEvent, TriggerEvent
+from sandex.core.markets import Market
+from sandex.marketdata.depth import DepthView
+from sandex.marketdata.service import MarketDataUpdate
+from sandex.server.hub import TopicHub
+from sandex.venue import Venue
+
+from . import pushes
+from .subscriptions import ALL, private_topic, public_topic
+from .wire import push_frame
+
+log = logging.getLogger("sandex.digifinex.publisher")
+
+#: Trades sent in the clean push that follows a trades.subscribe (newest first).
+CLEAN_TRADES = 50
+
+
+class Publisher:
+    def __init__(self, venue: Venue, hub: TopicHub, *, depth_levels: int, snapshot_interval_s: float) -> None:
+        self.venue = venue
+        self.hub = hub
+        self.depth_levels = depth_levels
+        self.snapshot_interval_s = snapshot_interval_s
+        self.markets: dict[str, Market] = {m.symbol: m for m in venue.markets}
+        self._depth: dict[str, DepthView] = {s: DepthView(depth_levels) for s in self.markets}
+        #: symbol -> encoded clean snapshot of the window subscribers hold (dropped on change).
+        self._clean: dict[str, bytes] = {}
+        self._all_ticker_topic = public_topic("all_ticker", ALL)
+        self._task: asyncio.Task[None] | None = None
+
+    # -- the listener ------------------------------------------------------------------------
+
+    def on_events(self, events: list[Event], update: MarketDataUpdate) -> None:
+        if update.trades:
+            self._publish_trades(update)
+        for symbol in update.depth_changed:
+            self._publish_depth_diff(symbol)
+        if update.ticker_changed:
+            self._publish_tickers(update.ticker_changed)
+        if events:
+            self._publish_private(events)
+
+    def _publish_trades(self, update: MarketDataUpdate) -> None:
+        hub = self.hub
+        for symbol, trades in update.trades.items():
+            topic = public_topic("trades", symbol)
+            market = self.markets.get(symbol)
+            if market is not None and hub.has_subscribers(topic):
+                params = pushes.trades_params(market, False, reversed(trades))
+                hub.publish(topic, push_frame("trades.update", params))
+
+    def _publish_depth_diff(self, symbol: str) -> None:
+        topic = public_topic("depth", symbol)
+        view = self._depth.get(symbol)
+        if view is None or not self.hub.has_subscribers(topic):
+            return
+        diff = view.diff(self.venue.marketdata.book(symbol))
+        if diff is None:
+            return  # the change was deeper than the window
+        self._clean.pop(symbol, None)
+        params = pushes.depth_params(self.markets[symbol], False, diff.bids, diff.asks)
+        self.hub.publish(topic, push_frame("depth.update", params))
+
+    def _publish_tickers(self, changed: set[str]) -> None:
+        hub = self.hub
+        want_all = hub.has_subscribers(self._all_ticker_topic)
+        items: list[pushes.TickerItem] = []
+        for symbol in sorted(changed):
+            topic = public_topic("ticker", symbol)
+            want_one = hub.has_subscribers(topic)
+            if not (want_one or want_all) or symbol not in self.markets:
+                continue
+            item = self._ticker_item(symbol)
+            if want_one:
+                hub.publish(topic, push_frame("ticker.update", [item]))
+            items.append(item)
+        if want_all and items:
+            hub.publish(self._all_ticker_topic, push_frame("all_ticker.update", items))
+
+    def _publish_private(self, events: list[Event]) -> None:
+        """One push per private topic per batch, its items in event order."""
+        hub = self.hub
+        accounts = self.venue.engine.accounts
+        batches: dict[Hashable, tuple[str, list[object]]] = {}
+        for event in events:
+            if isinstance(event, OrderEvent):
+                topic = private_topic("order", event.account_id, event.symbol)
+                method = "order.update"
+            elif isinstance(event, BalanceEvent):
+                account = accounts.get(event.account_id)
+                # DigiFinex spot has one account balance: the account's default wallet.
+                if account is None or not account.wallets or event.wallet_id != account.wallets[0]:
+                    continue
+                topic = private_topic("balance", event.account_id, event.currency)
+                method = "balance.update"
+            elif isinstance(event, TriggerEvent):
+                topic = private_topic("order_algo", event.account_id, event.symbol)
+                method = "order_algo.update"
+            else:
+                continue
+            if not hub.has_subscribers(topic):
+                continue
+            batch = batches.get(topic)
+            if batch is None:
+                batch = batches[topic] = (method, [])
+            batch[1].append(self._private_item(event))
+        for topic, (method, items) in batches.items():
+            hub.publish(topic, push_frame(method, items))
+
+    def _private_item(self, event: Event) -> object:
+        if isinstance(event, OrderEvent):
+            return pushes.order_item(self.markets[event.symbol], event)
+        if isinstance(event, TriggerEvent):
+            return pushes.algo_item(self.markets[event.symbol], event)
+        assert isinstance(event, BalanceEvent)
+        return pushes.balance_item(event.currency, event.free, event.held)
+
+    def _ticker_item(self, symbol: str) -> pushes.TickerItem:
+        return pushes.ticker_item(self.markets[symbol], self.venue.marketdata.ticker(symbol))
+
+    # -- first pushes of a new subscription --------------------------------------------------
+    # Called by the connection handler *before* it subscribes the session to the topic, so
+    # "no subscribers yet" means the depth view may be stale and must be refreshed.
+
+    def depth_clean_frame(self, symbol: str) -> bytes:
+        if not self.hub.has_subscribers(public_topic("depth", symbol)):
+            self._resnapshot(symbol)
+        frame = self._clean.get(symbol)
+        if frame is None:
+            bids, asks = self._depth[symbol].sent
+            params = pushes.depth_params(self.markets[symbol], True, bids, asks)
+            frame = self._clean[symbol] = push_frame("depth.update", params)
+        return frame
+
+    def trades_clean_frame(self, symbol: str) -> bytes:
+        recent = self.venue.marketdata.recent_trades(symbol, CLEAN_TRADES)
+        return push_frame("trades.update", pushes.trades_params(self.markets[symbol], True, recent))
+
+    def ticker_frame(self, symbol: str) -> bytes:
+        return push_frame("ticker.update", [self._ticker_item(symbol)])
+
+    def all_ticker_frame(self) -> bytes:
+        return push_frame("all_ticker.update", [self._ticker_item(s) for s in self.markets])
+
+    # -- periodic clean snapshots ------------------------------------------------------------
+
+    def _resnapshot(self, symbol: str) -> None:
+        self._depth[symbol].snapshot(self.venue.marketdata.book(symbol))
+        self._clean.pop(symbol, None)
+
+    def publish_clean_snapshots(self) -> int:
+        """Send every depth subscriber a fresh clean snapshot; returns how many symbols."""
+        sent = 0
+        for symbol in self.markets:
+            topic = public_topic("depth", symbol)
+            if self.hub.has_subscribers(topic):
+                self._resnapshot(symbol)
+                self.hub.publish(topic, self.depth_clean_frame(symbol))
+                sent += 1
+        return sent
+
+    async def _snapshot_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.snapshot_interval_s)
+            try:
+                self.publish_clean_snapshots()
+            except Exception:  # a bad pass must not end the periodic resync
+                log.exception("depth snapshot pass failed")
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._snapshot_loop(), name="digifinex-depth-snapshots")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

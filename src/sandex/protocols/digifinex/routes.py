@@ -1,0 +1,69 @@
+"""Mounting the DigiFinex dialect on the server: WebSocket `/ws/v1/`, REST `/v3/...`.
+
+`setup` wires the publisher into the venue's listeners, installs the idle policy (off in the
+default "relaxed" profile, 60 s in "strict") and registers the routes; the periodic clean depth
+snapshot task runs between the app's startup and shutdown.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from sandex.server.context import ServerContext
+from sandex.server.endpoint import serve_session
+from sandex.server.liveness import IdleTimeout
+
+from .errors import ILLEGAL_PARAMS
+from .publisher import Publisher
+from .rest_common import answers_errors, error_response
+from .rest_private import PrivateApi
+from .rest_public import PublicApi
+from .ws import WsHandler
+
+DIALECT = "digifinex"
+PUBLISHER = web.AppKey("digifinex_publisher", Publisher)
+
+
+async def _unknown_endpoint(request: web.Request) -> web.Response:
+    return error_response(ILLEGAL_PARAMS, f"unknown endpoint: {request.method} {request.path}")
+
+
+def setup(app: web.Application, ctx: ServerContext) -> None:
+    limits = ctx.limits.digifinex
+    venue = ctx.venue
+    clock = time.time
+    publisher = Publisher(venue, ctx.hub, depth_levels=limits.depth_levels,
+                          snapshot_interval_s=limits.depth_snapshot_interval_s)
+    app[PUBLISHER] = publisher
+    venue.listeners.append(publisher.on_events)
+    handler = WsHandler(venue, ctx.hub, publisher, clock)
+
+    async def websocket(request: web.Request) -> web.StreamResponse:
+        return await serve_session(
+            request, dialect=DIALECT, on_message=handler.handle, on_open=handler.open,
+            hub=ctx.hub, registry=ctx.registry, config=ctx.session_config, metrics=ctx.metrics,
+        )
+
+    app.router.add_get("/ws/v1/", websocket)
+    app.router.add_get("/ws/v1", websocket)
+    for method, path, route in PublicApi(venue, clock).routes() + PrivateApi(venue, clock).routes():
+        app.router.add_route(method, path, route)
+    # Anything else under the dialect's prefixes answers in DigiFinex's envelope, not HTML.
+    app.router.add_route("*", "/v3/{tail:.*}", answers_errors(_unknown_endpoint))
+
+    if limits.idle_timeout_s or limits.max_connection_age_s:
+        ctx.sweeper.set_policy(DIALECT, IdleTimeout(
+            timeout_s=limits.idle_timeout_s or None,
+            max_age_s=limits.max_connection_age_s or None,
+        ))
+
+    async def start(app: web.Application) -> None:
+        publisher.start()
+
+    async def stop(app: web.Application) -> None:
+        await publisher.stop()
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)
