@@ -1,0 +1,74 @@
+"""Events of the automation layer, and the error codes of failed automated trades.
+
+`TradeResult` is the outcome of every automated trade attempt — copied buys and sells, pnl
+orders, limit orders, swap orders — successful or not. It carries everything a dialect needs to
+render a trade notification (DBot's `tradeResultNotify`) without looking anything up.
+"""
+
+from __future__ import annotations
+
+from .events import Event
+
+# TradeResult.state
+DONE = "done"
+FAIL = "fail"
+EXPIRED = "expired"
+
+# TradeResult.source (DBot's names)
+SRC_FOLLOW = "follow_order"
+SRC_LIMIT = "limit_order"  # limit orders, and take-profit / stop-loss orders
+SRC_TRAILING = "trailing_stop_order"
+SRC_SWAP = "swap_order"
+
+# Error codes of failed attempts. DBot documents the shape (`errorCode`, `errorMessage`) and
+# E_OTHERS; the specific codes are sandex's, so a client can tell failures apart.
+E_INSUFFICIENT_BALANCE = "E_INSUFFICIENT_BALANCE"
+E_TOKEN_BLACKLISTED = "E_TOKEN_BLACKLISTED"
+E_TOKEN_NOT_WHITELISTED = "E_TOKEN_NOT_WHITELISTED"
+E_OUTSIDE_TRADING_HOURS = "E_OUTSIDE_TRADING_HOURS"
+E_TARGET_AMOUNT_OUT_OF_RANGE = "E_TARGET_AMOUNT_OUT_OF_RANGE"
+E_MAX_BUY_TIMES_REACHED = "E_MAX_BUY_TIMES_REACHED"
+E_MAX_BUY_AMOUNT_REACHED = "E_MAX_BUY_AMOUNT_REACHED"
+E_MAX_BALANCE_REACHED = "E_MAX_BALANCE_REACHED"
+E_RESERVED_AMOUNT = "E_RESERVED_AMOUNT"
+E_AMOUNT_TOO_SMALL = "E_AMOUNT_TOO_SMALL"
+E_NO_LIQUIDITY = "E_NO_LIQUIDITY"
+E_SLIPPAGE_EXCEEDED = "E_SLIPPAGE_EXCEEDED"
+E_EXPIRED = "E_EXPIRED"
+E_OTHERS = "E_OTHERS"
+
+# Reject codes of automation commands (Rejected.code; the dialect maps them to its errors).
+R_TASK_NOT_FOUND = "task_not_found"
+R_ORDER_NOT_FOUND = "automation_order_not_found"
+R_INVALID_TASK = "invalid_task"
+R_INVALID_ORDER = "invalid_automation_order"
+
+
+class AutomationEvent(Event, tag="auto"):
+    """Tasks or orders were created/changed/deleted by a command (replies read the ids here)."""
+
+    account_id: int
+    kind: str  # follow_order | limit_order | swap_order | pnl_order
+    action: str  # created | updated | enabled | disabled | moved | deleted
+    ids: list[str]
+
+
+class TradeResult(Event, tag="tresult"):
+    account_id: int
+    wallet_id: str
+    result_id: str  # copies: <taskId>_<tradeId>; pnl/limit/swap orders: the order's id
+    state: str  # DONE | FAIL | EXPIRED
+    source: str  # SRC_*
+    sub_source: str  # follow_take_profit | follow_stop_loss | follow_trailing_stop | ""
+    source_id: str  # the task (copies, pnl orders) or order id
+    chain: str
+    side: str  # buy | sell
+    symbol: str
+    send_amount: int  # ledger scale: quote spent (buy) or base sold (sell)
+    receive_amount: int  # ledger scale, net of the fee: base (buy) or quote (sell) received
+    fill_amount: int  # base filled, market amount scale
+    fill_value: int  # quote value filled, market value scale (price = fill_value / fill_amount)
+    trade_id: int  # the first trade of the fill (DBot's "hash"); 0 when nothing traded
+    block: int  # that trade's event sequence number (DBot's "block"); 0 when nothing traded
+    error_code: str
+    error_message: str
