@@ -116,6 +116,8 @@ class Engine:
         self.markets: dict[str, Market] = {m.symbol: m for m in markets}
         self.books: dict[str, OrderBook] = {s: OrderBook() for s in self.markets}
         self.ledger = Ledger()
+        self._dirty = self.ledger.dirty  # the same dict, read on every command
+        self._wallet_account: dict[str, int] = {}  # wallet id -> account id
         self.accounts: dict[int, Account] = {}
         self.account_by_key: dict[str, Account] = {}
         self.wallets: dict[str, Wallet] = {}
@@ -175,8 +177,16 @@ class Engine:
             handler(command)
         if self._follow_ups or self._trades:
             self._drain()
-        if self.ledger.dirty:
-            self._flush_balances()
+        dirty = self._dirty
+        if dirty:
+            # One balance event per (wallet, currency) the command touched, in first-touch order.
+            owner = self._wallet_account
+            seq, now = self.seq, self.now
+            for (wallet_id, currency), cell in dirty.items():
+                seq += 1
+                out.append(BalanceEvent(seq, now, owner[wallet_id], wallet_id, currency, cell[0], cell[1]))
+            self.seq = seq
+            dirty.clear()
         return out
 
     def emit(self, event_type: type, *fields: Any) -> Event:
@@ -213,6 +223,7 @@ class Engine:
         digest = hashlib.sha256(f"{self.seed}:{self.wallet_counter}".encode()).hexdigest()
         wallet = Wallet("0x" + digest[:40], account.id, name)
         self.wallets[wallet.id] = wallet
+        self._wallet_account[wallet.id] = account.id
         account.wallets.append(wallet.id)
         self.emit(WalletEvent, account.id, wallet.id, name)
         return wallet
@@ -234,15 +245,6 @@ class Engine:
             return
         self.emit(DepositEvent, wallet.account_id, wallet.id, cmd.currency, cmd.amount)
 
-    def _flush_balances(self) -> None:
-        ledger = self.ledger
-        wallets = self.wallets
-        balances = ledger.balances
-        for key in ledger.take_dirty():
-            free, held = balances[key]
-            self.seq += 1
-            self._out.append(BalanceEvent(self.seq, self.now, wallets[key[0]].account_id, key[0], key[1], free, held))
-
     def resolve_wallet(self, account_id: int, wallet_id: str) -> str | None:
         account = self.accounts.get(account_id)
         if account is None or not account.wallets:
@@ -263,7 +265,12 @@ class Engine:
         if market is None:
             self.reject(acct, symbol, E_UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}", 0, src, src_id)
             return None
-        wallet_id = self.resolve_wallet(acct, cmd.wallet_id)
+        account = self.accounts.get(acct)
+        wallet_id: str | None
+        if account is not None and not cmd.wallet_id and account.wallets:
+            wallet_id = account.wallets[0]  # the common case, resolve_wallet inlined
+        else:
+            wallet_id = self.resolve_wallet(acct, cmd.wallet_id)
         if wallet_id is None:
             code = E_UNKNOWN_WALLET if acct in self.accounts else E_UNKNOWN_ACCOUNT
             self.reject(acct, symbol, code, "unknown account or wallet", 0, src, src_id)
@@ -324,13 +331,20 @@ class Engine:
         else:
             self.reject(acct, symbol, E_INVALID_TYPE, f"invalid order type {kind!r}", 0, src, src_id)
             return None
-        if not self.ledger.hold(wallet_id, hold_currency, hold):
+        hold_key = (wallet_id, hold_currency)
+        cell = self.ledger.balances.get(hold_key)
+        if cell is None or cell[0] < hold:
             self.reject(acct, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {hold_currency} balance", 0, src, src_id)
             return None
+        cell[0] -= hold
+        cell[1] += hold
+        self._dirty[hold_key] = cell
         order = Order(self.next_order_id, acct, wallet_id, symbol, side, kind, tif, price, amount,
                       quote_amount, self.now, cmd.client_order_id, src, src_id)
         self.next_order_id += 1
         order.hold = hold
+        order.hold_key = hold_key
+        order.hold_cell = cell
         self._execute(order, book, market)
         self._order_event(order, R_PLACED if order.status != CANCELLED else
                           (R_IOC if order.filled or kind == LIMIT else R_NO_LIQUIDITY))
@@ -338,15 +352,30 @@ class Engine:
 
     def _execute(self, order: Order, book: OrderBook, market: Market) -> None:
         """Match `order` as a taker, then rest it (GTC/post-only) or release what is left."""
-        exhausted = self._match(order, book, market)
-        if order.kind == LIMIT and order.tif != IOC and order.remaining > 0:
-            self.qpos += 1
-            (book.bids if order.side == BUY else book.asks).add(order, self.qpos)
-            order.status = PARTIAL if order.filled else OPEN
-            self.orders[order.id] = order
-            return
-        if order.hold:
-            self.ledger.release(order.wallet_id, market.quote if order.side == BUY else market.base, order.hold)
+        is_limit = order.kind == LIMIT
+        if is_limit:
+            # A limit order that does not reach the best opposite price cannot trade: skip the
+            # matching loop (it would find nothing and report the book exhausted).
+            if order.side == BUY:
+                best = book.asks.best_price_cache
+                exhausted = best is None or order.price < best or self._match(order, book, market)
+            else:
+                best = book.bids.best_price_cache
+                exhausted = best is None or order.price > best or self._match(order, book, market)
+            if order.tif != IOC and order.remaining > 0:
+                qpos = self.qpos = self.qpos + 1
+                (book.bids if order.side == BUY else book.asks).add(order, qpos)
+                order.status = PARTIAL if order.filled else OPEN
+                self.orders[order.id] = order
+                return
+        else:
+            exhausted = self._match(order, book, market)
+        hold = order.hold
+        if hold:
+            cell = order.hold_cell
+            cell[1] -= hold
+            cell[0] += hold
+            self._dirty[order.hold_key] = cell
             order.hold = 0
         if order.kind == MARKET and order.side == BUY:
             # A market buy that stopped because its budget was down to dust has done its job.
@@ -409,8 +438,12 @@ class Engine:
             buyer_fee = base_l * market.maker_fee_ppm // PPM
             seller_fee = value_l * market.taker_fee_ppm // PPM
         ledger = self.ledger
+        dirty = self._dirty
         base, quote = market.base, market.quote
-        cell = ledger.cell(buyer.wallet_id, quote)
+        # The buyer's hold sits in its quote cell, the seller's in its base cell. Cells are
+        # marked dirty in the same order as always (buyer quote, buyer base, seller base,
+        # seller quote): that order is the order of the balance events.
+        cell = dirty[buyer.hold_key] = buyer.hold_cell
         if buyer.kind == LIMIT:
             reserved = quantity * buyer.price * market.value_to_ledger
             cell[1] -= reserved
@@ -420,7 +453,8 @@ class Engine:
             cell[1] -= value_l
             buyer.hold -= value_l
         ledger.cell(buyer.wallet_id, base)[0] += base_l - buyer_fee
-        ledger.cell(seller.wallet_id, base)[1] -= base_l
+        cell = dirty[seller.hold_key] = seller.hold_cell
+        cell[1] -= base_l
         seller.hold -= base_l
         ledger.cell(seller.wallet_id, quote)[0] += value_l - seller_fee
         fees = ledger.fees
@@ -481,10 +515,14 @@ class Engine:
             o.source, o.source_id,
         ))
 
-    def _cancel_resting(self, order: Order, side: BookSide, market: Market, reason: str) -> None:
+    def _cancel_resting(self, order: Order, side: BookSide, market: Market | None, reason: str) -> None:
         side.remove(order)
-        if order.hold:
-            self.ledger.release(order.wallet_id, market.quote if order.side == BUY else market.base, order.hold)
+        hold = order.hold
+        if hold:
+            cell = order.hold_cell
+            cell[1] -= hold
+            cell[0] += hold
+            self._dirty[order.hold_key] = cell
             order.hold = 0
         order.status = CANCELLED
         del self.orders[order.id]
@@ -498,14 +536,17 @@ class Engine:
         return order
 
     def _cancel(self, cmd: CancelOrder) -> None:
-        order = self._owned_order(cmd.account_id, cmd.order_id)
-        if order is not None:
-            book = self.books[order.symbol]
-            self._cancel_resting(order, book.bids if order.side == BUY else book.asks,
-                                 self.markets[order.symbol], R_CANCELLED)
+        order = self.orders.get(cmd.order_id)
+        if order is None or order.account_id != cmd.account_id:
+            self.reject(cmd.account_id, "", E_ORDER_NOT_FOUND, f"order {cmd.order_id} not found or not open", cmd.order_id)
+            return
+        book = self.books[order.symbol]
+        self._cancel_resting(order, book.bids if order.side == BUY else book.asks, None, R_CANCELLED)
 
     def _amend(self, cmd: AmendOrder) -> None:
-        # The hot path of exchange-core's mix (82 % of operations): kept flat on purpose.
+        # The hot path of exchange-core's mix (82 % of operations), kept flat on purpose: the
+        # hold change, BookSide.remove/add and the order event are inlined (a Python call costs
+        # about as much as the work each of them does). Any change to those must be mirrored.
         order = self.orders.get(cmd.order_id)
         if order is None or order.account_id != cmd.account_id:
             self.reject(cmd.account_id, "", E_ORDER_NOT_FOUND, f"order {cmd.order_id} not found or not open", cmd.order_id)
@@ -528,45 +569,69 @@ class Engine:
             self.reject(acct, symbol, E_BELOW_MIN_VALUE, "order value below the market minimum", order.id)
             return
         book = self.books[symbol]
-        is_buy = order.side == BUY
-        if is_buy:
-            side, opposite = book.bids, book.asks
+        if order.side == BUY:
+            side = book.bids
+            best = book.asks.best_price_cache
+            crosses = best is not None and price >= best
+            new_hold = remaining * price * market.value_to_ledger
         else:
-            side, opposite = book.asks, book.bids
-        best = opposite.best_price_cache
-        crosses = best is not None and (price >= best if is_buy else price <= best)
-        if crosses and order.tif == POST_ONLY and price != order.price:
+            side = book.asks
+            best = book.bids.best_price_cache
+            crosses = best is not None and price <= best
+            new_hold = remaining * market.base_to_ledger
+        old_price = order.price
+        if crosses and price != old_price and order.tif == POST_ONLY:
             self.reject(acct, symbol, E_POST_ONLY_WOULD_TAKE, "post-only order would take liquidity", order.id)
             return
-        if is_buy:
-            currency, new_hold = market.quote, remaining * price * market.value_to_ledger
-        else:
-            currency, new_hold = market.base, remaining * market.base_to_ledger
         delta = new_hold - order.hold
-        if delta > 0:
-            if not self.ledger.hold(order.wallet_id, currency, delta):
-                self.reject(acct, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {currency} balance", order.id)
+        if delta:
+            cell = order.hold_cell
+            if delta > 0 and cell[0] < delta:
+                self.reject(acct, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {order.hold_key[1]} balance", order.id)
                 return
-        elif delta < 0:
-            self.ledger.release(order.wallet_id, currency, -delta)
-        order.hold = new_hold
-        if price == order.price and remaining <= order.remaining:
-            side.levels[price].total -= order.remaining - remaining
+            cell[0] -= delta
+            cell[1] += delta
+            self._dirty[order.hold_key] = cell
+            order.hold = new_hold
+        old_remaining = order.remaining
+        levels = side.levels
+        if price == old_price and remaining <= old_remaining:
+            levels[price].total -= old_remaining - remaining
             order.remaining = remaining
             order.amount = amount
         else:
-            side.remove(order)
+            # BookSide.remove, inlined (a middle removal: no need to count it for compaction)
+            level = levels[old_price]
+            queue = level.orders
+            del queue[order.qpos]
+            level.total -= old_remaining
+            order.qpos = 0
+            if not queue:
+                side._drop(old_price)
             order.price = price
             order.amount = amount
             order.remaining = remaining
-            if not crosses:
-                # The common case: the order moves without crossing, so it simply re-queues.
-                self.qpos += 1
-                side.add(order, self.qpos)
-            else:
+            if crosses:
                 del self.orders[order.id]
                 self._execute(order, book, market)
-        self._order_event(order, R_AMENDED)
+                self._order_event(order, R_AMENDED)
+                return
+            # The common case: the order moves without crossing, so it simply re-queues.
+            # BookSide.add, inlined
+            qpos = self.qpos = self.qpos + 1
+            target = levels.get(price)
+            if target is None:
+                target = side._new_level(price)
+            target.orders[qpos] = order
+            target.total += remaining
+            order.qpos = qpos
+        seq = self.seq = self.seq + 1
+        self._out.append(OrderEvent(
+            seq, self.now, order.id, acct, order.wallet_id, symbol, order.side, order.kind, order.tif,
+            price, amount, order.quote_amount, order.filled, order.filled_value,
+            remaining, order.status, R_AMENDED, order.created_ts, order.client_order_id,
+            order.source, order.source_id,
+        ))
 
     # ------------------------------------------------------------------ triggers
     def place_trigger(self, cmd: PlaceTrigger) -> Trigger | None:
@@ -777,12 +842,18 @@ class Engine:
             self.account_by_key[key] = account
         for wid, aid, name in state["wallets"]:
             self.wallets[wid] = Wallet(wid, aid, name)
+            self._wallet_account[wid] = aid
         for wid, cur, free, held in state["balances"]:
             self.ledger.balances[(wid, cur)] = [free, held]
         self.ledger.fees.update(state["fees"])
         self.ledger.deposits.update(state["deposits"])
+        balances = self.ledger.balances
         for row in state["orders"]:
             order = Order.from_row(row)
+            market = self.markets[order.symbol]
+            key = (order.wallet_id, market.quote if order.side == BUY else market.base)
+            order.hold_key = key
+            order.hold_cell = balances[key]
             book = self.books[order.symbol]
             (book.bids if order.side == BUY else book.asks).add(order, order.qpos)
             self.orders[order.id] = order

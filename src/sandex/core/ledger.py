@@ -16,18 +16,21 @@ class Ledger:
 
     def __init__(self) -> None:
         #: (wallet_id, currency) -> [free, held]; a two-item list is the cheapest mutable cell.
+        #: A cell, once created, is never replaced, so the engine may keep a reference to it
+        #: (an open order keeps the cell its hold sits in).
         self.balances: dict[tuple[str, str], list[int]] = {}
         self.fees: dict[str, int] = defaultdict(int)
         self.deposits: dict[str, int] = defaultdict(int)
-        #: Pairs touched by the current command, in first-touch order (for balance events).
-        self.dirty: dict[tuple[str, str], None] = {}
+        #: Pairs touched by the current command, in first-touch order, each with its cell (so
+        #: the balance events need no second lookup).
+        self.dirty: dict[tuple[str, str], list[int]] = {}
 
     def cell(self, wallet_id: str, currency: str) -> list[int]:
         key = (wallet_id, currency)
         cell = self.balances.get(key)
         if cell is None:
             cell = self.balances[key] = [0, 0]
-        self.dirty[key] = None
+        self.dirty[key] = cell
         return cell
 
     def free(self, wallet_id: str, currency: str) -> int:
@@ -49,12 +52,13 @@ class Ledger:
 
     def hold(self, wallet_id: str, currency: str, amount: int) -> bool:
         """Move `amount` from free to held. False (and nothing changes) if free is short."""
-        cell = self.balances.get((wallet_id, currency))
+        key = (wallet_id, currency)
+        cell = self.balances.get(key)
         if cell is None or cell[0] < amount:
             return False
         cell[0] -= amount
         cell[1] += amount
-        self.dirty[(wallet_id, currency)] = None
+        self.dirty[key] = cell
         return True
 
     def release(self, wallet_id: str, currency: str, amount: int) -> None:

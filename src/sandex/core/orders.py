@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 
+#: The fields of an order that snapshots store, in row order (see `Order.to_row`).
+ORDER_ROW = (
+    "id", "account_id", "wallet_id", "symbol", "side", "kind", "tif", "price", "amount",
+    "quote_amount", "filled", "filled_value", "remaining", "hold", "status", "created_ts",
+    "client_order_id", "source", "source_id", "qpos",
+)
+
+
 class Order:
-    __slots__ = (
-        "id", "account_id", "wallet_id", "symbol", "side", "kind", "tif", "price", "amount",
-        "quote_amount", "filled", "filled_value", "remaining", "hold", "status", "created_ts",
-        "client_order_id", "source", "source_id", "qpos",
-    )
+    # Besides the stored fields, an order remembers where its hold sits: the ledger key
+    # (wallet, currency) and its balance cell, so an amend adjusts the hold without building a
+    # key or looking the cell up. The engine sets both when it takes the hold (place_order) or
+    # restores the order (from_state); they are not part of the snapshot row.
+    __slots__ = ORDER_ROW + ("hold_key", "hold_cell")
+    hold_key: tuple[str, str]
+    hold_cell: list[int]
 
     def __init__(
         self, id: int, account_id: int, wallet_id: str, symbol: str, side: str, kind: str, tif: str,
@@ -37,12 +47,12 @@ class Order:
         self.qpos = 0  # place-in-queue token; 0 = not on the book
 
     def to_row(self) -> list:
-        return [getattr(self, name) for name in Order.__slots__]
+        return [getattr(self, name) for name in ORDER_ROW]
 
     @classmethod
     def from_row(cls, row: list) -> "Order":
         order = cls.__new__(cls)
-        for name, value in zip(Order.__slots__, row):
+        for name, value in zip(ORDER_ROW, row):
             setattr(order, name, value)
         return order
 
