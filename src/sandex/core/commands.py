@@ -96,7 +96,7 @@ class PlaceTrigger(Command, tag="trg"):
     source: str = "api"  # api | limit_order | follow_order | ...
     source_id: str = ""
     sub_source: str = ""  # e.g. follow_take_profit
-    group_id: str = ""  # triggers sharing a group are cancelled together when one fires
+    group_id: str = ""  # a label for the caller (e.g. one copy-trade's pnl orders); the engine does not act on it
 
 
 class CancelTrigger(Command, tag="ctg"):
