@@ -208,7 +208,9 @@ balances = {{ USDT = "0.000000000000000001", ABC = "12345678901234567890.5" }}
     ("text", "key"),
     [
         ("colour = 1", "colour"),
-        ("[faults]\ndrop = 0.1", "faults"),
+        # `faults` is a known section now ([[faults]]); an unknown table is still named.
+        ("[fault]\ndrop = 0.1", "fault"),
+        ("[[faults]]\nname = 'flaky'\ndrop = 0.1", "faults[0].drop"),
         ("[server]\nprot = 1", "server.prot"),
         ("[simulator]\nenable = false", "simulator.enable"),
         ("[journal]\nfsync = true", "journal.fsync"),
@@ -475,6 +477,70 @@ def test_demo_credentials_are_random_hex_and_reproducible() -> None:
     assert len(a.api_key) == 32 and len(a.secret) == 64
     assert int(a.api_key, 16) >= 0 and int(a.secret, 16) >= 0  # hex digits only
     assert demo.generate_demo_credentials(random.SystemRandom()) != a
+
+
+# --------------------------------------------------------------------------------------------
+# Fault profiles ([[faults]])
+
+FAULTS = """\
+[[faults]]
+name = "flaky-ws"
+dialect = "digifinex"
+drop_every_s = 30
+delay_ms = 50
+jitter_ms = 20
+[[faults]]
+name = "alice-rejects"
+api_key = "alice-key"
+enabled = false
+reject_orders_code = 20011
+reject_orders_message = "insufficient balance (injected)"
+reject_orders_probability = 0.5
+[[faults]]
+name = "hold"
+pause_engine = true
+"""
+
+
+def test_fault_profiles_load_with_their_defaults() -> None:
+    flaky, rejects, hold = parse_config(MARKET + FAULTS).faults
+    assert (flaky.name, flaky.dialect, flaky.api_key, flaky.enabled) == ("flaky-ws", "digifinex", None, True)
+    assert (flaky.drop_every_s, flaky.delay_ms, flaky.jitter_ms) == (30.0, 50, 20)
+    assert flaky.drop_probability == flaky.handshake_502_probability == 0.0 and not flaky.ignore_pings
+    assert (rejects.dialect, rejects.api_key, rejects.enabled) == ("*", "alice-key", False)
+    assert (rejects.reject_orders_code, rejects.reject_orders_probability) == (20011, 0.5)
+    assert hold.pause_engine and hold.reject_orders_code is None
+    assert parse_config(MARKET).faults == ()
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "message"),
+    [
+        ('name = "x"\ndialect = "binance"', "faults[0].dialect", 'is not one of "*", "dbot", "digifinex", "infoway"'),
+        ('name = "x"\ndrop_probability = 1.5', "faults[0].drop_probability", "must be <= 1.0, got 1.5"),
+        ('name = "x"\ndelay_ms = -1', "faults[0].delay_ms", "must be >= 0, got -1"),
+        ('name = "x"\ndrop_every_s = 0', "faults[0].drop_every_s", "must be > 0.0, got 0"),
+        ('name = "x"\nignore_pings = "yes"', "faults[0].ignore_pings", 'expected true or false, got a string "yes"'),
+        ('name = "two words"', "faults[0].name", "must be 1-64 letters"),
+        ('name = "x"\npause_engine = true\napi_key = "k"', "faults[0].pause_engine", "cannot be limited to one api_key"),
+        ('name = "x"\nreject_orders_code = 0', "faults[0].reject_orders_code", "0 means success"),
+        ("drop_every_s = 1", "faults[0].name", 'missing required key "faults[0].name"'),
+    ],
+)
+def test_bad_fault_profiles_name_the_key(entry: str, key: str, message: str) -> None:
+    error = fails(MARKET + "[[faults]]\n" + entry + "\n")
+    assert error.key == key
+    assert message in str(error)
+
+
+def test_fault_profile_names_are_unique() -> None:
+    error = fails(MARKET + '[[faults]]\nname = "a"\n[[faults]]\nname = "a"\n')
+    assert error.key == "faults[1].name" and 'already used by faults[0]' in str(error)
+
+
+def test_faults_must_be_an_array_of_tables() -> None:
+    error = fails(MARKET + '[faults]\nname = "a"\n')
+    assert error.key == "faults" and "expected an array of tables ([[faults]])" in str(error)
 
 
 def _to_toml(config: Config) -> str:

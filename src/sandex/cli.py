@@ -12,6 +12,7 @@ import ipaddress
 import json
 import logging
 import socket
+import sqlite3
 import sys
 import urllib.error
 import urllib.request
@@ -27,8 +28,10 @@ from .config import Config, ConfigError, load_config
 app = typer.Typer(add_completion=False, help="sandex: a self-hosted crypto trading venue that speaks real exchange protocols.")
 accounts_app = typer.Typer(help="List, create and credit accounts.")
 keys_app = typer.Typer(help="Blocked API keys (rate-limit abuse) and unblocking.")
+faults_app = typer.Typer(help="Fault injection profiles of a running server: list, set, enable, disable, delete.")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+app.add_typer(faults_app, name="faults")
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -101,6 +104,10 @@ async def _serve(cfg: Config) -> None:
     except DataDirLocked as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1)
+    except (OSError, sqlite3.Error) as exc:
+        # A read-only, full or missing data directory: say which and why, not a traceback.
+        console.print(f"[red]cannot use the data directory {cfg.server.data_path.resolve()}: {exc}[/red]")
+        raise typer.Exit(1)
     site = web.TCPSite(runner, cfg.server.host, cfg.server.port, reuse_address=True)
     await site.start()
     from .server.admin import CTX
@@ -152,6 +159,10 @@ def _http(method: str, url: str, body: dict | None = None) -> Any:
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")
+        try:
+            detail = json.loads(detail)["error"]  # the operator API explains itself in "error"
+        except (ValueError, KeyError, TypeError):
+            pass
         console.print(f"[red]server refused:[/red] {exc.code} {detail}")
         raise typer.Exit(1)
     except urllib.error.URLError as exc:
@@ -310,6 +321,117 @@ def keys_unblock(key: str, config: Optional[Path] = ConfigOpt, data_dir: Optiona
     suffix = f"?dialect={dialect}" if dialect else ""
     result = _http("POST", f"{base}/admin/keys/{key}/unblock{suffix}", {})
     out.print(f"unblocked {key} for: {', '.join(result['unblocked']) or 'nothing (it was not blocked)'}")
+
+
+# ---------------------------------------------------------------------- fault injection
+def _running_server(cfg: Config) -> str:
+    base = _admin_base(cfg)
+    if not base:
+        console.print("no server is running for this data dir: fault profiles live in the running server "
+                      "(put them in the config file's [[faults]] to have them from the start)")
+        raise typer.Exit(1)
+    return base
+
+
+def _field_value(text: str) -> Any:
+    """A `field=value` value: a TOML literal (5, 0.25, true, "x"), else the bare text; empty = unset."""
+    if text == "":
+        return None
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _print_faults(state: dict, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(state))
+        return
+    profiles = state["profiles"]
+    if not profiles:
+        out.print("no fault profiles")
+    else:
+        table = Table("name", "on", "scope", "faults", "injected")
+        for profile in profiles:
+            scope = profile["dialect"] + (f" key={profile['api_key']}" if profile["api_key"] else "")
+            defaults = _fault_defaults()
+            settings = ", ".join(f"{k}={v}" for k, v in profile.items()
+                                 if k not in ("name", "dialect", "api_key", "enabled", "seed", "injected")
+                                 and v != defaults.get(k))
+            injected = ", ".join(f"{k} {n}" for k, n in profile["injected"].items())
+            table.add_row(profile["name"], "yes" if profile["enabled"] else "no", scope, settings or "-", injected or "-")
+        out.print(table)
+    if state.get("paused"):
+        out.print(f"order entry halted: {state['paused']}")
+
+
+def _fault_defaults() -> dict[str, Any]:
+    import msgspec
+
+    from .faults import FaultProfile
+
+    return msgspec.structs.asdict(FaultProfile(name="defaults"))
+
+
+@faults_app.command("list")
+def faults_list(config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
+                as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Fault profiles of the running server and how often each fault was injected."""
+    cfg = _load(config, data_dir, simulator=False)
+    _print_faults(_http("GET", f"{_running_server(cfg)}/admin/faults"), as_json)
+
+
+@faults_app.command("set")
+def faults_set(
+    name: str,
+    fields: list[str] = typer.Argument(None, help="FIELD=VALUE ..., e.g. dialect=digifinex drop_every_s=5"),
+    config: Optional[Path] = ConfigOpt,
+    data_dir: Optional[Path] = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create a profile, or change some of its fields (the others keep their values). Applies at once."""
+    cfg = _load(config, data_dir, simulator=False)
+    body: dict[str, Any] = {}
+    for item in fields or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            console.print(f"[red]expected FIELD=VALUE, got {item!r}[/red]")
+            raise typer.Exit(2)
+        body[key.strip()] = _field_value(value.strip())
+    _print_faults(_http("POST", f"{_running_server(cfg)}/admin/faults/{name}", body), as_json)
+
+
+def _switch_fault(name: str, action: str, config: Optional[Path], data_dir: Optional[Path], as_json: bool) -> None:
+    cfg = _load(config, data_dir, simulator=False)
+    base = _running_server(cfg)
+    if action == "delete":
+        state = _http("DELETE", f"{base}/admin/faults/{name}")
+    else:
+        state = _http("POST", f"{base}/admin/faults/{name}/{action}", {})
+    _print_faults(state, as_json)
+
+
+@faults_app.command("enable")
+def faults_enable(name: str, config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """Switch a profile on."""
+    _switch_fault(name, "enable", config, data_dir, as_json)
+
+
+@faults_app.command("disable")
+def faults_disable(name: str, config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
+                   as_json: bool = typer.Option(False, "--json")) -> None:
+    """Switch a profile off (it is kept, with its settings)."""
+    _switch_fault(name, "disable", config, data_dir, as_json)
+
+
+@faults_app.command("delete")
+def faults_delete(name: str, config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """Forget a profile."""
+    _switch_fault(name, "delete", config, data_dir, as_json)
 
 
 def main() -> None:

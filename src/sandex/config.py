@@ -29,6 +29,8 @@ from msgspec import Meta, field
 
 from .core.markets import PPM, Market, make_market
 from .core.numbers import LEDGER_DECIMALS, NumberError, parse_scaled
+from .faults.profile import FaultProfile
+from .faults.profile import problems as fault_problems
 
 __all__ = [
     "DBOT_PROFILES",
@@ -40,6 +42,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DbotLimits",
+    "FaultProfile",
     "DbotLimitsConfig",
     "DigifinexLimits",
     "DigifinexLimitsConfig",
@@ -54,6 +57,7 @@ __all__ = [
     "SimulatorConfig",
     "load_config",
     "parse_config",
+    "parse_fault_profile",
     "resolve_limits",
     "section_types",
 ]
@@ -323,6 +327,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     markets: tuple[MarketConfig, ...] = ()
     accounts: tuple[AccountConfig, ...] = ()
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    #: Fault profiles in force at start (`[[faults]]`); `sandex faults` changes them live.
+    faults: tuple[FaultProfile, ...] = ()
 
     @property
     def needs_demo_account(self) -> bool:
@@ -369,6 +375,28 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     config = _parse_shape(text, source)
     _check(config, source)
     return config
+
+
+def parse_fault_profile(fields: Mapping[str, Any], source: str = "fault profile") -> FaultProfile:
+    """One fault profile from plain values (the operator API, `sandex faults set`), checked and
+    explained exactly as a `[[faults]]` entry of the config file; errors name the field."""
+    raw = {"faults": [dict(fields)]}
+    try:
+        profile = msgspec.convert(raw, Config).faults[0]
+    except msgspec.ValidationError as exc:
+        key, message = _explain(str(exc), raw)
+        raise ConfigError(source, _field_of(key), f"{source}: {_field_text(message)}") from None
+    for key, message in fault_problems(profile):
+        raise ConfigError(source, key, f"{source}: {key}: {message}")
+    return profile
+
+
+def _field_of(key: str) -> str:
+    return key.removeprefix("faults[0].")
+
+
+def _field_text(message: str) -> str:
+    return message.replace("faults[0].", "")
 
 
 def _parse_shape(text: str, source: str) -> Config:
@@ -500,6 +528,15 @@ def _check(config: Config, source: str) -> None:
             if wallet in wallets:
                 fail(f"{at}.wallets[{j}]", f"{_show(wallet)} is listed twice")
             wallets.add(wallet)
+
+    fault_names: dict[str, int] = {}
+    for i, profile in enumerate(config.faults):
+        at = f"faults[{i}]"
+        for key, message in fault_problems(profile):
+            fail(f"{at}.{key}", message)
+        if profile.name in fault_names:
+            fail(f"{at}.name", f"{_show(profile.name)} is already used by faults[{fault_names[profile.name]}]")
+        fault_names[profile.name] = i
 
 
 def _decimal(fail: Callable[[str, str], NoReturn], key: str, text: str, decimals: int, scale_name: str) -> int:

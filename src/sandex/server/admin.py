@@ -1,4 +1,5 @@
-"""Operator API used by the `sandex` CLI while a server runs: accounts and key blocks.
+"""Operator API used by the `sandex` CLI while a server runs: accounts and key blocks
+(fault profiles: admin_faults).
 
 Served on the same port but only to loopback peers: it can mint money, so it must never be
 reachable from another machine even when the venue itself is bound elsewhere.
@@ -28,6 +29,10 @@ def _loopback_only(request: web.Request) -> None:
     except ValueError:
         pass
     raise web.HTTPForbidden(text="the admin API answers loopback clients only")
+
+
+#: The same check, for the operator API's other modules (admin_faults).
+loopback_only = _loopback_only
 
 
 def account_view(ctx: ServerContext, account) -> dict:  # type: ignore[no-untyped-def]

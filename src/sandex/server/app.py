@@ -19,11 +19,12 @@ from aiohttp import web
 
 from ..config import Config
 from ..core.events import Event
+from ..faults import FaultController
 from ..marketdata.service import MarketDataUpdate
 from ..venue import Venue
-from . import admin
+from . import admin, admin_faults
 from .admin import CTX
-from .context import ServerContext
+from .context import FAULTS, ServerContext
 from .hub import TopicHub
 from .liveness import LivenessSweeper
 from .metrics import Metrics
@@ -73,6 +74,7 @@ def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
             max_msg_size=limits.session.max_frame_bytes,
             send_buffer_limit=limits.session.send_buffer_limit_bytes,
         ),
+        faults=FaultController(config.faults, venue=venue, on_inject=metrics.count_fault),
     )
     return ctx
 
@@ -115,9 +117,11 @@ def build_app(config: Config, *, ctx: ServerContext | None = None, simulator: bo
     ctx = ctx or build_context(config)
     app = web.Application(client_max_size=ctx.limits.session.max_frame_bytes)
     app[CTX] = ctx
+    app[FAULTS] = ctx.faults
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_route)
     admin.setup(app)
+    admin_faults.setup(app)
     modules = dialect_modules()
     for module in modules:
         module.setup(app, ctx)
@@ -133,6 +137,7 @@ def build_app(config: Config, *, ctx: ServerContext | None = None, simulator: bo
     async def startup(app: web.Application) -> None:
         await ctx.venue.open()
         ctx.sweeper.start()
+        ctx.faults.start()
         for module in modules:
             hook = getattr(module, "startup", None)
             if hook is not None:
@@ -154,6 +159,7 @@ def build_app(config: Config, *, ctx: ServerContext | None = None, simulator: bo
                 await hook(ctx)
         ctx.registry.close_all()
         await ctx.sweeper.stop()
+        await ctx.faults.stop()
         await ctx.venue.close()
 
     app.on_startup.append(startup)

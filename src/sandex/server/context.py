@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aiohttp import web
+
 from ..config import Config, Limits
+from ..faults import FaultController
 from ..venue import Venue
 from .hub import TopicHub
 from .limits import KeyGuard
@@ -24,6 +27,13 @@ class ServerContext:
     metrics: Metrics
     sweeper: LivenessSweeper
     session_config: SessionConfig
+    #: Fault injection (config `[[faults]]`, `/admin/faults`); inert while no profile is enabled.
+    faults: FaultController
     #: Per-dialect key guards (violation counting and blocking), created by the dialects that
     #: block keys; the admin API and `sandex keys` list and unblock through them.
     key_guards: dict[str, KeyGuard] = field(default_factory=dict)
+
+
+#: The fault controller on the aiohttp app, so the shared session layer (`serve_session`) finds it
+#: without every dialect having to pass it along.
+FAULTS = web.AppKey("faults", FaultController)

@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .context import FAULTS
 from .hub import TopicHub
 from .limits import SlidingWindowLimiter
 from .metrics import Metrics
@@ -52,13 +53,19 @@ async def serve_session(
     on_limit: OnLimit | None = None,
     on_open: OnOpen | None = None,
     on_close: OnClose | None = None,
-) -> web.WebSocketResponse:
+) -> web.StreamResponse:
     """Accept, run and clean up one connection; returns the response for aiohttp.
 
     `limiter` must be a fresh object per connection. `on_open` runs after the session is
     registered (send the welcome frame, set `session.state`); `on_close` runs after it has been
     unsubscribed and unregistered (release per-connection resources).
+
+    Fault injection (when the app has a controller) hooks in here for every dialect: an upgrade
+    may be refused with 502, and the connection's faults are attached once it is open.
     """
+    faults = request.app.get(FAULTS)
+    if faults is not None and faults.refuse_handshake(dialect, key):
+        return web.Response(status=502, text="502 Bad Gateway (sandex fault injection)\n")
     session = await Session.accept(
         request,
         dialect=dialect,
@@ -68,6 +75,8 @@ async def serve_session(
         tally=metrics.tally(dialect) if metrics is not None else None,
     )
     registry.add(session)
+    if faults is not None:
+        faults.attach(session, dialect, key)
     try:
         if on_open is not None:
             try:
@@ -79,6 +88,8 @@ async def serve_session(
                 session.close(1011, "internal error")
         await session.run(on_message, limiter=limiter, on_limit=on_limit)
     finally:
+        if faults is not None:
+            faults.detach(session)
         hub.unsubscribe_all(session)
         registry.remove(session)
         if on_close is not None:

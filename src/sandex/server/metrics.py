@@ -59,7 +59,17 @@ class Metrics:
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
             registry=self.registry,
         )
+        self.faults_injected = Counter(
+            "sandex_faults_injected",
+            "Faults injected by fault profiles, by dialect and fault.",
+            ["dialect", "fault"],
+            registry=self.registry,
+        )
         self.registry.register(_SessionCollector(self))
+
+    def count_fault(self, dialect: str, fault: str) -> None:
+        """A fault profile injected `fault` (rare by nature: a labelled Counter is fine here)."""
+        self.faults_injected.labels(dialect=dialect, fault=fault).inc()
 
     def tally(self, dialect: str) -> DialectTally:
         """The shared tally for `dialect`, created on first use."""

@@ -24,13 +24,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import WSMsgType, web
 
 from .framing import encode_close, encode_frame, encode_pong
 from .limits import SlidingWindowLimiter
 from .metrics import DialectTally
+
+if TYPE_CHECKING:
+    from ..faults.connection import ConnectionFaults
 
 log = logging.getLogger("sandex.server.session")
 
@@ -70,6 +73,7 @@ class Session:
         "last_recv",
         "frames_in",
         "frames_out",
+        "faults",
         "_ws",
         "_transport",
         "_tally",
@@ -88,6 +92,8 @@ class Session:
     last_recv: float  # time.monotonic() of the last inbound frame, control frames included
     frames_in: int
     frames_out: int
+    #: Fault injection in force on this connection (sandex.faults), or None: the usual case.
+    faults: ConnectionFaults | None
 
     def __init__(
         self,
@@ -108,6 +114,7 @@ class Session:
         self.opened_at = self.last_recv = time.monotonic()
         self.frames_in = 0
         self.frames_out = 0
+        self.faults = None
         self._ws = ws
         self._transport = transport
         self._tally = tally if tally is not None else _UNTRACKED
@@ -192,6 +199,15 @@ class Session:
         Synchronous on purpose: nothing can be interleaved between two calls, and a publisher can
         call it for thousands of sessions without awaiting any of them.
         """
+        if self._phase:
+            return False
+        faults = self.faults
+        if faults is not None and faults.delaying:
+            return faults.delay(frame)
+        return self._write(frame)
+
+    def write_now(self, frame: bytes) -> bool:
+        """`send_frame` without fault injection: how delayed frames finally go out."""
         if self._phase:
             return False
         return self._write(frame)
@@ -335,7 +351,11 @@ class Session:
                         )
                 elif kind is WSMsgType.PING:
                     self.last_recv = time.monotonic()
-                    self.send_frame(encode_pong(msg.data))
+                    faults = self.faults
+                    if faults is not None and faults.ignore_pings:
+                        faults.note("ignore_pings")  # a fault profile: the venue "hangs"
+                    else:
+                        self.send_frame(encode_pong(msg.data))
                 elif kind is WSMsgType.PONG:
                     self.last_recv = time.monotonic()
                 elif kind is WSMsgType.CLOSE:

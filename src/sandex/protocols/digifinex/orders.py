@@ -113,4 +113,5 @@ def order_ids(form: Mapping[str, str], *, limit: int = 20) -> list[str]:
 
 def engine_order_id(text: str) -> int | None:
     """Order ids are the engine's integers as decimal strings; anything else names no order."""
-    return int(text) if text.isdigit() and len(text) < 20 else None
+    # isascii: str.isdigit() also accepts "²" and other digits int() refuses (found by fuzzing).
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 20 else None

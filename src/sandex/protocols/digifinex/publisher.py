@@ -23,6 +23,8 @@ from collections.abc import Hashable
 
 from sandex.core.events import BalanceEvent, Event, OrderEvent, TriggerEvent
 from sandex.core.markets import Market
+from sandex.faults import FaultController
+from sandex.marketdata.book import Top
 from sandex.marketdata.depth import DepthView
 from sandex.marketdata.service import MarketDataUpdate
 from sandex.server.hub import TopicHub
@@ -39,15 +41,21 @@ CLEAN_TRADES = 50
 
 
 class Publisher:
-    def __init__(self, venue: Venue, hub: TopicHub, *, depth_levels: int, snapshot_interval_s: float) -> None:
+    def __init__(self, venue: Venue, hub: TopicHub, *, depth_levels: int, snapshot_interval_s: float,
+                 faults: FaultController | None = None) -> None:
         self.venue = venue
         self.hub = hub
+        #: Fault injection: depth frames go through it (skipped diffs, stale snapshots).
+        self.faults = faults or FaultController()
         self.depth_levels = depth_levels
         self.snapshot_interval_s = snapshot_interval_s
         self.markets: dict[str, Market] = {m.symbol: m for m in venue.markets}
         self._depth: dict[str, DepthView] = {s: DepthView(depth_levels) for s in self.markets}
         #: symbol -> encoded clean snapshot of the window subscribers hold (dropped on change).
         self._clean: dict[str, bytes] = {}
+        #: symbol -> the window subscribers held before the latest diff: what a "stale depth
+        #: snapshot" fault sends (a client that applies the next diffs to it ends up wrong).
+        self._stale: dict[str, Top] = {}
         self._all_ticker_topic = public_topic("all_ticker", ALL)
         self._task: asyncio.Task[None] | None = None
 
@@ -77,12 +85,14 @@ class Publisher:
         view = self._depth.get(symbol)
         if view is None or not self.hub.has_subscribers(topic):
             return
+        before = view.sent
         diff = view.diff(self.venue.marketdata.book(symbol))
         if diff is None:
             return  # the change was deeper than the window
+        self._stale[symbol] = before
         self._clean.pop(symbol, None)
         params = pushes.depth_params(self.markets[symbol], False, diff.bids, diff.asks)
-        self.hub.publish(topic, push_frame("depth.update", params))
+        self.faults.publish_depth(self.hub, topic, push_frame("depth.update", params), skippable=True)
 
     def _publish_tickers(self, changed: set[str]) -> None:
         hub = self.hub
@@ -155,6 +165,11 @@ class Publisher:
             frame = self._clean[symbol] = push_frame("depth.update", params)
         return frame
 
+    def stale_depth_frame(self, symbol: str) -> bytes:
+        """A clean snapshot of the window as it was before the latest diff (fault injection)."""
+        bids, asks = self._stale.get(symbol) or self._depth[symbol].sent
+        return push_frame("depth.update", pushes.depth_params(self.markets[symbol], True, bids, asks))
+
     def trades_clean_frame(self, symbol: str) -> bytes:
         recent = self.venue.marketdata.recent_trades(symbol, CLEAN_TRADES)
         return push_frame("trades.update", pushes.trades_params(self.markets[symbol], True, recent))
@@ -168,7 +183,9 @@ class Publisher:
     # -- periodic clean snapshots ------------------------------------------------------------
 
     def _resnapshot(self, symbol: str) -> None:
-        self._depth[symbol].snapshot(self.venue.marketdata.book(symbol))
+        view = self._depth[symbol]
+        self._stale[symbol] = view.sent
+        view.snapshot(self.venue.marketdata.book(symbol))
         self._clean.pop(symbol, None)
 
     def publish_clean_snapshots(self) -> int:
@@ -177,8 +194,9 @@ class Publisher:
         for symbol in self.markets:
             topic = public_topic("depth", symbol)
             if self.hub.has_subscribers(topic):
+                stale = self.stale_depth_frame(symbol)
                 self._resnapshot(symbol)
-                self.hub.publish(topic, self.depth_clean_frame(symbol))
+                self.faults.publish_depth(self.hub, topic, self.depth_clean_frame(symbol), stale=stale)
                 sent += 1
         return sent
 

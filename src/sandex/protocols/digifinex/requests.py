@@ -90,19 +90,28 @@ def decode_envelope(data: bytes | str) -> Envelope:
     """Read a frame as a request object. Raises WsError(1) for non-JSON or a non-object."""
     if len(data) > MAX_REQUEST_BYTES:
         raise WsError(WS_INVALID_ARGUMENT, f"request larger than {MAX_REQUEST_BYTES} bytes")
+    if not isinstance(data, str):
+        # A binary frame may hold anything. msgspec checks UTF-8 only where it decodes a string,
+        # and the fields kept raw here are decoded later: check the whole frame now, once.
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise WsError(WS_INVALID_ARGUMENT, "request is not UTF-8 text") from None
     try:
         return _envelope.decode(data)
     except msgspec.ValidationError:
         raise WsError(WS_INVALID_ARGUMENT, "request must be a JSON object") from None
     except msgspec.DecodeError:
         raise WsError(WS_INVALID_ARGUMENT, "request is not valid JSON") from None
+    except RecursionError:  # msgspec's guard against absurd nesting (found by fuzzing)
+        raise WsError(WS_INVALID_ARGUMENT, "request is nested too deeply") from None
 
 
 def request_id(data: bytes | str) -> Raw:
     """Best effort: the id of a frame that failed to decode (`null` when there is none)."""
     try:
         return _id_only.decode(data).id
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return NULL_ID
 
 

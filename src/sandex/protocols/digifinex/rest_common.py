@@ -121,7 +121,8 @@ def int_param(params: dict[str, str], name: str, default: int | None, *, low: in
     text = params.get(name, "").strip()
     if not text:
         return default
-    if not text.lstrip("-").isdigit() or len(text) > 18:
+    # isascii: str.isdigit() also accepts "²" and other digits int() refuses (found by fuzzing).
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 18:
         raise RestError(errors.ILLEGAL_PARAMS, f"{name} must be an integer")
     value = int(text)
     if not low <= value <= high:

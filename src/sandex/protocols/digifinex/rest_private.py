@@ -20,6 +20,7 @@ from aiohttp import web
 from sandex.core.commands import LIMIT, CancelOrder
 from sandex.core.events import Event, OrderEvent, Rejected, TradeEvent
 from sandex.core.markets import Market
+from sandex.faults import FaultController
 from sandex.venue import Venue
 
 from . import errors, orders, views
@@ -32,9 +33,10 @@ MAX_IDS: Final = 20
 
 
 class PrivateApi:
-    def __init__(self, venue: Venue, clock: Callable[[], float]) -> None:
+    def __init__(self, venue: Venue, clock: Callable[[], float], faults: FaultController | None = None) -> None:
         self.venue = venue
         self.clock = clock
+        self.faults = faults or FaultController()
         self.markets: dict[str, Market] = {m.symbol: m for m in venue.markets}
         self.currencies = sorted({m.base for m in venue.markets} | {m.quote for m in venue.markets})
 
@@ -60,6 +62,9 @@ class PrivateApi:
         signed = await self._signed(request)
         command = orders.place_order_command(signed.params, signed.account.id, self.markets)
         self._check_order_entry()
+        rejection = self.faults.order_rejection("digifinex", signed.account.api_key)
+        if rejection is not None:
+            raise RestError(rejection.code, rejection.message)
         events = await self.venue.execute(command)
         order = orders.placed_order(events, signed.account.id)
         return json_response({"code": 0, "order_id": str(order.order_id)})

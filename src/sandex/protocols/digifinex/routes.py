@@ -35,10 +35,10 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     venue = ctx.venue
     clock = time.time
     publisher = Publisher(venue, ctx.hub, depth_levels=limits.depth_levels,
-                          snapshot_interval_s=limits.depth_snapshot_interval_s)
+                          snapshot_interval_s=limits.depth_snapshot_interval_s, faults=ctx.faults)
     app[PUBLISHER] = publisher
     venue.listeners.append(publisher.on_events)
-    handler = WsHandler(venue, ctx.hub, publisher, clock)
+    handler = WsHandler(venue, ctx.hub, publisher, clock, faults=ctx.faults)
 
     async def websocket(request: web.Request) -> web.StreamResponse:
         return await serve_session(
@@ -48,7 +48,7 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
 
     app.router.add_get("/ws/v1/", websocket)
     app.router.add_get("/ws/v1", websocket)
-    for method, path, route in PublicApi(venue, clock).routes() + PrivateApi(venue, clock).routes():
+    for method, path, route in PublicApi(venue, clock).routes() + PrivateApi(venue, clock, ctx.faults).routes():
         app.router.add_route(method, path, route)
     # Anything else under the dialect's prefixes answers in DigiFinex's envelope, not HTML.
     app.router.add_route("*", "/v3/{tail:.*}", answers_errors(_unknown_endpoint))

@@ -63,7 +63,8 @@ def check_rest_signature(secret: str, payload: str, signature: str) -> None:
 def check_rest_timestamp(timestamp: str, now_s: float) -> None:
     """ACCESS-TIMESTAMP is unix seconds; milliseconds are accepted too (some SDKs send them)."""
     text = timestamp.strip()
-    if not text.isdigit() or len(text) > 16:
+    # isascii: str.isdigit() also accepts "²" and other digits int() refuses (found by fuzzing).
+    if not text.isascii() or not text.isdigit() or len(text) > 16:
         raise errors.RestError(errors.BAD_TIMESTAMP, "ACCESS-TIMESTAMP must be unix seconds")
     value = int(text)
     seconds = value / 1000 if value > 10**11 else value

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 from msgspec import Raw
 
+from sandex.faults import FaultController
 from sandex.server.hub import TopicHub
+from sandex.server.replay import ReplayGuard
 from sandex.server.session import Session
 from sandex.venue import Venue
 
@@ -28,7 +30,7 @@ from .requests import (
     PRIVATE_CHANNELS, Auth, Call, Envelope, Ping, ServerTime, Subscribe, Unsubscribe, decode_envelope,
     parse_call, request_id,
 )
-from .signing import check_ws_auth
+from .signing import WINDOW_S, check_ws_auth
 from .subscriptions import ALL, Subscriptions, topic
 from .wire import NULL_ID, STATUS_SUCCESS, error_frame, reply_frame
 
@@ -46,11 +48,14 @@ class Connection:
 
 class WsHandler:
     def __init__(self, venue: Venue, hub: TopicHub, publisher: Publisher,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, faults: FaultController | None = None) -> None:
         self.venue = venue
         self.hub = hub
         self.publisher = publisher
         self.clock = clock
+        self.faults = faults or FaultController()
+        #: server.auth replays: the same signed timestamp used on another connection.
+        self.auth_replays = ReplayGuard(WINDOW_S)
         self.symbols = frozenset(publisher.markets)
         # Currencies an empty balance.subscribe covers, besides those the account holds.
         markets = publisher.markets.values()
@@ -76,7 +81,8 @@ class WsHandler:
 
     def _dispatch(self, session: Session, conn: Connection, rid: Raw, call: Call) -> None:
         if isinstance(call, Ping):
-            session.send_frame(reply_frame(rid, "pong"))
+            if not self.faults.ignores_pings(session):
+                session.send_frame(reply_frame(rid, "pong"))
         elif isinstance(call, ServerTime):
             session.send_frame(reply_frame(rid, int(self.clock())))
         elif isinstance(call, Auth):
@@ -100,6 +106,11 @@ class WsHandler:
         if account is None:
             raise errors.WsError(errors.WS_REQUIRE_AUTH, "invalid api key")
         check_ws_auth(account.secret, call.timestamp, call.signature, int(self.clock() * 1000))
+        # A valid signature over a timestamp another connection already signed in with is a
+        # captured frame being replayed: refuse it (the same connection may repeat itself).
+        if self.auth_replays.seen((call.api_key, call.timestamp), owner=id(session), now=self.clock()):
+            raise errors.WsError(errors.WS_REQUIRE_AUTH, "replayed server.auth: this signed timestamp was "
+                                 "already used by another connection; sign a fresh timestamp")
         if conn.account_id is not None and conn.account_id != account.id:
             # Another account on the same socket: the old account's private subscriptions go,
             # so this connection never receives pushes of an account it is no longer signed in as.
@@ -109,6 +120,7 @@ class WsHandler:
         conn.account_id = account.id
         conn.api_key = account.api_key
         session.account_id = account.id
+        self.faults.rebind(session, account.api_key)  # key-scoped fault profiles apply from now
 
     def _subscribe(self, session: Session, conn: Connection, rid: Raw, call: Subscribe) -> None:
         channel = call.channel
@@ -122,6 +134,8 @@ class WsHandler:
         first: list[bytes] = []
         for key in keys:
             frame = self._first_push(channel, key)
+            if channel == "depth" and self.faults.stale_depth(session):
+                frame = self.publisher.stale_depth_frame(key)  # fault injection: an older book
             if frame is not None:
                 first.append(frame)
             if key in added:

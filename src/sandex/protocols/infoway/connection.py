@@ -56,6 +56,8 @@ class Outcome:
     depth_snapshots: list[str] = field(default_factory=list)
     #: The refusal, if the frame was refused (the reply is then its error frame).
     error: InfowayError | None = None
+    #: The frame was a heartbeat (its reply, if any, is the 10011 ack).
+    heartbeat: bool = False
 
 
 class InfowayConnection:
@@ -82,7 +84,7 @@ class InfowayConnection:
                 # 60 s", not "no frame for 60 s".
                 self.last_heartbeat = now
                 reply = encoders.ack(codes.HEARTBEAT_ACK, request.trace) if request.wants_ack else None
-                return Outcome(reply=reply)
+                return Outcome(reply=reply, heartbeat=True)
             if isinstance(request, Subscribe):
                 return self._subscribe(request)
             if isinstance(request, SubscribeKlines):

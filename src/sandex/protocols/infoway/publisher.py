@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from sandex.core.events import Event
 from sandex.core.markets import Market
+from sandex.faults import FaultController
 from sandex.marketdata.book import Top
 from sandex.marketdata.klines import Bar, bar_start
 from sandex.marketdata.service import MarketData, MarketDataUpdate
@@ -57,9 +58,12 @@ class InfowayPublisher:
         depth_max_quiet_s: float = DEPTH_MAX_QUIET_S,
         kline_interval_s: float = KLINE_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        faults: FaultController | None = None,
     ) -> None:
         self._venue = venue
         self._hub = hub
+        #: Fault injection: depth pushes go through it (skipped pushes, stale snapshots).
+        self._faults = faults or FaultController()
         self._symbols = symbols
         self._markets: dict[str, Market] = {m.symbol: m for m in venue.markets if symbols.code(m.symbol)}
         self.depth_levels = depth_levels
@@ -69,6 +73,8 @@ class InfowayPublisher:
         self._clock = clock
         self._depth_dirty: set[str] = set()
         self._depth_last: dict[str, tuple[float, Top]] = {}  # symbol -> (pushed at, levels)
+        #: symbol -> the last depth frame pushed: what a "stale depth" fault sends instead.
+        self._depth_frames: dict[str, bytes] = {}
         # (symbol, kline type) -> open time of the bar whose latest state is not pushed yet
         self._klines_pending: dict[tuple[str, int], int] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -133,6 +139,7 @@ class InfowayPublisher:
             topic = depth_topic(symbol)
             if not hub.has_subscribers(topic):
                 self._depth_last.pop(symbol, None)
+                self._depth_frames.pop(symbol, None)
                 continue
             last = self._depth_last.get(symbol)
             due = last is None or now - last[0] >= self.depth_max_quiet_s
@@ -141,8 +148,10 @@ class InfowayPublisher:
             top = md.top(symbol, self.depth_levels)
             if not due and last is not None and top == last[1]:
                 continue  # the change was below the published levels
-            hub.publish(topic, self._depth_frame(symbol, market, top))
+            frame = self._depth_frame(symbol, market, top)
+            self._faults.publish_depth(hub, topic, frame, skippable=True, stale=self._depth_frames.get(symbol))
             self._depth_last[symbol] = (now, top)
+            self._depth_frames[symbol] = frame
             pushed += 1
         return pushed
 
@@ -168,6 +177,10 @@ class InfowayPublisher:
         if market is None:
             return None
         return self._depth_frame(symbol, market, self._md.top(symbol, self.depth_levels))
+
+    def stale_depth_snapshot(self, symbol: str) -> bytes | None:
+        """The last depth frame pushed for `symbol` (fault injection: an older book), if any."""
+        return self._depth_frames.get(symbol)
 
     def _depth_frame(self, symbol: str, market: Market, top: Top) -> bytes:
         code = self._symbols.code(symbol)

@@ -118,16 +118,27 @@ _AT = re.compile(r" - at `\$([^`]*)`$")
 
 def decode_request(payload: str | bytes) -> Request:
     """Decode and validate one client frame; raises InfowayError (with `.trace` when known)."""
+    if not isinstance(payload, str):
+        # A binary frame may hold anything; msgspec checks UTF-8 only in the strings it decodes,
+        # and fields kept raw are decoded later, so check the whole frame once (found by fuzzing).
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise not_json() from None
     try:
         envelope = _ENVELOPE.decode(payload)
-    except msgspec.DecodeError:  # not JSON, not UTF-8, or JSON that is not an object
-        raise not_json() from None
+    except (msgspec.DecodeError, RecursionError):  # not JSON, JSON that is not an object, or
+        raise not_json() from None                 # nested deeper than msgspec will follow
     trace = _trace_for_errors(envelope.trace)
     try:
         return _decode(envelope)
     except InfowayError as exc:
         exc.trace = trace
         raise
+    except RecursionError:
+        exc = not_json()
+        exc.trace = trace
+        raise exc from None
 
 
 def _decode(envelope: _Envelope) -> Request:

@@ -67,6 +67,7 @@ class InfowayEndpoint:
             self.crypto,
             depth_levels=self.limits.depth_levels,
             depth_interval_s=self.limits.depth_push_interval_ms / 1000,
+            faults=ctx.faults,
         )
 
     # -- the upgrade ---------------------------------------------------------------------------
@@ -149,10 +150,13 @@ class InfowayEndpoint:
             hub.unsubscribe(topic, session)
         for topic in outcome.subscribe:
             hub.subscribe(topic, session)
-        if outcome.reply is not None:
+        faults = self.ctx.faults
+        if outcome.reply is not None and not (outcome.heartbeat and faults.ignores_pings(session)):
             session.send_frame(_text(outcome.reply))
         for symbol in outcome.depth_snapshots:
             frame = self.publisher.depth_snapshot(symbol)
+            if faults.stale_depth(session):
+                frame = self.publisher.stale_depth_snapshot(symbol) or frame  # fault injection
             if frame is not None:
                 session.send_frame(frame)
         if outcome.unknown:
