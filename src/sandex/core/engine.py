@@ -370,13 +370,8 @@ class Engine:
                 return
         else:
             exhausted = self._match(order, book, market)
-        hold = order.hold
-        if hold:
-            cell = order.hold_cell
-            cell[1] -= hold
-            cell[0] += hold
-            self._dirty[order.hold_key] = cell
-            order.hold = 0
+        if order.hold:
+            self._release_hold(order)
         if order.kind == MARKET and order.side == BUY:
             # A market buy that stopped because its budget was down to dust has done its job.
             done = order.filled > 0 and not exhausted
@@ -515,15 +510,19 @@ class Engine:
             o.source, o.source_id,
         ))
 
+    def _release_hold(self, order: Order) -> None:
+        """Give back everything the order still holds (it leaves the book or never rests)."""
+        hold = order.hold
+        cell = order.hold_cell
+        cell[1] -= hold
+        cell[0] += hold
+        self._dirty[order.hold_key] = cell
+        order.hold = 0
+
     def _cancel_resting(self, order: Order, side: BookSide, market: Market | None, reason: str) -> None:
         side.remove(order)
-        hold = order.hold
-        if hold:
-            cell = order.hold_cell
-            cell[1] -= hold
-            cell[0] += hold
-            self._dirty[order.hold_key] = cell
-            order.hold = 0
+        if order.hold:
+            self._release_hold(order)
         order.status = CANCELLED
         del self.orders[order.id]
         self._order_event(order, reason)
