@@ -138,6 +138,7 @@ class Told:
     dfx_orders: set[int] = field(default_factory=set)
     iw_trades: Counter[tuple[str, Decimal, Decimal, int]] = field(default_factory=Counter)
     tasks: dict[str, bool] = field(default_factory=dict)  # task id -> enabled, as last acknowledged
+    task_changes: int = 0  # acknowledged creations and toggles
     task_in_flight: tuple[str, bool] | None = None  # a toggle sent but not answered when killed
 
 
@@ -334,6 +335,7 @@ class Load:
                             "sellSettings": {"enabled": True, "mode": "only_copy", "sellAmountType": "all"}}
                     res = await dbot(http, self.base, "POST", "/automation/follow_order", "follower-key", body)
                     told.tasks[res["id"]] = True
+                    told.task_changes += 1
                 else:
                     task_id = rng.choice(sorted(told.tasks))
                     enabled = not told.tasks[task_id]
@@ -342,6 +344,7 @@ class Load:
                                {"ids": [task_id], "enabled": enabled, "closePnlOrder": False})
                     told.tasks[task_id] = enabled
                     told.task_in_flight = None
+                    told.task_changes += 1
 
     async def leader(self, rng: random.Random) -> None:
         """The target wallet trades through DBot's swap endpoint; enabled tasks copy it."""
@@ -385,7 +388,8 @@ class Checker:
         await self._acknowledged_orders(http)
         self._acknowledged_tasks(served["tasks"])
         return {"seq": seq, "orders": len(self.told.orders), "cancels": len(self.told.cancels),
-                "tasks": len(self.told.tasks), "trades_seen": len(self.told.dfx_trades)}
+                "tasks": len(self.told.tasks), "task_changes": self.told.task_changes,
+                "trades_seen": len(self.told.dfx_trades), "iw_trades_seen": sum(self.told.iw_trades.values())}
 
     async def _served(self, http: aiohttp.ClientSession) -> dict[str, Any]:
         base = self.server.base_url
@@ -567,7 +571,8 @@ def main() -> None:
     final = history[-1]
     print(f"chaos: PASSED {args.cycles} kill/restart cycles in {time.monotonic() - started:.0f}s: "
           f"{final['seq']} journaled commands, {final['orders']} acknowledged orders, "
-          f"{final['cancels']} cancels, {final['tasks']} tasks, {final['trades_seen']} pushed trades checked")
+          f"{final['cancels']} cancels, {final['task_changes']} task changes, "
+          f"{final['trades_seen'] + final['iw_trades_seen']} pushed trades checked")
 
 
 if __name__ == "__main__":

@@ -21,5 +21,6 @@ async def test_sigkill_under_mixed_load_loses_nothing_and_half_applies_nothing(t
     assert len(history) == CYCLES + 1  # a check after every restart, and one at the end
     final = history[-1]
     # The load really happened, on every dialect, and the checks had something to check.
-    assert final["orders"] >= 20 * CYCLES and final["trades_seen"] > 0 and final["tasks"] > 0
+    assert final["orders"] >= 20 * CYCLES and final["trades_seen"] > 0 and final["iw_trades_seen"] > 0
+    assert final["tasks"] > 0 and final["task_changes"] > final["tasks"]  # created, and toggled
     assert [h["seq"] for h in history] == sorted(h["seq"] for h in history)
