@@ -33,11 +33,10 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) build src/*.egg-info
 
-# Long fuzzing: 100,000 hostile inputs per test (DigiFinex WebSocket and REST, Infoway). DBot's
-# fuzz tests join with FUZZ_DBOT=1. CI runs the same tests with a few hundred inputs each.
+# Long fuzzing: 100,000 hostile inputs per test (DigiFinex, Infoway and DBot WebSocket and REST).
+# CI runs the same tests with a few hundred inputs each.
 .PHONY: fuzz
 FUZZ_EXAMPLES ?= 100000
-FUZZ_DBOT ?=
 fuzz: $(STAMP)
-	SANDEX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SANDEX_FUZZ_DBOT=$(FUZZ_DBOT) $(BIN)/python -m pytest -q -s --timeout=0 \
+	SANDEX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s --timeout=0 \
 		-W ignore::hypothesis.errors.HypothesisWarning tests/fuzz $(PYTEST_ARGS)

@@ -185,6 +185,8 @@ class DbotService:
                     return _json(rest_error(f"rate limit exceeded: {self._rest_limit} calls per minute"), 429)
             try:
                 res = await self.call(account, method, await params(request))
+            except web.HTTPRequestEntityTooLarge:
+                return _json(rest_error(f"request body larger than {request.client_max_size} bytes"), 413)
             except DbotError as exc:
                 return _json(rest_error(exc.message), 503 if exc.status == 503 else 200)
             except Exception:

@@ -45,10 +45,19 @@ class Request(msgspec.Struct, frozen=True):
 
 def decode_request(data: str | bytes) -> Request:
     """Read one request frame; raises DbotError (with the id when it could be read)."""
+    if not isinstance(data, str):
+        # msgspec checks UTF-8 only where it decodes a string, and `params` stays raw until a
+        # method reads it: check a binary frame's text once, here (found by fuzzing).
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(NULL, "invalid JSON request: not UTF-8 text") from None
     try:
         fields = _ENVELOPE.decode(data)
     except msgspec.DecodeError as exc:
         raise BadRequest(NULL, f"invalid JSON request: {exc}") from None
+    except RecursionError:  # msgspec's guard against absurd nesting
+        raise BadRequest(NULL, "invalid JSON request: nested too deeply") from None
     request_id = fields.get("id", NULL)
     if "method" not in fields:
         raise BadRequest(request_id, "missing method")
