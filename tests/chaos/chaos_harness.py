@@ -64,7 +64,7 @@ from sandex.core.events import OrderEvent, TradeEvent
 from sandex.core.markets import Market
 from sandex.core.numbers import LEDGER_DECIMALS, format_trimmed
 from sandex.server.app import build_context
-from tests.support.server import SandexServer
+from tests.support.server import MARKETS_TOML, SandexServer
 
 TRADERS = {"alice-key": "alice-secret", "bob-key": "bob-secret", "carol-key": "carol-secret",
            "dave-key": "dave-secret"}
@@ -94,21 +94,7 @@ snapshot_every = 250
 profile = "relaxed"
 [limits.dbot]
 profile = "relaxed"
-[[markets]]
-symbol = "BTC_USDT"
-price_precision = 2
-amount_precision = 6
-min_amount = "0.0001"
-min_value = "1"
-initial_price = "65000"
-[[markets]]
-symbol = "ETH_USDT"
-price_precision = 2
-amount_precision = 4
-min_amount = "0.001"
-min_value = "1"
-initial_price = "3500"
-{accounts}
+{MARKETS_TOML}{accounts}
 [[accounts]]
 name = "leader"
 api_key = "leader-key"

@@ -24,25 +24,10 @@ from sandex.core.events import Rejected
 from sandex.server.admin import CTX
 from sandex.server.app import build_app, build_context
 from sandex.server.context import ServerContext
-from tests.support.server import free_port
+from tests.support.server import MARKETS_TOML, free_port
 
 # BTC_USDT: prices in cents (2 places), amounts in micro-BTC (6 places).
-MARKETS = """
-[[markets]]
-symbol = "BTC_USDT"
-price_precision = 2
-amount_precision = 6
-min_amount = "0.0001"
-min_value = "1"
-initial_price = "65000"
-[[markets]]
-symbol = "ETH_USDT"
-price_precision = 2
-amount_precision = 4
-min_amount = "0.001"
-min_value = "1"
-initial_price = "3500"
-"""
+MARKETS = MARKETS_TOML
 
 ACCOUNTS = """
 [[accounts]]

@@ -19,11 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-BASE_CONFIG = """
-[server]
-host = "127.0.0.1"
-[simulator]
-enabled = false
+#: The two test markets every end-to-end suite trades on (BTC_USDT: cents and micro-BTC).
+MARKETS_TOML = """
 [[markets]]
 symbol = "BTC_USDT"
 price_precision = 2
@@ -38,7 +35,14 @@ amount_precision = 4
 min_amount = "0.001"
 min_value = "1"
 initial_price = "3500"
-[[accounts]]
+"""
+
+BASE_CONFIG = """
+[server]
+host = "127.0.0.1"
+[simulator]
+enabled = false
+""" + MARKETS_TOML + """[[accounts]]
 name = "alice"
 api_key = "alice-key"
 secret = "alice-secret"
