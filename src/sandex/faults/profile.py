@@ -63,7 +63,8 @@ class FaultProfile(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     skip_depth_probability: Probability = 0.0
 
     # -- order entry -------------------------------------------------------------------------
-    #: Refuse new orders with this dialect error code (DigiFinex REST `code`); None = off.
+    #: Refuse new orders with this error code (DigiFinex REST `code`; DBot `err:true` with the code
+    #: in the message); None = off.
     reject_orders_code: int | None = None
     reject_orders_message: str = "order rejected by sandex fault injection"
     reject_orders_probability: Probability = 1.0

@@ -57,6 +57,10 @@ class Submit:
 
 Plan = Answer | Submit
 
+#: The methods that place new orders: the ones a fault profile's `reject_orders_code` refuses
+#: (as DigiFinex `order/new`). Editing or deleting an order, and copy-trading tasks, are not.
+NEW_ORDERS = frozenset({"createLimitOrder", "createSwapOrder"})
+
 
 def _nothing(_: AutomationEvent) -> None:
     return None

@@ -9,6 +9,9 @@
   except 401 (no key) and 429 (over `limits.dbot.rest_calls_per_minute`, per account).
 - Pushes: every `TradeResult` of an account becomes one `tradeResultNotify`, encoded once and
   written to each of the account's sessions whose `tradeTypeFilter` wants it.
+- Faults: a profile with `ignore_pings` leaves JSON pings unanswered (the only requests that get
+  no reply); one with `reject_orders_code` refuses the new-order methods (`NEW_ORDERS`) with
+  `err: true`, after validation and before the venue sees a command.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from ...server.limits import SlidingWindowLimiter
 from ...server.liveness import IdleTimeout
 from ...server.session import Session
 from ...venue import JournalUnavailable
-from .api import Answer, DbotApi
+from .api import NEW_ORDERS, Answer, DbotApi
 from .notify import TRADE_TYPES, encode_notification, trade_type
 from .wire import (
     NULL, BadRequest, DbotError, decode_request, rest_body, rest_error, rpc_error, rpc_response,
@@ -96,6 +99,10 @@ class DbotService:
         halted = venue.order_entry_error
         if halted:
             raise DbotError(f"order entry is halted: {halted}", status=503)
+        if method in NEW_ORDERS:
+            rejection = self.ctx.faults.order_rejection(DIALECT, account.api_key)
+            if rejection is not None:  # fault injection: refused before anything is journaled
+                raise DbotError(f"{rejection.message} (code {rejection.code})")
         try:
             events = await venue.execute(plan.command)
         except JournalUnavailable as exc:
@@ -135,7 +142,8 @@ class DbotService:
             _send(session, subscribe_response())
             return
         if request.method in HEARTBEAT_METHODS:
-            if request.id != NULL:
+            # Fault injection (`ignore_pings`): the ping still counted as liveness, but gets no reply.
+            if request.id != NULL and not self.ctx.faults.ignores_pings(session):
                 _send(session, rpc_response(request.id))
             return
         account = self.ctx.venue.engine.accounts[session.state.account_id]
