@@ -260,7 +260,19 @@ def test_every_section_forbids_unknown_keys() -> None:
         ("[journal]\nmax_batch = 0", "journal.max_batch", "must be >= 1"),
         ('[limits.infoway]\nprofile = "lax"', "limits.infoway.profile", '"lax" is not one of'),
         ("[limits.infoway]\nframes_per_minute = -1", "limits.infoway.frames_per_minute", "must be >= 0"),
+        ("[limits.infoway]\nmax_symbols_per_key = -1", "limits.infoway.max_symbols_per_key", "must be >= 0"),
+        ('[limits.infoway]\nmax_symbols_per_key = "10"', "limits.infoway.max_symbols_per_key", "expected an integer"),
         ("[limits.digifinex]\ndepth_levels = 0", "limits.digifinex.depth_levels", "must be >= 1"),
+        (
+            "[limits.digifinex]\nrest_private_per_second = -1",
+            "limits.digifinex.rest_private_per_second",
+            "must be >= 0, got -1",
+        ),
+        (
+            '[limits.digifinex]\nrest_public_per_second = "50"',
+            "limits.digifinex.rest_public_per_second",
+            'expected an integer, got a string "50"',
+        ),
         ('markets = { symbol = "BTC_USDT" }', "markets", "expected an array of tables ([[markets]]), got a table"),
         ("markets = []", "markets", "at least one [[markets]] entry"),
         (
@@ -374,6 +386,7 @@ def test_profiles_have_the_documented_defaults() -> None:
         "frames_per_minute": 60,
         "heartbeat_timeout_s": 60,
         "max_symbols_per_type": 600,
+        "max_symbols_per_key": 5000,
         "max_connections_per_key": 512,
         "block_after_disconnects": 5,
         "block_window_s": 600,
@@ -386,6 +399,8 @@ def test_profiles_have_the_documented_defaults() -> None:
     for profiles in (DIGIFINEX_PROFILES, INFOWAY_PROFILES):
         assert profiles["strict"].depth_levels == profiles["relaxed"].depth_levels
     assert (DIGIFINEX_PROFILES["strict"].depth_levels, DIGIFINEX_PROFILES["strict"].max_connection_age_s) == (30, 0)
+    rest_budgets = {name: (p.rest_private_per_second, p.rest_public_per_second) for name, p in DIGIFINEX_PROFILES.items()}
+    assert rest_budgets == {"strict": (20, 50), "relaxed": (0, 0)}
     assert DBOT_PROFILES["strict"].heartbeat_timeout_s == 60
     assert DBOT_PROFILES["strict"].rest_calls_per_minute == 600
 
@@ -399,12 +414,26 @@ block_after_disconnects = 3
 [limits.digifinex]
 profile = "strict"
 idle_timeout_s = 0
+rest_public_per_second = 0
 """)
     limits = config.resolved_limits()
     assert limits.infoway == msgspec.structs.replace(
         INFOWAY_PROFILES["relaxed"], heartbeat_timeout_s=30, block_after_disconnects=3
     )
-    assert limits.digifinex == msgspec.structs.replace(DIGIFINEX_PROFILES["strict"], idle_timeout_s=0)
+    assert limits.digifinex == msgspec.structs.replace(
+        DIGIFINEX_PROFILES["strict"], idle_timeout_s=0, rest_public_per_second=0
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [("", 5000), ('profile = "relaxed"', 0), ("max_symbols_per_key = 0", 0),
+     ('profile = "relaxed"\nmax_symbols_per_key = 40', 40)],
+    ids=["strict", "relaxed", "off", "relaxed-override"],
+)
+def test_the_key_symbol_budget_follows_the_profile_and_overrides(section: str, expected: int) -> None:
+    limits = parse_config(MARKET + "[limits.infoway]\n" + section + "\n").resolved_limits()
+    assert limits.infoway.max_symbols_per_key == expected
 
 
 @pytest.mark.parametrize(

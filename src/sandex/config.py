@@ -189,12 +189,15 @@ class DigifinexLimits(msgspec.Struct, frozen=True, kw_only=True):
     depth_levels: int
     depth_snapshot_interval_s: int
     max_connection_age_s: int  # 0 = no forced reconnect
+    rest_private_per_second: int  # per API key; 0 = unlimited
+    rest_public_per_second: int  # per client IP; 0 = unlimited
 
 
 class InfowayLimits(msgspec.Struct, frozen=True, kw_only=True):
     frames_per_minute: int  # 0 = unlimited
     heartbeat_timeout_s: int  # 0 = never disconnect a silent client
     max_symbols_per_type: int  # 0 = unlimited
+    max_symbols_per_key: int  # distinct symbols per type over the key's connections; 0 = unlimited
     max_connections_per_key: int  # 0 = unlimited
     block_after_disconnects: int  # 0 = never block a key
     block_window_s: int
@@ -219,14 +222,19 @@ class SessionLimits(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
 # push intervals) but switches off everything that disconnects or blocks a client, for bot
 # development under a debugger.
 DIGIFINEX_PROFILES: Mapping[str, DigifinexLimits] = {
-    "strict": DigifinexLimits(idle_timeout_s=60, depth_levels=30, depth_snapshot_interval_s=60, max_connection_age_s=0),
-    "relaxed": DigifinexLimits(idle_timeout_s=0, depth_levels=30, depth_snapshot_interval_s=60, max_connection_age_s=0),
+    # REST budgets: ccxt throttles DigiFinex to one call per 0.9 s, so 20 per key and 50 per IP in
+    # any second leave room for several clients sharing a key or an address.
+    "strict": DigifinexLimits(idle_timeout_s=60, depth_levels=30, depth_snapshot_interval_s=60, max_connection_age_s=0,
+                              rest_private_per_second=20, rest_public_per_second=50),
+    "relaxed": DigifinexLimits(idle_timeout_s=0, depth_levels=30, depth_snapshot_interval_s=60, max_connection_age_s=0,
+                               rest_private_per_second=0, rest_public_per_second=0),
 }
 INFOWAY_PROFILES: Mapping[str, InfowayLimits] = {
     "strict": InfowayLimits(
         frames_per_minute=60,
         heartbeat_timeout_s=60,
         max_symbols_per_type=600,
+        max_symbols_per_key=5000,  # Infoway's largest published plan: 5,000 distinct symbols
         max_connections_per_key=512,
         block_after_disconnects=5,
         block_window_s=600,
@@ -238,6 +246,7 @@ INFOWAY_PROFILES: Mapping[str, InfowayLimits] = {
         frames_per_minute=0,
         heartbeat_timeout_s=0,
         max_symbols_per_type=0,
+        max_symbols_per_key=0,
         max_connections_per_key=0,
         block_after_disconnects=0,
         block_window_s=600,
@@ -259,6 +268,8 @@ class DigifinexLimitsConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=T
     depth_levels: Positive | None = None
     depth_snapshot_interval_s: Positive | None = None
     max_connection_age_s: Limit | None = None
+    rest_private_per_second: Limit | None = None
+    rest_public_per_second: Limit | None = None
 
 
 class InfowayLimitsConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -266,6 +277,7 @@ class InfowayLimitsConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=Tru
     frames_per_minute: Limit | None = None
     heartbeat_timeout_s: Limit | None = None
     max_symbols_per_type: Limit | None = None
+    max_symbols_per_key: Limit | None = None
     max_connections_per_key: Limit | None = None
     block_after_disconnects: Limit | None = None
     block_window_s: Positive | None = None

@@ -1,6 +1,6 @@
-"""Rate limits: a per-connection frame limiter and a per-API-key violation guard.
+"""Rate limits: a sliding-window limiter (per connection, or per key), a per-API-key violation guard.
 
-Both are plain synchronous objects with an injectable clock so tests run without sleeping. What
+All are plain synchronous objects with an injectable clock so tests run without sleeping. What
 happens when a limit trips (Infoway's error 501, a 401 on the next upgrade) is the dialect's
 business; these classes only count.
 """
@@ -63,6 +63,45 @@ class SlidingWindowLimiter:
         if now is None:
             now = time.monotonic()
         return sum(1 for t in self._stamps if now - t < self.window_s)
+
+    def idle(self, now: float) -> bool:
+        """True when no accepted frame is inside the window: the limiter is as good as new."""
+        stamps = self._stamps
+        # The newest stamp sits just before the ring's oldest (at the end while still filling).
+        return not stamps or now - stamps[self._next - 1] >= self.window_s
+
+
+class KeyedLimiters:
+    """One `SlidingWindowLimiter` per key (an API key, a client address), made on first use.
+
+    At most once per window, limiters gone idle (indistinguishable from new ones) are dropped, so
+    the map only holds keys seen in the last two windows: a flood of distinct keys costs memory
+    while it lasts, not forever, and each sweep is paid for by the requests that made its entries.
+    """
+
+    __slots__ = ("limit", "window_s", "_clock", "_limiters", "_next_sweep")
+
+    def __init__(self, limit: int, window_s: float, clock: Clock = time.monotonic) -> None:
+        SlidingWindowLimiter(limit, window_s)  # the same argument checks, now rather than on first use
+        self.limit = limit
+        self.window_s = window_s
+        self._clock = clock
+        self._limiters: dict[str, SlidingWindowLimiter] = {}
+        self._next_sweep = clock() + window_s
+
+    def allow(self, key: str) -> bool:
+        """Record one request of `key` if its window has room."""
+        now = self._clock()
+        if now >= self._next_sweep:
+            self._limiters = {k: v for k, v in self._limiters.items() if not v.idle(now)}
+            self._next_sweep = now + self.window_s
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            limiter = self._limiters[key] = SlidingWindowLimiter(self.limit, self.window_s)
+        return limiter.allow(now)
+
+    def __len__(self) -> int:
+        return len(self._limiters)
 
 
 class BlockedKey(NamedTuple):

@@ -23,13 +23,14 @@ from prometheus_client.registry import Collector
 class DialectTally:
     """Running totals for one dialect's sessions; sessions increment the fields directly."""
 
-    __slots__ = ("frames_in", "frames_out", "slow_consumer_drops", "rate_limit_violations")
+    __slots__ = ("frames_in", "frames_out", "slow_consumer_drops", "rate_limit_violations", "rest_rate_limit_violations")
 
     def __init__(self) -> None:
         self.frames_in = 0
         self.frames_out = 0
         self.slow_consumer_drops = 0
         self.rate_limit_violations = 0
+        self.rest_rate_limit_violations = 0
 
 
 class Metrics:
@@ -116,6 +117,11 @@ class _SessionCollector(Collector):
                 "sandex_ws_rate_limit_violations",
                 "Frames refused by a per-connection rate limit.",
                 "rate_limit_violations",
+            ),
+            (
+                "sandex_rest_rate_limit_violations",
+                "REST requests refused by a rate limit.",
+                "rest_rate_limit_violations",
             ),
         ):
             family = CounterMetricFamily(name, doc, labels=["dialect"])

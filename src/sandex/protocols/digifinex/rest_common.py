@@ -6,13 +6,15 @@ text), or the raw body of a POST, parsed as a form whatever its Content-Type (cc
 
 Every answer is JSON with `code` (0 = ok) and HTTP 200, errors included, as DigiFinex does: ccxt
 and hand-written clients look at `code`. A `RestError` raised anywhere in a handler becomes
-`{"code": n, "msg": ...}`; an unexpected exception becomes 50000 and is logged.
+`{"code": n, "msg": ...}`; an unexpected exception becomes 50000 and is logged. That includes
+10005, the rate limit (`RestRateLimits`): ccxt maps it to DDoSProtection from the body alone.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,8 @@ import msgspec
 from aiohttp import web
 
 from sandex.core.engine import Account
+from sandex.server.limits import Clock, KeyedLimiters
+from sandex.server.metrics import DialectTally
 from sandex.venue import JournalUnavailable, Venue
 
 from . import errors
@@ -44,12 +48,15 @@ def error_response(code: int, message: str) -> web.Response:
     return json_response({"code": code, "msg": message})
 
 
-def answers_errors(handler: Handler) -> Handler:
-    """Turn RestError (and any other failure) into DigiFinex's error envelope."""
+def answers_errors(handler: Handler, admit: Callable[[web.Request], None] | None = None) -> Handler:
+    """Turn RestError (and any other failure) into DigiFinex's error envelope. `admit`, if given,
+    runs first and may refuse the request by raising (the per-IP rate limit of public calls)."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
+            if admit is not None:
+                admit(request)
             return await handler(request)
         except RestError as exc:
             return error_response(exc.code, exc.message)
@@ -93,22 +100,59 @@ def public_params(request: web.Request) -> dict[str, str]:
     return parse_form(raw_query(request))
 
 
+#: DigiFinex's own wording for 10005.
+RATE_LIMIT_MESSAGE = "Request frequency exceeds the limit"
+
+
+class RestRateLimits:
+    """10005: private calls counted per API key, public ones per client address, at most N of each
+    in any sliding second (0 = not limited). Refusals count in the dialect's metrics tally."""
+
+    def __init__(self, per_key: int = 0, per_ip: int = 0, tally: DialectTally | None = None,
+                 clock: Clock = time.monotonic) -> None:
+        self._keys = KeyedLimiters(per_key, 1.0, clock) if per_key else None
+        self._ips = KeyedLimiters(per_ip, 1.0, clock) if per_ip else None
+        self._tally = tally
+
+    def check_key(self, key: str) -> None:
+        self._check(self._keys, key, "API key")
+
+    def check_ip(self, request: web.Request) -> None:
+        self._check(self._ips, request.remote or "", "IP")
+
+    def _check(self, limiters: KeyedLimiters | None, key: str, per: str) -> None:
+        if limiters is None or limiters.allow(key):
+            return
+        if self._tally is not None:
+            self._tally.rest_rate_limit_violations += 1
+        raise RestError(errors.RATE_LIMITED, f"{RATE_LIMIT_MESSAGE}: {limiters.limit} requests per second per {per}")
+
+
 @dataclass(frozen=True, slots=True)
 class Signed:
     account: Account
     params: dict[str, str]
 
 
-async def authenticate(request: web.Request, venue: Venue, clock: Callable[[], float]) -> Signed:
+async def authenticate(request: web.Request, venue: Venue, clock: Callable[[], float],
+                       limits: RestRateLimits) -> Signed:
     """Check ACCESS-KEY / ACCESS-TIMESTAMP / ACCESS-SIGN; return the account and its params."""
-    payload = await signed_payload(request)
     headers = request.headers
     key = headers.get("ACCESS-KEY", "").strip()
-    if not key:
-        raise RestError(errors.MISSING_API_KEY, "missing ACCESS-KEY header")
-    account = venue.engine.account_by_key.get(key)
+    account = venue.engine.account_by_key.get(key) if key else None
     if account is None:
+        # No account to charge: a flood of missing or made-up keys is limited per address instead.
+        limits.check_ip(request)
+        if not key:
+            raise RestError(errors.MISSING_API_KEY, "missing ACCESS-KEY header")
         raise RestError(errors.INVALID_API_KEY, "Invalid ApiKey")
+    # Charged once the key names an account but before the body is read or the HMAC computed, so
+    # a flood of bad signatures or stale timestamps under one key is refused as cheaply as any
+    # excess and spends that key's budget. The price: whoever knows a key (an identifier sent in
+    # clear, not a secret) can spend its budget too; counting only verified calls instead would
+    # let bad signatures through uncounted, each costing an HMAC.
+    limits.check_key(key)
+    payload = await signed_payload(request)
     check_rest_timestamp(headers.get("ACCESS-TIMESTAMP", ""), clock())
     signature = headers.get("ACCESS-SIGN", "")
     if not signature:

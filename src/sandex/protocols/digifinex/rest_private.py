@@ -25,7 +25,16 @@ from sandex.venue import Venue
 
 from . import errors, orders, views
 from .errors import RestError
-from .rest_common import Route, Signed, answers_errors, authenticate, int_param, json_response, spot_only
+from .rest_common import (
+    RestRateLimits,
+    Route,
+    Signed,
+    answers_errors,
+    authenticate,
+    int_param,
+    json_response,
+    spot_only,
+)
 
 HISTORY_DEFAULT, HISTORY_MAX = 100, 500
 MY_TRADES_DEFAULT, MY_TRADES_MAX = 100, 500
@@ -33,16 +42,18 @@ MAX_IDS: Final = 20
 
 
 class PrivateApi:
-    def __init__(self, venue: Venue, clock: Callable[[], float], faults: FaultController | None = None) -> None:
+    def __init__(self, venue: Venue, clock: Callable[[], float], faults: FaultController | None = None,
+                 limits: RestRateLimits | None = None) -> None:
         self.venue = venue
         self.clock = clock
         self.faults = faults or FaultController()
+        self.limits = limits or RestRateLimits()
         self.markets: dict[str, Market] = {m.symbol: m for m in venue.markets}
         self.currencies = sorted({m.base for m in venue.markets} | {m.quote for m in venue.markets})
 
     async def _signed(self, request: web.Request) -> Signed:
         spot_only(request)
-        signed = await authenticate(request, self.venue, self.clock)
+        signed = await authenticate(request, self.venue, self.clock, self.limits)
         orders.check_spot(signed.params)
         return signed
 

@@ -7,6 +7,7 @@ has no perpetuals).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Final
 
@@ -18,7 +19,7 @@ from sandex.venue import Venue
 
 from . import errors, views
 from .errors import RestError
-from .rest_common import Route, answers_errors, int_param, json_response, public_params
+from .rest_common import RestRateLimits, Route, answers_errors, int_param, json_response, public_params
 
 #: DigiFinex kline periods -> sandex intervals.
 PERIODS: Final = {"1": "1m", "5": "5m", "15": "15m", "30": "30m", "60": "1h", "240": "4h",
@@ -29,9 +30,10 @@ KLINE_DEFAULT_BARS, KLINE_MAX_BARS = 100, 500
 
 
 class PublicApi:
-    def __init__(self, venue: Venue, clock: Callable[[], float]) -> None:
+    def __init__(self, venue: Venue, clock: Callable[[], float], limits: RestRateLimits | None = None) -> None:
         self.venue = venue
         self.clock = clock
+        self.limits = limits or RestRateLimits()
         self.markets: dict[str, Market] = {m.symbol: m for m in venue.markets}
         self.currencies = sorted({m.base for m in venue.markets} | {m.quote for m in venue.markets})
 
@@ -118,7 +120,7 @@ class PublicApi:
         return json_response(views.kline_body(market, bars))
 
     def routes(self) -> list[Route]:
-        h = answers_errors
+        h = functools.partial(answers_errors, admit=self.limits.check_ip)
         return [
             ("GET", "/v3/ping", h(self.ping)),
             ("GET", "/v3/time", h(self.time)),

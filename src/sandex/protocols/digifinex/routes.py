@@ -17,7 +17,7 @@ from sandex.server.liveness import IdleTimeout
 
 from .errors import ILLEGAL_PARAMS
 from .publisher import Publisher
-from .rest_common import answers_errors, error_response
+from .rest_common import RestRateLimits, answers_errors, error_response
 from .rest_private import PrivateApi
 from .rest_public import PublicApi
 from .ws import WsHandler
@@ -48,10 +48,15 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
 
     app.router.add_get("/ws/v1/", websocket)
     app.router.add_get("/ws/v1", websocket)
-    for method, path, route in PublicApi(venue, clock).routes() + PrivateApi(venue, clock, ctx.faults).routes():
+    # One budget per API key for private calls, one per client address for public ones (0 = off).
+    rest_limits = RestRateLimits(limits.rest_private_per_second, limits.rest_public_per_second,
+                                 ctx.metrics.tally(DIALECT))
+    rest_routes = PublicApi(venue, clock, rest_limits).routes() + PrivateApi(venue, clock, ctx.faults, rest_limits).routes()
+    for method, path, route in rest_routes:
         app.router.add_route(method, path, route)
-    # Anything else under the dialect's prefixes answers in DigiFinex's envelope, not HTML.
-    app.router.add_route("*", "/v3/{tail:.*}", answers_errors(_unknown_endpoint))
+    # Anything else under the dialect's prefixes answers in DigiFinex's envelope, not HTML (and
+    # counts against the caller's address, like a public call).
+    app.router.add_route("*", "/v3/{tail:.*}", answers_errors(_unknown_endpoint, admit=rest_limits.check_ip))
 
     if limits.idle_timeout_s or limits.max_connection_age_s:
         ctx.sweeper.set_policy(DIALECT, IdleTimeout(

@@ -5,7 +5,8 @@ Sans-I/O core, readable module by module:
 - `codes`         — the numeric protocol, error and kline-type codes;
 - `errors`        — refusals as exceptions with their wire code and message;
 - `requests`      — decoding and validating client frames into typed requests;
-- `subscriptions` — one connection's symbol sets (additive subscribes, the seeds' unsubscribes);
+- `subscriptions` — one connection's symbol sets (additive subscribes, the seeds' unsubscribes)
+                    and the budget a key's connections share;
 - `connection`    — one connection as a state machine: frame in, reply and topic changes out;
 - `encoders`      — welcome, acks, errors and the trade/depth/kline pushes as JSON bytes;
 - `symbols`       — `BTCUSDT` <-> `BTC_USDT`.

@@ -47,7 +47,7 @@ E_KEY_BLACKLISTED: Final = 511
 E_CONNECTIONS_OVER_LIMIT: Final = 512  # the key's connection cap; the connection is closed
 E_HEARTBEAT_TIMEOUT: Final = 513  # no heartbeat in time; the connection is closed
 E_NOT_JSON: Final = 515
-E_SYMBOLS_PER_KEY: Final = 516
+E_SYMBOLS_PER_KEY: Final = 516  # distinct symbols per channel over all the key's connections
 
 #: The subscription kinds. A connection keeps one symbol set per kind.
 Channel = Literal["trade", "depth", "kline"]

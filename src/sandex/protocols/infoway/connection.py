@@ -19,7 +19,7 @@ from . import codes, encoders
 from .codes import Channel
 from .errors import InfowayError
 from .requests import Heartbeat, Subscribe, SubscribeKlines, Unsubscribe, decode_request
-from .subscriptions import Subscriptions
+from .subscriptions import KeySymbolBudget, Subscriptions
 from .symbols import SymbolMap
 
 #: A hub topic; see the module docstring.
@@ -65,12 +65,18 @@ class InfowayConnection:
 
     __slots__ = ("last_heartbeat", "subscriptions", "symbols")
 
-    def __init__(self, symbols: SymbolMap, *, max_symbols_per_type: int = 0, now: float = 0.0) -> None:
+    def __init__(self, symbols: SymbolMap, *, max_symbols_per_type: int = 0, now: float = 0.0,
+                 key_budget: KeySymbolBudget | None = None, key: str = "") -> None:
         self.symbols = symbols
-        self.subscriptions = Subscriptions(max_symbols_per_type)
+        #: `key_budget` is shared by every connection of the endpoint; this one counts under `key`.
+        self.subscriptions = Subscriptions(max_symbols_per_type, budget=key_budget, key=key)
         #: When the last heartbeat (10010) arrived, on the caller's clock; the connection's
         #: opening counts as one, so a client gets the full timeout to send its first.
         self.last_heartbeat = now
+
+    def close(self) -> None:
+        """The connection is gone: give its symbols back to the key's budget."""
+        self.subscriptions.clear()
 
     def heartbeat_overdue(self, now: float, timeout_s: float) -> bool:
         """True once more than `timeout_s` passed without a heartbeat (0 = never)."""

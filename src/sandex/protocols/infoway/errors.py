@@ -20,6 +20,7 @@ MSG_RATE_LIMIT: Final = "Request too frequent, more than {limit} requests per mi
 MSG_HEARTBEAT_TIMEOUT: Final = "Heartbeat timeout, no heartbeat received in {seconds} seconds"
 MSG_CONNECTIONS: Final = "Connections over limit, at most {limit} connections per apikey"
 MSG_SYMBOLS: Final = "Symbols over limit, at most {limit} symbols per type per connection"
+MSG_KEY_SYMBOLS: Final = "Symbols over limit, at most {limit} symbols per type per apikey"
 MSG_INTERNAL: Final = "Internal server error"
 
 
@@ -54,3 +55,7 @@ def not_json() -> InfowayError:
 
 def symbols_over_limit(limit: int) -> InfowayError:
     return InfowayError(codes.E_SYMBOLS_PER_CONNECTION, MSG_SYMBOLS.format(limit=limit))
+
+
+def symbols_over_key_limit(limit: int) -> InfowayError:
+    return InfowayError(codes.E_SYMBOLS_PER_KEY, MSG_KEY_SYMBOLS.format(limit=limit))

@@ -1,7 +1,8 @@
 """Infoway's quote WebSocket on `/ws?business=crypto&apikey=KEY`: the I/O glue.
 
 This module only wires the sans-I/O pieces to the server: authentication before the upgrade
-(401, no frame), the welcome frame, the per-key connection cap (512), the per-connection frame
+(401, no frame), the welcome frame, the per-key connection cap (512), the per-key symbol budget
+(516, shared by the key's connections and given back when one closes), the per-connection frame
 limit (501 and close, counted towards blocking the key), the heartbeat rule (513 and close,
 through the shared sweeper), and the publisher's timers. Decisions are made in
 `connection.InfowayConnection`; frames are built in `encoders`.
@@ -27,6 +28,7 @@ from .errors import MSG_CONNECTIONS, MSG_INTERNAL, MSG_RATE_LIMIT
 from .heartbeat import HeartbeatPolicy
 from .metrics import InfowayMetrics
 from .publisher import InfowayPublisher
+from .subscriptions import KeySymbolBudget
 from .symbols import EMPTY, SymbolMap
 
 log = logging.getLogger("sandex.infoway")
@@ -55,6 +57,10 @@ class InfowayEndpoint:
         self.crypto = SymbolMap(market.symbol for market in ctx.venue.markets)
         self.metrics = InfowayMetrics(ctx.metrics.registry)
         self.guard: KeyGuard | None = None
+        #: Distinct symbols per channel over each key's connections (516); None when off.
+        self.key_symbols: KeySymbolBudget | None = None
+        if self.limits.max_symbols_per_key:
+            self.key_symbols = KeySymbolBudget(self.limits.max_symbols_per_key)
         if self.limits.block_after_disconnects:
             self.guard = KeyGuard(
                 self.limits.block_after_disconnects,
@@ -87,7 +93,8 @@ class InfowayEndpoint:
         symbols = self.crypto if business == CRYPTO else EMPTY
         account = self.ctx.venue.engine.account_by_key[key]
         connection = InfowayConnection(
-            symbols, max_symbols_per_type=self.limits.max_symbols_per_type, now=time.monotonic()
+            symbols, max_symbols_per_type=self.limits.max_symbols_per_type, now=time.monotonic(),
+            key_budget=self.key_symbols, key=key,
         )
         fpm = self.limits.frames_per_minute
         return await serve_session(
@@ -105,6 +112,7 @@ class InfowayEndpoint:
             on_limit=self._over_limit,
             on_open=lambda session: self._open(session, connection),
             on_message=self._message,
+            on_close=lambda session: connection.close(),
         )
 
     def _refuse_key(self, key: str | None) -> str | None:
