@@ -183,14 +183,13 @@ async def run_journal(setup: list[Command], measured: list[Command], seed: int, 
         engine.apply(command, 1)
     with tempfile.TemporaryDirectory() as tmp:
         journal = Journal(os.path.join(tmp, "journal.sqlite"))
-        committer = GroupCommitter(journal)
         apply = engine.apply
         inflight: list = []  # (durable future, ts, command), in submission order
         head = 0
         acked = 0
         events = 0
 
-        def on_durable(_future) -> None:
+        def on_durable() -> None:
             nonlocal head, acked, events
             # Apply every command at the head whose batch is durable, in order.
             while head < len(inflight) and inflight[head][0].done():
@@ -201,16 +200,16 @@ async def run_journal(setup: list[Command], measured: list[Command], seed: int, 
                 events += len(apply(command, ts))
                 acked += 1
 
+        # As `Venue` does: the committer calls back once per settled batch.
+        committer = GroupCommitter(journal, on_settled=on_durable)
         gc.collect()
         started = time.perf_counter()
         for ts, command in enumerate(measured, 2):
             future = committer.submit(ts, encode_command(command))
-            future.add_done_callback(on_durable)
             inflight.append((future, ts, command))
             if len(inflight) - head >= window:
                 # Wait for the oldest: the writer keeps committing while we apply and submit.
                 await inflight[head][0]
-                await asyncio.sleep(0)  # let its done-callbacks run
         while acked < len(measured):
             await asyncio.sleep(0.001)
         elapsed = time.perf_counter() - started

@@ -93,7 +93,8 @@ def section_fanout(runs: int, quick: bool) -> list[Row]:
         # The transport's limit is the better of the two picows servers (same bytes, same burst;
         # one writes each frame, the other a round's frames in one call).
         limit = max(p["rate"], c["rate"])
-        rows.append((f"Fan-out, {n:,} subscribers, frames delivered/s (sim flat out; avg payload "
+        sim = f"sim {transport.FANOUT_SIM_RATE * 6:,} orders/s in {transport.FANOUT_SIM_TICK_MS} ms ticks"
+        rows.append((f"Fan-out, {n:,} subscribers, frames delivered/s ({sim}; avg payload "
                      f"{s['avg_payload']:.0f} B{lost})", fmt_rate(s["rate"]),
                      ">= 0.8x transport limit" if last else "",
                      f"picows, {PICOWS} in one write: {fmt_rate(c['rate'])}", f"{s['rate'] / c['rate']:.2f}x",

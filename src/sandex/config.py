@@ -107,6 +107,10 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     port: Port = 8765
     data_dir: str = DEFAULT_DATA_DIR
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: Least time between two rounds of public market data (depth, trades, tickers), in ms.
+    #: 0: a round follows each change as soon as the fan-out budget (about half the event loop
+    #: while it is busy) allows; changes in between are conflated, never dropped.
+    market_data_interval_ms: Annotated[int, Meta(ge=0, le=60_000)] = 0
 
     @property
     def data_path(self) -> Path:
@@ -122,6 +126,9 @@ class SimulatorConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     levels: Annotated[int, Meta(ge=1, le=1000)] = 10
     #: Share of simulated orders that take liquidity rather than add it.
     taker_ratio: Annotated[float, Meta(ge=0, le=1)] = 0.3
+    #: How often the simulator sends its orders (each tick sends what the rate has earned):
+    #: smaller ticks mean smaller, more frequent batches and more market-data rounds.
+    tick_ms: Annotated[int, Meta(ge=1, le=1000)] = 50
 
 
 class JournalConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):

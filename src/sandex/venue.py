@@ -114,7 +114,7 @@ class Venue:
             log.info("recovered to journal seq %d (%d commands replayed) in %.2fs",
                      self.applied_seq, replayed, time.perf_counter() - started)
             self.committer = GroupCommitter(self.journal, max_batch=self.config.journal.max_batch,
-                                            on_commit=self._committed)
+                                            on_commit=self._committed, on_settled=self._on_durable)
         await self._bootstrap_accounts()
         self._timer_task = asyncio.create_task(self._timers(), name="venue-timers")
         self.ready = True
@@ -178,15 +178,15 @@ class Venue:
             result.set_exception(exc)
             return result
         self._inflight.append(_InFlight(command, ts, durable, result))
-        durable.add_done_callback(self._on_durable)
         return result
 
     async def execute(self, command: Command) -> list[Event]:
         return await self.submit(command)
 
-    def _on_durable(self, _: asyncio.Future[int]) -> None:
+    def _on_durable(self) -> None:
         """Apply every command at the head of the queue whose batch is durable, in order, and
-        publish their events together (one publish per batch, not per command)."""
+        publish their events together (one publish per batch, not per command). The committer
+        calls this as soon as a batch is settled."""
         inflight = self._inflight
         batch: list[Event] = []
         while inflight and inflight[0].durable is not None and inflight[0].durable.done():

@@ -7,7 +7,7 @@ from sandex.server.hub import TopicHub
 
 class FakeSession:
     def __init__(self, alive: bool = True) -> None:
-        self.topics: set[Hashable] | None = None
+        self.topics: frozenset[Hashable] | None = None
         self.alive = alive
         self.got: list[bytes] = []
 
@@ -16,6 +16,9 @@ class FakeSession:
             return False
         self.got.append(frame)
         return True
+
+    def send_frames(self, data: bytes, count: int) -> bool:
+        return self.send_frame(data)
 
 
 T1 = ("digifinex", "depth", "BTC_USDT")
@@ -80,3 +83,52 @@ def test_publish_tolerates_changes_during_delivery() -> None:
     hub.subscribe(T1, b)
     assert hub.publish(T1, b"x") == 2
     assert hub.subscribers(T1) == [b]
+
+
+T3 = ("digifinex", "ticker", "BTC_USDT")
+
+
+def test_subscriptions_group_sessions_by_their_exact_topic_set() -> None:
+    hub = TopicHub()
+    a, b, c = FakeSession(), FakeSession(), FakeSession()
+    for session in (a, b):
+        hub.subscribe(T1, session)
+        hub.subscribe(T2, session)
+    hub.subscribe(T2, c)
+    assert hub.group_count() == 2  # {T1, T2}: a and b; {T2}: c
+    hub.subscribe(T1, c)
+    assert hub.group_count() == 1 and a.topics == b.topics == c.topics == {T1, T2}
+    hub.unsubscribe(T2, b)
+    assert hub.group_count() == 2 and b.topics == {T1}
+    hub.unsubscribe(T1, b)
+    assert b.topics is None and hub.group_count() == 1  # nothing left: in no group
+    hub.unsubscribe_all(a)
+    hub.unsubscribe_all(c)
+    assert hub.group_count() == 0 and len(hub) == 0  # nothing piles up
+
+
+def test_plan_joins_each_groups_frames_once_in_round_order() -> None:
+    hub = TopicHub()
+    both = [FakeSession() for _ in range(3)]
+    for session in both:
+        hub.subscribe(T2, session)  # subscription order differs from round order on purpose
+        hub.subscribe(T1, session)
+    only_ticker, only_depth = FakeSession(), FakeSession()
+    hub.subscribe(T3, only_ticker)
+    hub.subscribe(T1, only_depth)
+    plan = hub.plan([(T1, b"<depth>"), (T2, b"<trades>")])
+    by_members = {members: (data, count) for data, count, members in plan}
+    assert by_members[tuple(both)] == (b"<depth><trades>", 2)
+    assert by_members[(only_depth,)] == (b"<depth>", 1)
+    assert len(plan) == 2  # the ticker-only session hears nothing of this round
+    assert hub.plan([]) == []
+
+
+def test_plan_is_a_snapshot_of_the_groups() -> None:
+    hub = TopicHub()
+    a = FakeSession()
+    hub.subscribe(T1, a)
+    plan = hub.plan([(T1, b"x")])
+    late = FakeSession()
+    hub.subscribe(T1, late)  # joined after the plan was made: got its first push already
+    assert [members for _, _, members in plan] == [(a,)]

@@ -9,7 +9,8 @@ nothing else in sandex knows faults exist:
 - a dialect's own ping request (DigiFinex `server.ping`, Infoway heartbeat with `ack`):
   `ignores_pings(session)`;
 - publishers: `publish_depth` instead of `hub.publish` for depth frames (skipped updates,
-  stale snapshots), `stale_depth(session)` for the snapshot written after a subscribe;
+  stale snapshots), `stale_depth(session)` for the snapshot written after a subscribe; the
+  market-data rounds (`server.broadcast`) ask `depth_frame` per faulted session;
 - order entry: `order_rejection(dialect, key)` before a command is built into the journal.
 
 The engine pause is the venue's own `paused_reason`, which every order entry path and the
@@ -246,16 +247,24 @@ class FaultController:
             return hub.publish(topic, frame)
         delivered = 0
         for subscriber in hub.subscribers(topic):
-            out = frame
-            faults: ConnectionFaults | None = getattr(subscriber, "faults", None)
-            if faults is not None:
-                if skippable and faults.skip_depth():
-                    continue
-                if stale is not None and faults.stale_depth():
-                    out = stale
-            if subscriber.send_frame(out):
+            out = self.depth_frame(subscriber, frame, skippable=skippable, stale=stale)
+            if out is not None and subscriber.send_frame(out):
                 delivered += 1
         return delivered
+
+    def depth_frame(self, subscriber: object, frame: bytes, *, skippable: bool = False,
+                    stale: bytes | None = None) -> bytes | None:
+        """What one subscriber gets for a depth frame: `frame`, `stale` instead, or None
+        (skipped). Frames that are not depth (neither flag) pass untouched."""
+        if not self._depth_active or not (skippable or stale is not None):
+            return frame
+        faults: ConnectionFaults | None = getattr(subscriber, "faults", None)
+        if faults is not None:
+            if skippable and faults.skip_depth():
+                return None
+            if stale is not None and faults.stale_depth():
+                return stale
+        return frame
 
     def stale_depth(self, session: Session) -> bool:
         """For the snapshot written right after a subscribe: send a stale one instead?"""

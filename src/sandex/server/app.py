@@ -25,6 +25,7 @@ from ..venue import Venue
 from . import admin, admin_faults
 from .admin import CTX
 from .context import FAULTS, ServerContext
+from .broadcast import Broadcaster
 from .hub import TopicHub
 from .liveness import LivenessSweeper
 from .metrics import Metrics
@@ -62,11 +63,13 @@ def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
     registry = SessionRegistry()
     metrics = Metrics()
     metrics.track_connections(registry.counts)
+    hub = TopicHub()
+    faults = FaultController(config.faults, venue=venue, on_inject=metrics.count_fault)
     ctx = ServerContext(
         config=config,
         limits=limits,
         venue=venue,
-        hub=TopicHub(),
+        hub=hub,
         registry=registry,
         metrics=metrics,
         sweeper=LivenessSweeper(registry, {}),
@@ -74,7 +77,8 @@ def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
             max_msg_size=limits.session.max_frame_bytes,
             send_buffer_limit=limits.session.send_buffer_limit_bytes,
         ),
-        faults=FaultController(config.faults, venue=venue, on_inject=metrics.count_fault),
+        faults=faults,
+        broadcaster=Broadcaster(hub, faults, min_interval_s=config.server.market_data_interval_ms / 1000),
     )
     return ctx
 
@@ -138,6 +142,7 @@ def build_app(config: Config, *, ctx: ServerContext | None = None, simulator: bo
         await ctx.venue.open()
         ctx.sweeper.start()
         ctx.faults.start()
+        ctx.broadcaster.start()
         for module in modules:
             hook = getattr(module, "startup", None)
             if hook is not None:
@@ -158,6 +163,7 @@ def build_app(config: Config, *, ctx: ServerContext | None = None, simulator: bo
             if hook is not None:
                 await hook(ctx)
         ctx.registry.close_all()
+        await ctx.broadcaster.stop()
         await ctx.sweeper.stop()
         await ctx.faults.stop()
         await ctx.venue.close()

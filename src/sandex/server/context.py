@@ -9,6 +9,7 @@ from aiohttp import web
 from ..config import Config, Limits
 from ..faults import FaultController
 from ..venue import Venue
+from .broadcast import Broadcaster
 from .hub import TopicHub
 from .limits import KeyGuard
 from .liveness import LivenessSweeper
@@ -29,6 +30,8 @@ class ServerContext:
     session_config: SessionConfig
     #: Fault injection (config `[[faults]]`, `/admin/faults`); inert while no profile is enabled.
     faults: FaultController
+    #: Rounds of public market data (conflated, coalesced, paced): publishers add a source.
+    broadcaster: Broadcaster
     #: Per-dialect key guards (violation counting and blocking), created by the dialects that
     #: block keys; the admin API and `sandex keys` list and unblock through them.
     key_guards: dict[str, KeyGuard] = field(default_factory=dict)

@@ -1,33 +1,53 @@
-"""Topic fan-out: who listens to what, and delivering one pre-built frame to all of them.
+"""Topic fan-out: who listens to what, and delivering pre-built frames to all of them.
 
 A topic is any hashable key, by convention `(dialect, channel, symbol[, ...])`, e.g.
 `("digifinex", "depth", "BTC_USDT")`. A topic's subscribers are kept in an insertion-ordered dict
 (delivery order is deterministic), and each subscriber remembers its own topics in its `topics`
 slot, so a disconnect costs O(its own topics), not O(all topics).
 
-`publish` is the hot path: per subscriber it is one `send_frame` call — a transport write plus the
-slow-consumer check. The frame is encoded once by the caller; there is no await anywhere here.
+Two ways out:
+
+- `publish(topic, frame)`: the same frame bytes to every subscriber of one topic, at once. Private
+  pushes (one account's orders and balances) and replies take this path.
+- `plan(pushes)`: a whole round of public pushes, coalesced. Subscribers with the same set of
+  topics (the usual case: a thousand bots watching the same markets) form one *group*; a group's
+  frames of the round are joined into one `bytes` once, and each member gets that object in one
+  write. Per subscriber the work is the write and nothing else. `server.broadcast` runs the rounds.
+
+A subscriber's `topics` is a frozenset replaced on every (un)subscribe, never mutated: it is both
+the subscriber's own list and its group key, and a round can tell a member that changed its
+subscriptions meanwhile by identity.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Protocol
 
 
 class Subscriber(Protocol):
     """What the hub needs from a session (`Session` satisfies it)."""
 
-    topics: set[Hashable] | None
+    topics: frozenset[Hashable] | None
 
     def send_frame(self, frame: bytes) -> bool: ...
 
+    def send_frames(self, data: bytes, count: int) -> bool: ...
+
+
+#: One step of a round: `data` (one frame, or several joined) for each of `members`.
+Delivery = tuple[bytes, int, tuple[Subscriber, ...]]
+
 
 class TopicHub:
-    __slots__ = ("_topics",)
+    __slots__ = ("_topics", "_groups")
 
     def __init__(self) -> None:
         self._topics: dict[Hashable, dict[Subscriber, None]] = {}
+        #: subscription set -> the subscribers holding exactly that set.
+        self._groups: dict[frozenset[Hashable], dict[Subscriber, None]] = {}
+
+    # -- membership --------------------------------------------------------------------------
 
     def subscribe(self, topic: Hashable, session: Subscriber) -> bool:
         """Add `session` to `topic`; False if it was already subscribed."""
@@ -37,9 +57,8 @@ class TopicHub:
         elif session in subs:
             return False
         subs[session] = None
-        if session.topics is None:
-            session.topics = set()
-        session.topics.add(topic)
+        old = session.topics
+        self._regroup(session, old, (old | {topic}) if old else frozenset((topic,)))
         return True
 
     def unsubscribe(self, topic: Hashable, session: Subscriber) -> bool:
@@ -50,8 +69,9 @@ class TopicHub:
         del subs[session]
         if not subs:
             del self._topics[topic]  # empty topics must not pile up: symbols come and go
-        if session.topics is not None:
-            session.topics.discard(topic)
+        old = session.topics
+        if old is not None:
+            self._regroup(session, old, (old - {topic}) or None)
         return True
 
     def unsubscribe_all(self, session: Subscriber) -> int:
@@ -59,7 +79,7 @@ class TopicHub:
         own = session.topics
         if not own:
             return 0
-        session.topics = None
+        self._regroup(session, own, None)
         for topic in own:
             subs = self._topics.get(topic)
             if subs is not None:
@@ -67,6 +87,24 @@ class TopicHub:
                 if not subs:
                     del self._topics[topic]
         return len(own)
+
+    def _regroup(self, session: Subscriber, old: frozenset[Hashable] | None,
+                 new: frozenset[Hashable] | None) -> None:
+        groups = self._groups
+        if old:
+            members = groups.get(old)
+            if members is not None:
+                members.pop(session, None)
+                if not members:
+                    del groups[old]
+        session.topics = new
+        if new:
+            members = groups.get(new)
+            if members is None:
+                members = groups[new] = {}
+            members[session] = None
+
+    # -- views -------------------------------------------------------------------------------
 
     def subscribers(self, topic: Hashable) -> list[Subscriber]:
         """A snapshot of `topic`'s subscribers, in subscription order."""
@@ -80,8 +118,14 @@ class TopicHub:
     def topics(self) -> list[Hashable]:
         return list(self._topics)
 
+    def group_count(self) -> int:
+        """How many distinct subscription sets there are (one joined buffer each per round)."""
+        return len(self._groups)
+
     def __len__(self) -> int:
         return len(self._topics)
+
+    # -- delivery ----------------------------------------------------------------------------
 
     def publish(self, topic: Hashable, frame: bytes) -> int:
         """Write the same `frame` bytes to every subscriber of `topic`; returns deliveries.
@@ -109,3 +153,23 @@ class TopicHub:
             if session.send_frame(frame):
                 delivered += 1
         return delivered
+
+    def plan(self, pushes: Sequence[tuple[Hashable, bytes]]) -> list[Delivery]:
+        """Coalesce one round of `(topic, frame)` pushes: per subscription group, the frames of
+        the round it listens to, in round order, joined once; with the group's members.
+
+        The plan is a snapshot: a session that subscribes after it is made is not in it (it got
+        its first push at subscribe time, built from the same state the round was), and one that
+        unsubscribes meanwhile may get the round's frames one last time.
+        """
+        if not pushes:
+            return []
+        wanted = {topic for topic, _ in pushes}
+        out: list[Delivery] = []
+        for sig, members in self._groups.items():
+            if sig.isdisjoint(wanted):
+                continue
+            frames = [frame for topic, frame in pushes if topic in sig]
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            out.append((data, len(frames), tuple(members)))
+        return out

@@ -87,7 +87,7 @@ class Session:
     key: str | None  # the API key the connection authenticated with, if any
     account_id: Any  # whatever the dialect resolved the key to
     state: Any  # free slot for the dialect's per-connection state
-    topics: set[Hashable] | None  # maintained by TopicHub; None until the first subscribe
+    topics: frozenset[Hashable] | None  # maintained by TopicHub; None while subscribed to nothing
     opened_at: float  # time.monotonic()
     last_recv: float  # time.monotonic() of the last inbound frame, control frames included
     frames_in: int
@@ -206,6 +206,14 @@ class Session:
             return faults.delay(frame)
         return self._write(frame)
 
+    def send_frames(self, data: bytes, count: int) -> bool:
+        """Write `count` complete frames joined into one `data` (a coalesced broadcast round):
+        one transport write, counted as `count` frames out. No fault injection: sessions with
+        fault profiles are given their frames one by one (`send_frame`)."""
+        if self._phase:
+            return False
+        return self._write(data, count)
+
     def write_now(self, frame: bytes) -> bool:
         """`send_frame` without fault injection: how delayed frames finally go out."""
         if self._phase:
@@ -218,15 +226,15 @@ class Session:
     def send_binary(self, data: bytes) -> bool:
         return self.send_frame(encode_frame(data, binary=True))
 
-    def _write(self, frame: bytes) -> bool:
+    def _write(self, frame: bytes, count: int = 1) -> bool:
         transport = self._transport
         if transport.is_closing():
             # Lost underneath us (peer reset); writing to a closed asyncio transport only logs.
             self._phase = _DEAD
             return False
         transport.write(frame)
-        self.frames_out += 1
-        self._tally.frames_out += 1
+        self.frames_out += count
+        self._tally.frames_out += count
         if transport.get_write_buffer_size() > self._send_limit:
             self._drop_slow_consumer()
             return False

@@ -69,10 +69,10 @@ def simulate(markets: Iterable[Market], seed: int, steps: int, *, levels: int = 
 
 
 class Simulator:
-    def __init__(self, venue: Venue, config: SimulatorConfig, *, tick_s: float = 0.05) -> None:
+    def __init__(self, venue: Venue, config: SimulatorConfig, *, tick_s: float | None = None) -> None:
         self.venue = venue
         self.config = config
-        self.tick_s = tick_s
+        self.tick_s = config.tick_ms / 1000 if tick_s is None else tick_s
         self.agents: list[MarketAgent] = []
         self._task: asyncio.Task[None] | None = None
         self._inflight = 0

@@ -59,7 +59,9 @@ class GroupCommitter:
 
     ``submit``/``append`` must be called from the event loop thread. Futures resolve
     in seq order (their done-callbacks run in seq order too), and seq order is
-    submission order. A submitted command is always written unless the committer
+    submission order. ``on_settled``, if given, is called on the loop right after each
+    batch's futures are settled (resolved or failed): the venue applies the batch there,
+    a loop pass sooner than a done-callback would run. A submitted command is always written unless the committer
     halts; cancelling its future only stops *you* from hearing the seq — the command
     is still journaled and recovery will replay it.
 
@@ -73,6 +75,7 @@ class GroupCommitter:
         *,
         max_batch: int = 5000,
         on_commit: OnCommit | None = None,
+        on_settled: Callable[[], None] | None = None,
         retry_interval: float = 1.0,
         probe_headroom: int = _PROBE_HEADROOM,
     ) -> None:
@@ -83,6 +86,7 @@ class GroupCommitter:
         self._journal = journal
         self._max_batch = max_batch
         self._on_commit = on_commit
+        self._on_settled = on_settled
         self._retry_interval = retry_interval
         self._probe_headroom = probe_headroom
         # One thread: SQLite has one writer anyway, and a single thread keeps batches
@@ -93,7 +97,7 @@ class GroupCommitter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: list[_Pending] = []
         self._flush_scheduled = False
-        self._in_flight: asyncio.Future[tuple[int, float]] | None = None
+        self._in_flight: concurrent.futures.Future[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         self._halt_reason: str | None = None
@@ -209,27 +213,32 @@ class GroupCommitter:
         batch = self._queue[: self._max_batch]
         del self._queue[: self._max_batch]
         rows = [(p.ts, p.body) for p in batch]
-        assert self._loop is not None
-        in_flight = self._loop.run_in_executor(self._executor, self._write, rows)
-        self._in_flight = in_flight
-        in_flight.add_done_callback(lambda done: self._finish_batch(batch, done))
+        self._in_flight = self._executor.submit(self._write, batch, rows)
 
-    def _write(self, rows: list[tuple[int, bytes]]) -> tuple[int, float]:
+    def _write(self, batch: list[_Pending], rows: list[tuple[int, bytes]]) -> None:
         # Runs on the writer thread: the only place the event loop would otherwise block.
+        # It reports straight back to the loop with one call_soon_threadsafe: no executor
+        # future in between, whose done-callbacks would each cost the ack another loop pass.
         started = time.perf_counter()
-        last_seq = self._journal.append_batch(rows)
-        return last_seq, time.perf_counter() - started
+        outcome: tuple[int, float] | BaseException
+        try:
+            outcome = (self._journal.append_batch(rows), time.perf_counter() - started)
+        except BaseException as error:  # reported to the loop, which halts order entry
+            outcome = error
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(self._finish_batch, batch, outcome)
+        except RuntimeError:  # the loop is gone (shutdown mid-write): nobody left to tell
+            pass
 
-    def _finish_batch(self, batch: list[_Pending], done: asyncio.Future[tuple[int, float]]) -> None:
+    def _finish_batch(self, batch: list[_Pending], outcome: tuple[int, float] | BaseException) -> None:
         self._in_flight = None
-        # Cancelled only if the loop is being torn down mid-write; treat it as a
-        # failure, since nobody can be told the seqs any more.
-        error = RuntimeError("journal write interrupted") if done.cancelled() else done.exception()
-        if error is not None:
-            self._halt(batch, error)
+        if isinstance(outcome, BaseException):
+            self._halt(batch, outcome)
             self._idle.set()
+            self._settled()
             return
-        last_seq, seconds = done.result()
+        last_seq, seconds = outcome
         self._batches += 1
         self._rows += len(batch)
         seq = last_seq - len(batch) + 1
@@ -242,10 +251,19 @@ class GroupCommitter:
                 self._on_commit(len(batch), seconds)
             except Exception:  # a metrics hook must never stall the journal
                 log.exception("journal on_commit hook failed")
+        # The next fsync starts before the caller applies this batch, so they overlap.
         if self._queue:
             self._start_batch()
         else:
             self._idle.set()
+        self._settled()
+
+    def _settled(self) -> None:
+        if self._on_settled is not None:
+            try:
+                self._on_settled()
+            except Exception:
+                log.exception("journal on_settled hook failed")
 
     def _halt(self, batch: list[_Pending], error: BaseException) -> None:
         self._failed_batches += 1

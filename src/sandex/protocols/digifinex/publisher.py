@@ -1,17 +1,23 @@
 """The venue listener that turns each durable batch of events into DigiFinex pushes.
 
 Everything is encoded once — per symbol for public channels, per (account, symbol/currency) for
-private ones — and only for topics that have subscribers; `TopicHub.publish` then writes the same
-frame bytes to every subscriber. Private topics carry the account id, so an account's order and
-balance pushes cannot reach another account's sessions whatever produced the change (a REST
-order, a fill against the simulator, a fired trigger, a copy trade).
+private ones — and only for topics that have subscribers; the same frame bytes then go to every
+subscriber. Private topics carry the account id, so an account's order and balance pushes cannot
+reach another account's sessions whatever produced the change (a REST order, a fill against the
+simulator, a fired trigger, a copy trade).
+
+Private pushes go out with the batch, at once. Public ones (trades, depth, tickers) are marked
+pending and built when the next market-data round asks (`collect`, see `server.broadcast`): the
+trades since the last round in one push, one depth diff from what subscribers hold to the book
+now, the latest ticker. Nothing is dropped by conflating; a busy market just gets fewer, fuller
+pushes.
 
 Depth: each symbol has a `DepthView` that remembers the top-N window subscribers hold. After a
 batch that touched the book, the diff between that window and the new one is published (levels
 that changed, levels that dropped or left the window with amount "0"), so a client that applies
 every diff to its clean snapshot holds exactly the current top N. A view is refreshed when its
 symbol gets its first subscriber (it goes stale while nobody listens) and every
-`snapshot_interval_s`, when a clean snapshot goes to everyone. A new subscriber to a symbol that
+`snapshot_interval_s`, when a clean snapshot goes to everyone (in a round, like the diffs). A new subscriber to a symbol that
 already has subscribers gets the window the others hold, so the next diff is right for it too.
 """
 
@@ -21,16 +27,17 @@ import asyncio
 import logging
 from collections.abc import Hashable
 
-from sandex.core.events import BalanceEvent, Event, OrderEvent, TriggerEvent
+from sandex.core.events import BalanceEvent, Event, OrderEvent, TradeEvent, TriggerEvent
 from sandex.core.markets import Market
 from sandex.faults import FaultController
 from sandex.marketdata.book import Top
 from sandex.marketdata.depth import DepthView
 from sandex.marketdata.service import MarketDataUpdate
+from sandex.server.broadcast import Broadcaster, Push
 from sandex.server.hub import TopicHub
 from sandex.venue import Venue
 
-from . import pushes
+from . import pushes as pushes
 from .subscriptions import ALL, private_topic, public_topic
 from .wire import push_frame
 
@@ -41,11 +48,13 @@ CLEAN_TRADES = 50
 
 
 class Publisher:
-    def __init__(self, venue: Venue, hub: TopicHub, *, depth_levels: int, snapshot_interval_s: float,
-                 faults: FaultController | None = None) -> None:
+    def __init__(self, venue: Venue, hub: TopicHub, broadcaster: Broadcaster, *, depth_levels: int,
+                 snapshot_interval_s: float, faults: FaultController | None = None) -> None:
         self.venue = venue
         self.hub = hub
-        #: Fault injection: depth frames go through it (skipped diffs, stale snapshots).
+        self.broadcaster = broadcaster
+        broadcaster.add_source(self.collect)
+        #: Fault injection: depth frames carry what it needs (skippable diffs, stale snapshots).
         self.faults = faults or FaultController()
         self.depth_levels = depth_levels
         self.snapshot_interval_s = snapshot_interval_s
@@ -58,29 +67,61 @@ class Publisher:
         self._stale: dict[str, Top] = {}
         self._all_ticker_topic = public_topic("all_ticker", ALL)
         self._task: asyncio.Task[None] | None = None
+        # Public changes since the last round (see the module docstring).
+        self._pending_trades: dict[str, list[TradeEvent]] = {}
+        self._pending_depth: set[str] = set()
+        self._pending_tickers: set[str] = set()
+        self._clean_due = False
 
     # -- the listener ------------------------------------------------------------------------
 
     def on_events(self, events: list[Event], update: MarketDataUpdate) -> None:
-        if update.trades:
-            self._publish_trades(update)
-        for symbol in update.depth_changed:
-            self._publish_depth_diff(symbol)
-        if update.ticker_changed:
-            self._publish_tickers(update.ticker_changed)
         if events:
-            self._publish_private(events)
-
-    def _publish_trades(self, update: MarketDataUpdate) -> None:
-        hub = self.hub
+            self._publish_private(events)  # first: an account's own updates never wait
+        marked = False
         for symbol, trades in update.trades.items():
-            topic = public_topic("trades", symbol)
-            market = self.markets.get(symbol)
-            if market is not None and hub.has_subscribers(topic):
-                params = pushes.trades_params(market, False, reversed(trades))
-                hub.publish(topic, push_frame("trades.update", params))
+            pending = self._pending_trades.get(symbol)
+            if pending is None:
+                self._pending_trades[symbol] = list(trades)
+            else:
+                pending.extend(trades)
+            marked = True
+        if update.depth_changed:
+            self._pending_depth |= update.depth_changed
+            marked = True
+        if update.ticker_changed:
+            self._pending_tickers |= update.ticker_changed
+            marked = True
+        if marked:
+            self.broadcaster.wake()
 
-    def _publish_depth_diff(self, symbol: str) -> None:
+    def collect(self) -> list[Push]:
+        """The market-data round's pushes: everything public pending since the last round."""
+        out: list[Push] = []
+        trades, self._pending_trades = self._pending_trades, {}
+        depth, self._pending_depth = self._pending_depth, set()
+        tickers, self._pending_tickers = self._pending_tickers, set()
+        for symbol, items in trades.items():
+            self._trades_push(symbol, items, out)
+        for symbol in sorted(depth):
+            self._depth_diff_push(symbol, out)
+        if self._clean_due:
+            # After the diffs, so that each periodic snapshot equals the book the diffs built:
+            # a client can use it as a check, not only as a reset.
+            self._clean_due = False
+            self._clean_snapshot_pushes(out)
+        if tickers:
+            self._ticker_pushes(tickers, out)
+        return out
+
+    def _trades_push(self, symbol: str, trades: list[TradeEvent], out: list[Push]) -> None:
+        topic = public_topic("trades", symbol)
+        market = self.markets.get(symbol)
+        if market is not None and self.hub.has_subscribers(topic):
+            params = pushes.trades_params(market, False, reversed(trades))
+            out.append(Push(topic, push_frame("trades.update", params)))
+
+    def _depth_diff_push(self, symbol: str, out: list[Push]) -> None:
         topic = public_topic("depth", symbol)
         view = self._depth.get(symbol)
         if view is None or not self.hub.has_subscribers(topic):
@@ -92,9 +133,9 @@ class Publisher:
         self._stale[symbol] = before
         self._clean.pop(symbol, None)
         params = pushes.depth_params(self.markets[symbol], False, diff.bids, diff.asks)
-        self.faults.publish_depth(self.hub, topic, push_frame("depth.update", params), skippable=True)
+        out.append(Push(topic, push_frame("depth.update", params), skippable=True))
 
-    def _publish_tickers(self, changed: set[str]) -> None:
+    def _ticker_pushes(self, changed: set[str], out: list[Push]) -> None:
         hub = self.hub
         want_all = hub.has_subscribers(self._all_ticker_topic)
         items: list[pushes.TickerItem] = []
@@ -105,10 +146,10 @@ class Publisher:
                 continue
             item = self._ticker_item(symbol)
             if want_one:
-                hub.publish(topic, push_frame("ticker.update", [item]))
+                out.append(Push(topic, push_frame("ticker.update", [item])))
             items.append(item)
         if want_all and items:
-            hub.publish(self._all_ticker_topic, push_frame("all_ticker.update", items))
+            out.append(Push(self._all_ticker_topic, push_frame("all_ticker.update", items)))
 
     def _publish_private(self, events: list[Event]) -> None:
         """One push per private topic per batch, its items in event order."""
@@ -171,7 +212,10 @@ class Publisher:
         return push_frame("depth.update", pushes.depth_params(self.markets[symbol], True, bids, asks))
 
     def trades_clean_frame(self, symbol: str) -> bytes:
-        recent = self.venue.marketdata.recent_trades(symbol, CLEAN_TRADES)
+        # Trades still pending for the next round are left out: that round brings them, and a
+        # client must not see a trade twice.
+        pending = len(self._pending_trades.get(symbol, ()))
+        recent = self.venue.marketdata.recent_trades(symbol, CLEAN_TRADES + pending)[pending:]
         return push_frame("trades.update", pushes.trades_params(self.markets[symbol], True, recent))
 
     def ticker_frame(self, symbol: str) -> bytes:
@@ -188,25 +232,24 @@ class Publisher:
         view.snapshot(self.venue.marketdata.book(symbol))
         self._clean.pop(symbol, None)
 
-    def publish_clean_snapshots(self) -> int:
-        """Send every depth subscriber a fresh clean snapshot; returns how many symbols."""
-        sent = 0
+    def _clean_snapshot_pushes(self, out: list[Push]) -> None:
+        """A fresh clean snapshot for every depth topic with subscribers."""
         for symbol in self.markets:
             topic = public_topic("depth", symbol)
             if self.hub.has_subscribers(topic):
                 stale = self.stale_depth_frame(symbol)
                 self._resnapshot(symbol)
-                self.faults.publish_depth(self.hub, topic, self.depth_clean_frame(symbol), stale=stale)
-                sent += 1
-        return sent
+                out.append(Push(topic, self.depth_clean_frame(symbol), stale=stale))
+
+    def request_clean_snapshots(self) -> None:
+        """Send every depth subscriber a clean snapshot in the next round."""
+        self._clean_due = True
+        self.broadcaster.wake()
 
     async def _snapshot_loop(self) -> None:
         while True:
             await asyncio.sleep(self.snapshot_interval_s)
-            try:
-                self.publish_clean_snapshots()
-            except Exception:  # a bad pass must not end the periodic resync
-                log.exception("depth snapshot pass failed")
+            self.request_clean_snapshots()
 
     def start(self) -> None:
         if self._task is None or self._task.done():

@@ -34,7 +34,7 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     limits = ctx.limits.digifinex
     venue = ctx.venue
     clock = time.time
-    publisher = Publisher(venue, ctx.hub, depth_levels=limits.depth_levels,
+    publisher = Publisher(venue, ctx.hub, ctx.broadcaster, depth_levels=limits.depth_levels,
                           snapshot_interval_s=limits.depth_snapshot_interval_s, faults=ctx.faults)
     app[PUBLISHER] = publisher
     venue.listeners.append(publisher.on_events)

@@ -1,0 +1,169 @@
+"""Public market data in rounds: conflated, coalesced, paced, and always after private pushes.
+
+Why rounds. One venue batch can be a single order (1,000 orders/s arrive as ~1,000 batches), and
+publishing every batch's depth and trades to 1,000 subscribers at once is 2,000,000 writes a
+second: the event loop drowns and the order path (REST request, journal, the account's own
+`order.update`) queues behind the fan-out. So publishers push private updates at once, and only
+*mark* public topics as changed; a round later takes everything changed since the last one —
+all the trades, the depth diff from what subscribers hold to the book now (exact however many
+batches it spans), the latest ticker — and fans it out.
+
+How a round goes out:
+- sources (one per dialect publisher) build their pushes, each frame encoded once;
+- `TopicHub.plan` joins each subscription group's frames into one buffer, so a subscriber gets
+  one write per round however many of its topics changed;
+- the writes go out in slices of `slice_size` subscribers with the event loop free in between,
+  so an order's path waits for one slice at most, never for a whole round;
+- after a round the broadcaster rests as long as the round kept the loop busy (`share` = 0.5:
+  fan-out gets about half the loop when it is the bottleneck, nothing when idle), and rounds
+  start at least `min_interval_s` apart. Under load rounds grow, not queues: the backlog is conflated.
+
+Sessions with fault profiles get their frames one by one, so delays apply per frame and the depth
+faults (skip a diff, send a stale snapshot) decide per frame, as with `FaultController.publish_depth`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, NamedTuple
+
+from .hub import TopicHub
+
+if TYPE_CHECKING:
+    from ..faults import FaultController
+
+log = logging.getLogger("sandex.server.broadcast")
+
+__all__ = ["Broadcaster", "Push", "RoundSource"]
+
+
+class Push(NamedTuple):
+    """One public frame of a round."""
+
+    topic: Hashable
+    frame: bytes
+    #: A depth diff the skip-depth fault may withhold from a faulted session.
+    skippable: bool = False
+    #: An older snapshot the stale-depth fault may send to a faulted session instead of `frame`.
+    stale: bytes | None = None
+
+
+#: Called at the start of each round: every push pending since the last round, built now.
+RoundSource = Callable[[], list[Push]]
+
+
+class Broadcaster:
+    def __init__(
+        self,
+        hub: TopicHub,
+        faults: FaultController | None = None,
+        *,
+        min_interval_s: float = 0.0,
+        share: float = 0.5,
+        slice_size: int = 64,
+    ) -> None:
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], got {share}")
+        self.hub = hub
+        self.faults = faults
+        self.min_interval_s = min_interval_s
+        self.share = share
+        self.slice_size = max(1, slice_size)
+        self.rounds = 0
+        self._sources: list[RoundSource] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def add_source(self, source: RoundSource) -> None:
+        self._sources.append(source)
+
+    def wake(self) -> None:
+        """Something public changed: make sure a round runs soon. Cheap; call it per batch."""
+        self._wakeup.set()
+
+    # -- a round -----------------------------------------------------------------------------
+
+    def _collect(self) -> list[Push]:
+        pushes: list[Push] = []
+        for source in self._sources:
+            try:
+                pushes.extend(source())
+            except Exception:  # one dialect's bug must not stop the others' market data
+                log.exception("market data source %r failed", source)
+        return pushes
+
+    def _deliver(self, pushes: list[Push], data: bytes, count: int, session: object) -> None:
+        faults = getattr(session, "faults", None)
+        if faults is None:
+            session.send_frames(data, count)  # type: ignore[attr-defined]
+            return
+        # Fault profiles in force: frame by frame, with the depth faults' say on each.
+        topics = session.topics or ()  # type: ignore[attr-defined]
+        controller = self.faults
+        for push in pushes:
+            if push.topic not in topics:
+                continue
+            frame: bytes | None = push.frame
+            if controller is not None:
+                frame = controller.depth_frame(session, push.frame,  # type: ignore[arg-type]
+                                               skippable=push.skippable, stale=push.stale)
+            if frame is not None:
+                session.send_frame(frame)  # type: ignore[attr-defined]
+
+    def run_round(self) -> int:
+        """One whole round, synchronously (no slicing); returns subscribers written to."""
+        pushes = self._collect()
+        written = 0
+        for data, count, members in self.hub.plan([(p.topic, p.frame) for p in pushes]):
+            for session in members:
+                self._deliver(pushes, data, count, session)
+                written += 1
+        self.rounds += 1
+        return written
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        clock = time.perf_counter
+        slice_size = self.slice_size
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            started = loop.time()
+            mark = clock()
+            busy = 0.0  # our own time in this round, not the work that ran between slices
+            try:
+                pushes = self._collect()
+                plan = self.hub.plan([(p.topic, p.frame) for p in pushes])
+                budget = slice_size
+                for data, count, members in plan:
+                    for session in members:
+                        self._deliver(pushes, data, count, session)
+                        budget -= 1
+                        if not budget:
+                            budget = slice_size
+                            busy += clock() - mark
+                            await asyncio.sleep(0)  # let the order path run between slices
+                            mark = clock()
+                self.rounds += 1
+            except Exception:  # a bad round must not end market data
+                log.exception("market data round failed")
+            busy += clock() - mark
+            elapsed = loop.time() - started
+            rest = max(self.min_interval_s - elapsed, busy * (1 - self.share) / self.share)
+            if rest > 0.0002:  # below that, a timer costs more than it saves
+                await asyncio.sleep(rest)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="market-data-rounds")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
