@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, NamedTuple
 
-from .hub import TopicHub
+from .hub import Delivery, TopicHub
 
 if TYPE_CHECKING:
     from ..faults import FaultController
@@ -113,11 +113,16 @@ class Broadcaster:
             if frame is not None:
                 session.send_frame(frame)  # type: ignore[attr-defined]
 
+    def _prepare(self) -> tuple[list[Push], list[Delivery]]:
+        """The round's pushes and, per subscription group, what its members get."""
+        pushes = self._collect()
+        return pushes, self.hub.plan([(p.topic, p.frame) for p in pushes])
+
     def run_round(self) -> int:
         """One whole round, synchronously (no slicing); returns subscribers written to."""
-        pushes = self._collect()
+        pushes, plan = self._prepare()
         written = 0
-        for data, count, members in self.hub.plan([(p.topic, p.frame) for p in pushes]):
+        for data, count, members in plan:
             for session in members:
                 self._deliver(pushes, data, count, session)
                 written += 1
@@ -135,8 +140,7 @@ class Broadcaster:
             mark = clock()
             busy = 0.0  # our own time in this round, not the work that ran between slices
             try:
-                pushes = self._collect()
-                plan = self.hub.plan([(p.topic, p.frame) for p in pushes])
+                pushes, plan = self._prepare()
                 budget = slice_size
                 for data, count, members in plan:
                     for session in members:
