@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench install clean
 
-$(STAMP): pyproject.toml
+# The engine's modules are compiled (setup.py): editing one reinstalls, which recompiles them.
+COMPILED_SOURCES := $(wildcard src/sandex/core/engine.py src/sandex/core/book.py src/sandex/core/orders.py src/sandex/core/ledger.py)
+
+$(STAMP): pyproject.toml setup.py $(COMPILED_SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -32,6 +35,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
+	find src -name '*.so' -delete
 
 # Long fuzzing: 100,000 hostile inputs per test (DigiFinex, Infoway and DBot WebSocket and REST).
 # CI runs the same tests with a few hundred inputs each.

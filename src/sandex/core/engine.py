@@ -26,6 +26,7 @@ Matching rules
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 from collections import deque
@@ -52,6 +53,7 @@ from .events import (
 from .ledger import Ledger
 from .markets import PPM, Market
 from .orders import Order, Trigger
+from .plugin import EnginePlugin
 
 #: A cascade of triggers/copy trades started by one command stops after this many steps, so a
 #: pathological configuration cannot wedge the single writer.
@@ -76,39 +78,6 @@ class Wallet:
         self.id = id
         self.account_id = account_id
         self.name = name
-
-
-class EnginePlugin:
-    """A deterministic extension of the engine (e.g. copy trading).
-
-    It handles its own command types, sees every trade after the matching step that made it,
-    and may place orders and triggers through the engine's public methods. Its state goes into
-    the engine's snapshot.
-    """
-
-    name = "plugin"
-    commands: tuple[type[Command], ...] = ()
-
-    def attach(self, engine: "Engine") -> None:
-        self.engine = engine
-
-    def handle(self, command: Command) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def on_trade(self, trade: TradeEvent) -> None:
-        pass
-
-    def on_trigger(self, event: TriggerEvent) -> None:
-        pass
-
-    def on_order(self, event: OrderEvent) -> None:
-        pass
-
-    def to_state(self) -> Any:
-        return None
-
-    def from_state(self, state: Any) -> None:
-        pass
 
 
 class Engine:
@@ -170,11 +139,21 @@ class Engine:
         out = self._out = []
         if self.expiries and self.expiries[0][0] <= self.now:
             self._expire()
-        handler = self._handlers.get(type(command))
-        if handler is None:
-            self.reject(0, "", E_INVALID_TYPE, f"unknown command {type(command).__name__}")
+        kind = type(command)
+        # The order commands directly (amends are 82 % of exchange-core's mix): compiled, these
+        # are native calls, where a call through the handler table goes through Python's.
+        if kind is AmendOrder:
+            self._amend(command)  # type: ignore[arg-type]
+        elif kind is PlaceOrder:
+            self.place_order(command)  # type: ignore[arg-type]
+        elif kind is CancelOrder:
+            self._cancel(command)  # type: ignore[arg-type]
         else:
-            handler(command)
+            handler = self._handlers.get(kind)
+            if handler is None:
+                self.reject(0, "", E_INVALID_TYPE, f"unknown command {kind.__name__}")
+            else:
+                handler(command)
         if self._follow_ups or self._trades:
             self._drain()
         dirty = self._dirty
@@ -399,7 +378,8 @@ class Engine:
             if limit and (price > limit if is_buy else price < limit):
                 exhausted = True
                 break
-            maker = level.head()
+            # The oldest order at the level (a level on the book is never empty).
+            maker = next(iter(level.orders.values()))
             if maker.account_id == taker.account_id:
                 self._cancel_resting(maker, opposite, market, R_SELF_TRADE)
                 continue
@@ -499,7 +479,7 @@ class Engine:
         if fired:
             fired.sort()
             for trigger_id in fired:
-                self._follow_ups.append(lambda tid=trigger_id: self._fire(tid))
+                self._follow_ups.append(functools.partial(self._fire, trigger_id))
 
     def _order_event(self, o: Order, reason: str) -> None:
         self.seq += 1

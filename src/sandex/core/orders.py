@@ -51,25 +51,57 @@ class Order:
 
     @classmethod
     def from_row(cls, row: list) -> "Order":
-        order = cls.__new__(cls)
-        for name, value in zip(ORDER_ROW, row):
-            setattr(order, name, value)
+        fields = dict(zip(ORDER_ROW, row))
+        order = cls(
+            fields["id"], fields["account_id"], fields["wallet_id"], fields["symbol"], fields["side"],
+            fields["kind"], fields["tif"], fields["price"], fields["amount"], fields["quote_amount"],
+            fields["created_ts"], fields["client_order_id"], fields["source"], fields["source_id"],
+        )
+        for name in _ORDER_STATE:
+            setattr(order, name, fields[name])
         return order
 
 
+#: The row fields that `Order.__init__` does not take: the state an order reaches as it trades.
+_ORDER_STATE = ("filled", "filled_value", "remaining", "hold", "status", "qpos")
+
+
+#: The fields of a trigger that snapshots store, in row order.
+TRIGGER_ROW = (
+    "id", "account_id", "wallet_id", "symbol", "side", "trigger_price", "direction", "kind",
+    "price", "amount", "quote_amount", "expires_at", "status", "order_id", "created_ts",
+    "source", "source_id", "sub_source", "group_id",
+)
+
+
 class Trigger:
-    __slots__ = (
-        "id", "account_id", "wallet_id", "symbol", "side", "trigger_price", "direction", "kind",
-        "price", "amount", "quote_amount", "expires_at", "status", "order_id", "created_ts",
-        "source", "source_id", "sub_source", "group_id",
-    )
+    __slots__ = TRIGGER_ROW
+    id: int
+    account_id: int
+    wallet_id: str
+    symbol: str
+    side: str
+    trigger_price: int
+    direction: str
+    kind: str
+    price: int
+    amount: int
+    quote_amount: int
+    expires_at: int
+    status: str
+    order_id: int
+    created_ts: int
+    source: str
+    source_id: str
+    sub_source: str
+    group_id: str
 
     def to_row(self) -> list:
-        return [getattr(self, name) for name in Trigger.__slots__]
+        return [getattr(self, name) for name in TRIGGER_ROW]
 
     @classmethod
     def from_row(cls, row: list) -> "Trigger":
-        trigger = cls.__new__(cls)
-        for name, value in zip(Trigger.__slots__, row):
+        trigger = cls()
+        for name, value in zip(TRIGGER_ROW, row):
             setattr(trigger, name, value)
         return trigger
