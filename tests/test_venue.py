@@ -71,6 +71,21 @@ async def test_commands_apply_in_submit_order_and_publish_after_commit(tmp_path:
     await venue.close()
 
 
+async def test_only_clients_commands_count_as_in_flight(tmp_path: Path) -> None:
+    # The market data pacing protects clients' acks; the simulated market's orders do not count.
+    venue = Venue(make_config(tmp_path))
+    await venue.open()
+    alice = venue.engine.account_by_key["alice-key"].id
+    assert not venue.has_client_commands_in_flight()
+    internal = venue.submit(PlaceOrder(alice, "BTC_USDT", "buy", price=100000, amount=100), internal=True)
+    assert not venue.has_client_commands_in_flight()
+    client = venue.submit(PlaceOrder(alice, "BTC_USDT", "buy", price=100000, amount=100))
+    assert venue.has_client_commands_in_flight()
+    await asyncio.gather(internal, client)
+    assert not venue.has_client_commands_in_flight()  # acknowledged: no longer in flight
+    await venue.close()
+
+
 async def test_restart_recovers_identical_state_with_and_without_snapshot(tmp_path: Path) -> None:
     for snap in (100000, 37):
         data = tmp_path / f"snap{snap}"

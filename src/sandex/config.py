@@ -108,9 +108,12 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     data_dir: str = DEFAULT_DATA_DIR
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: Least time between two rounds of public market data (depth, trades, tickers), in ms.
-    #: 0: a round follows each change as soon as the fan-out budget (about half the event loop
-    #: while it is busy) allows; changes in between are conflated, never dropped.
+    #: 0: a round follows each change as soon as the previous one is out; changes in between
+    #: are conflated, never dropped.
     market_data_interval_ms: Annotated[int, Meta(ge=0, le=60_000)] = 0
+    #: At most this share of the time goes to public market data while orders are in flight
+    #: (submitted, not yet acknowledged): the rest keeps order acks fast. 1: no limit.
+    market_data_share: Annotated[float, Meta(gt=0, le=1)] = 0.25
 
     @property
     def data_path(self) -> Path:

@@ -59,14 +59,15 @@ class _Snapshot(msgspec.Struct):
 
 
 class _InFlight:
-    __slots__ = ("command", "ts", "durable", "result")
+    __slots__ = ("command", "ts", "durable", "result", "internal")
 
     def __init__(self, command: Command, ts: int, durable: asyncio.Future[int] | None,
-                 result: asyncio.Future[list[Event]]) -> None:
+                 result: asyncio.Future[list[Event]], internal: bool) -> None:
         self.command = command
         self.ts = ts
         self.durable = durable
         self.result = result
+        self.internal = internal
 
 
 class Venue:
@@ -96,6 +97,7 @@ class Venue:
         self.event_counts: Counter[str] = Counter()
         self.on_commit: Callable[[int, float], None] | None = None
         self._inflight: deque[_InFlight] = deque()
+        self._client_commands_in_flight = 0  # of those in _inflight (the market data pacing reads it)
         self._last_ts = 0
         self._since_snapshot = 0
         self._snapshot_task: asyncio.Task[None] | None = None
@@ -159,9 +161,10 @@ class Venue:
         return replayed
 
     # ------------------------------------------------------------------ commands
-    def submit(self, command: Command) -> asyncio.Future[list[Event]]:
+    def submit(self, command: Command, *, internal: bool = False) -> asyncio.Future[list[Event]]:
         """Queue a command; the future resolves with its events once durable and applied, or
-        fails with JournalUnavailable (nothing was applied)."""
+        fails with JournalUnavailable (nothing was applied). `internal`: the venue's own
+        (the simulated market's), which no client is waiting for."""
         loop = asyncio.get_running_loop()
         result: asyncio.Future[list[Event]] = loop.create_future()
         now = int(self.clock() * 1000)
@@ -177,11 +180,17 @@ class Venue:
         except JournalUnavailable as exc:
             result.set_exception(exc)
             return result
-        self._inflight.append(_InFlight(command, ts, durable, result))
+        self._inflight.append(_InFlight(command, ts, durable, result, internal))
+        if not internal:
+            self._client_commands_in_flight += 1
         return result
 
-    async def execute(self, command: Command) -> list[Event]:
-        return await self.submit(command)
+    def has_client_commands_in_flight(self) -> bool:
+        """True while a client's command waits for its batch to be durable and applied."""
+        return self._client_commands_in_flight > 0
+
+    async def execute(self, command: Command, *, internal: bool = False) -> list[Event]:
+        return await self.submit(command, internal=internal)
 
     def _on_durable(self) -> None:
         """Apply every command at the head of the queue whose batch is durable, in order, and
@@ -191,6 +200,8 @@ class Venue:
         batch: list[Event] = []
         while inflight and inflight[0].durable is not None and inflight[0].durable.done():
             item = inflight.popleft()
+            if not item.internal:
+                self._client_commands_in_flight -= 1
             durable = item.durable
             assert durable is not None
             if durable.cancelled() or durable.exception() is not None:

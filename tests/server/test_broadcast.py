@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Hashable
 
 import pytest
@@ -104,6 +105,42 @@ async def test_min_interval_spaces_rounds() -> None:
         await asyncio.sleep(0.005)
     await broadcaster.stop()
     assert 3 <= broadcaster.rounds <= 8, broadcaster.rounds  # ~6 in 0.3 s, not ~60
+
+
+class SlowSub(Sub):
+    """A subscriber whose write costs 1 ms, as a slice of real sends does."""
+
+    def send_frames(self, data: bytes, count: int) -> bool:
+        time.sleep(0.001)
+        return super().send_frames(data, count)
+
+
+async def round_seconds(orders_in_flight: bool) -> float:
+    hub = TopicHub()
+    subs = [SlowSub() for _ in range(12)]
+    for sub in subs:
+        hub.subscribe(DEPTH, sub)
+    broadcaster = Broadcaster(hub, share=0.25, slice_size=3, orders_in_flight=lambda: orders_in_flight)
+    broadcaster.add_source(lambda: [Push(DEPTH, b"<d>")] if broadcaster.rounds == 0 else [])
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    broadcaster.start()
+    broadcaster.wake()
+    while broadcaster.rounds == 0:
+        await asyncio.sleep(0.001)
+    elapsed = loop.time() - started
+    await broadcaster.stop()
+    assert all(sub.writes == [(b"<d>", 1)] for sub in subs)
+    return elapsed
+
+
+async def test_while_orders_are_in_flight_fan_out_takes_about_its_share_of_the_time() -> None:
+    # 12 writes of 1 ms in slices of 3: 12 ms of sending. With orders in flight, each of the
+    # first three slices is followed by a rest of 3x its cost (share 0.25): about 12 + 27 ms.
+    idle = await round_seconds(orders_in_flight=False)
+    busy = await round_seconds(orders_in_flight=True)
+    assert idle < 0.030, idle
+    assert busy > 0.030 and busy > 2.5 * idle, (idle, busy)
 
 
 def test_share_must_be_a_fraction() -> None:

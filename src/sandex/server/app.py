@@ -78,7 +78,12 @@ def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
             send_buffer_limit=limits.session.send_buffer_limit_bytes,
         ),
         faults=faults,
-        broadcaster=Broadcaster(hub, faults, min_interval_s=config.server.market_data_interval_ms / 1000),
+        broadcaster=Broadcaster(
+            hub, faults,
+            min_interval_s=config.server.market_data_interval_ms / 1000,
+            share=config.server.market_data_share,
+            orders_in_flight=venue.has_client_commands_in_flight,
+        ),
     )
     return ctx
 

@@ -107,7 +107,7 @@ class Simulator:
             for currency in currencies:
                 free = self.venue.engine.ledger.free(account.wallets[0], currency)
                 if free < FUNDING * LEDGER_ONE // 10:
-                    await self.venue.execute(Deposit(account.wallets[0], currency, FUNDING * LEDGER_ONE - free))
+                    await self.venue.execute(Deposit(account.wallets[0], currency, FUNDING * LEDGER_ONE - free), internal=True)
 
     async def stop(self) -> None:
         if self._task:
@@ -143,7 +143,7 @@ class Simulator:
 
     def _send(self, agent: MarketAgent, command: Command) -> None:
         self._inflight += 1
-        future = self.venue.submit(command)
+        future = self.venue.submit(command, internal=True)
 
         def done(fut: asyncio.Future[list[Event]]) -> None:
             self._inflight -= 1
