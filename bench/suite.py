@@ -36,6 +36,19 @@ def met(ok: bool | None) -> str:
     return "n/a" if ok is None else ("yes" if ok else "NO")
 
 
+def engine_from_source(runs: int, ops: int) -> float | None:
+    """The engine's journal-off rate with its sources instead of the compiled build (own process:
+    the choice is made at import)."""
+    import re
+    import subprocess
+
+    env = {**os.environ, "SANDEX_PURE_PYTHON": "1"}
+    done = subprocess.run([sys.executable, str(HERE / "engine.py"), "--ops", str(ops), "--runs", str(runs),
+                           "--no-journal", "--no-peers"], capture_output=True, text=True, env=env, timeout=600)
+    found = re.search(r"journal off\s*:\s*([\d,]+) ops/s", done.stdout)
+    return float(found.group(1).replace(",", "")) if found else None
+
+
 def section_engine(runs: int, quick: bool) -> list[Row]:
     import engine as eb
     from peers import NOT_ADAPTED, run_peers
@@ -64,6 +77,14 @@ def section_engine(runs: int, quick: bool) -> list[Row]:
                  fmt_rate(off.rate), f">= 2x fastest peer ({fmt_rate(target)})",
                  f"{fastest.name} {fmt_rate(fastest.rate)}" if fastest else "none ran",
                  f"{off.rate / fastest.rate:.2f}x" if fastest else "-", met(off.rate >= target if fastest else None)))
+    import sandex.core
+
+    source_rate = engine_from_source(runs, ops)
+    rows[-1] = (rows[-1][0].replace("Engine, journal off", "Engine (compiled, mypyc), journal off" if sandex.core.COMPILED
+                                    else "Engine (from source: not compiled), journal off"), *rows[-1][1:])
+    if sandex.core.COMPILED and source_rate:
+        rows.append(("  same engine run from source (SANDEX_PURE_PYTHON=1)", fmt_rate(source_rate), "",
+                     f"compiled {fmt_rate(off.rate)}", f"compiled {off.rate / source_rate:.2f}x", ""))
     rows.append(("Engine, journal on (group commit, fsync), acknowledged ops/s", fmt_rate(on.rate), ">= 50,000",
                  f"journal off {fmt_rate(off.rate)}", f"{on.rate / off.rate:.2f}x", met(on.rate >= 50_000)))
     for peer in sorted(best.values(), key=lambda p: -p.rate):
