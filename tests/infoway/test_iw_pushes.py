@@ -53,6 +53,46 @@ async def test_trade_pushes_match_the_engine_trades_one_for_one(venue: Venue) ->
     await client.close()
 
 
+class Recorder:
+    """A subscriber in the hub that records its writes as (frames, count)."""
+
+    topics = None
+    faults = None
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[bytes, int]] = []
+
+    def send_frame(self, frame: bytes) -> bool:
+        self.writes.append((frame, 1))
+        return True
+
+    def send_frames(self, data: bytes, count: int) -> bool:
+        self.writes.append((data, count))
+        return True
+
+
+async def test_the_trades_of_one_batch_reach_a_subscriber_in_one_write(venue: Venue) -> None:
+    # Trades go out in market-data rounds: a sweep of three makers is one write of three frames.
+    from sandex.protocols.infoway.connection import trade_topic
+
+    recorder = Recorder()
+    topic = trade_topic("BTC_USDT")
+    venue.ctx.hub.subscribe(topic, recorder)  # type: ignore[arg-type]
+    for price in ("65001", "65002", "65003.75"):
+        await venue.place("alice-key", "BTC_USDT", "sell", price, "0.001")
+    await venue.place("bob-key", "BTC_USDT", "buy", "65010", "0.003")
+    for _ in range(100):
+        if recorder.writes:
+            break
+        await asyncio.sleep(0.01)
+    venue.ctx.hub.unsubscribe(topic, recorder)  # type: ignore[arg-type]
+    assert len(recorder.writes) == 1, recorder.writes
+    data, count = recorder.writes[0]
+    assert count == 3
+    assert [p.encode() in data for p in ('"p":"65001"', '"p":"65002"', '"p":"65003.75"')] == [True] * 3
+    assert data.index(b'"p":"65001"') < data.index(b'"p":"65002"') < data.index(b'"p":"65003.75"')
+
+
 # -- klines: recomputed here from the trades, with the calendar done by datetime ---------------
 
 

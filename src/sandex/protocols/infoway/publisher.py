@@ -1,6 +1,9 @@
 """From the venue's event stream to Infoway pushes: each push encoded once, sent to all.
 
-- Trades (10002): one frame per trade, published as soon as the trade is durable.
+- Trades (10002): one frame per trade, encoded when the trade is durable and sent in the next
+  market-data round (`server/broadcast.py`): after the accounts' own pushes, each subscriber's
+  trades of a round in one write, paced with the other dialects' market data. A client that
+  subscribes just before a round may get the trades of the batch before it, as from a buffer.
 - Depth (10005): a full snapshot of the top `depth_levels`, pushed when the book changed — at
   most once per `depth_interval_s` (100 ms by default) — and at least once a second while
   anyone listens, changed or not (the real feed streams snapshots continuously).
@@ -25,6 +28,7 @@ from sandex.faults import FaultController
 from sandex.marketdata.book import Top
 from sandex.marketdata.klines import Bar, bar_start
 from sandex.marketdata.service import MarketData, MarketDataUpdate
+from sandex.server.broadcast import Broadcaster, Push
 from sandex.server.framing import encode_frame
 from sandex.server.hub import TopicHub
 from sandex.venue import Venue
@@ -51,6 +55,7 @@ class InfowayPublisher:
         self,
         venue: Venue,
         hub: TopicHub,
+        broadcaster: Broadcaster,
         symbols: SymbolMap,
         *,
         depth_levels: int = 5,
@@ -78,6 +83,9 @@ class InfowayPublisher:
         # (symbol, kline type) -> open time of the bar whose latest state is not pushed yet
         self._klines_pending: dict[tuple[str, int], int] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._trades_pending: list[Push] = []
+        self._broadcaster = broadcaster
+        broadcaster.add_source(self._take_trades)
 
     @property
     def _md(self) -> MarketData:
@@ -99,9 +107,16 @@ class InfowayPublisher:
             assert code is not None
             topic = trade_topic(symbol)
             if hub.has_subscribers(topic):
+                pending = self._trades_pending
                 for trade in trades:
-                    hub.publish(topic, _frame(encoders.trade_push(code, market, trade)))
+                    pending.append(Push(topic, _frame(encoders.trade_push(code, market, trade))))
+                self._broadcaster.wake()
             self._note_bars(symbol, code, market, [trade.ts for trade in trades])
+
+    def _take_trades(self) -> list[Push]:
+        """The broadcaster's source: every trade push since the last round, in order."""
+        pending, self._trades_pending = self._trades_pending, []
+        return pending
 
     def _note_bars(self, symbol: str, code: str, market: Market, trade_times: list[int]) -> None:
         """Mark the changed bars of subscribed kline topics; push bars that closed meanwhile."""

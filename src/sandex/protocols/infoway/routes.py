@@ -70,6 +70,7 @@ class InfowayEndpoint:
         self.publisher = InfowayPublisher(
             ctx.venue,
             ctx.hub,
+            ctx.broadcaster,
             self.crypto,
             depth_levels=self.limits.depth_levels,
             depth_interval_s=self.limits.depth_push_interval_ms / 1000,
