@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/sandex serve $(ARGS)
 
 test: $(STAMP)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The benchmarks' own tools (peer engines, picows, profilers), pinned; dev-only, so not in pyproject.

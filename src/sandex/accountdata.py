@@ -157,6 +157,6 @@ class AccountData:
             view._order(event)
         for account_id, trade in state.trades:
             view._of(account_id).trades.append(trade)
-        for event in state.triggers:
-            view._trigger(event)
+        for trigger in state.triggers:
+            view._trigger(trigger)
         return view

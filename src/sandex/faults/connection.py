@@ -80,8 +80,9 @@ class ConnectionFaults:
         self.ignore_pings = any(p.ignore_pings for p in profiles)
         self.delay_ms = max((p.delay_ms for p in profiles), default=0)
         jittery = [a for a in self.armed if a.profile.jitter_ms]
-        self._jitter = max(jittery, key=lambda a: a.profile.jitter_ms, default=None)
-        self.jitter_ms = self._jitter.profile.jitter_ms if self._jitter else 0
+        widest = max(jittery, key=lambda a: a.profile.jitter_ms, default=None)
+        self._jitter = widest
+        self.jitter_ms = widest.profile.jitter_ms if widest else 0
         self._arm_drop_timer()
 
     def note(self, fault: str, profile: FaultProfile | None = None) -> None:

@@ -111,7 +111,8 @@ def bar_start(interval: str, ts_ms: int) -> int:
         return ts_ms - (ts_ms - _FIRST_MONDAY_MS) % WEEK_MS
     months = _MONTHS.get(interval)
     if months is None:
-        check_interval(interval)
+        check_interval(interval)  # raises: every other interval is one of the above
+    assert months is not None
     index = _month_index(ts_ms)
     return _month_start_ms(index - index % months)
 
@@ -125,7 +126,8 @@ def bar_end(interval: str, start_ms: int) -> int:
         return start_ms + WEEK_MS
     months = _MONTHS.get(interval)
     if months is None:
-        check_interval(interval)
+        check_interval(interval)  # raises: every other interval is one of the above
+    assert months is not None
     return _month_start_ms(_month_index(start_ms) + months)
 
 

@@ -136,9 +136,9 @@ def decode_request(payload: str | bytes) -> Request:
         exc.trace = trace
         raise
     except RecursionError:
-        exc = not_json()
-        exc.trace = trace
-        raise exc from None
+        error = not_json()
+        error.trace = trace
+        raise error from None
 
 
 def _decode(envelope: _Envelope) -> Request:
