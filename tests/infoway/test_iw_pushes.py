@@ -12,6 +12,7 @@ import aiohttp
 
 from sandex.core.events import TradeEvent
 from tests.infoway.iw_support import Client, Venue, running_venue
+from tests.support.recording import RecordingSubscriber
 
 
 def pushes(frames: list[dict], code: int) -> list[dict]:
@@ -53,29 +54,11 @@ async def test_trade_pushes_match_the_engine_trades_one_for_one(venue: Venue) ->
     await client.close()
 
 
-class Recorder:
-    """A subscriber in the hub that records its writes as (frames, count)."""
-
-    topics = None
-    faults = None
-
-    def __init__(self) -> None:
-        self.writes: list[tuple[bytes, int]] = []
-
-    def send_frame(self, frame: bytes) -> bool:
-        self.writes.append((frame, 1))
-        return True
-
-    def send_frames(self, data: bytes, count: int) -> bool:
-        self.writes.append((data, count))
-        return True
-
-
 async def test_the_trades_of_one_batch_reach_a_subscriber_in_one_write(venue: Venue) -> None:
     # Trades go out in market-data rounds: a sweep of three makers is one write of three frames.
     from sandex.protocols.infoway.connection import trade_topic
 
-    recorder = Recorder()
+    recorder = RecordingSubscriber()
     topic = trade_topic("BTC_USDT")
     venue.ctx.hub.subscribe(topic, recorder)  # type: ignore[arg-type]
     for price in ("65001", "65002", "65003.75"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Hashable
 
 import pytest
 
@@ -12,26 +11,13 @@ from sandex.faults import FaultController
 from sandex.faults.profile import FaultProfile
 from sandex.server.broadcast import Broadcaster, Push
 from sandex.server.hub import TopicHub
+from tests.support.recording import RecordingSubscriber
 
 DEPTH = ("digifinex", "depth", "BTC_USDT")
 TRADES = ("digifinex", "trades", "BTC_USDT")
 
 
-class Sub:
-    """A subscriber that records each write as (bytes, frames in it)."""
-
-    def __init__(self, faults: object = None) -> None:
-        self.topics: frozenset[Hashable] | None = None
-        self.faults = faults
-        self.writes: list[tuple[bytes, int]] = []
-
-    def send_frame(self, frame: bytes) -> bool:
-        self.writes.append((frame, 1))
-        return True
-
-    def send_frames(self, data: bytes, count: int) -> bool:
-        self.writes.append((data, count))
-        return True
+Sub = RecordingSubscriber
 
 
 def setup(n: int, source: list[Push], **kwargs: object) -> tuple[Broadcaster, list[Sub]]:
