@@ -47,6 +47,9 @@ log = logging.getLogger("sandex.server.broadcast")
 
 __all__ = ["Broadcaster", "Push", "RoundSource"]
 
+#: The longest rest after one slice (a slice to 128 subscribers costs about 1.5 ms).
+MAX_REST_S = 0.02
+
 
 class Push(NamedTuple):
     """One public frame of a round."""
@@ -161,7 +164,9 @@ class Broadcaster:
                             budget = slice_size
                             await asyncio.sleep(0)  # the loop writes the slice, and the order path runs
                             if pace and in_flight is not None and in_flight():
-                                await asyncio.sleep((clock() - mark) * pace)
+                                # Capped: the loop pass may have run something long (a snapshot),
+                                # which is no reason to hold market data back for three times it.
+                                await asyncio.sleep(min((clock() - mark) * pace, MAX_REST_S))
                             mark = clock()
                 self.rounds += 1
             except Exception:  # a bad round must not end market data
