@@ -3,9 +3,9 @@
 `engine`, `book`, `orders` and `ledger` are compiled with mypyc when sandex is installed (see
 setup.py); the compiled modules behave exactly like these sources (the engine benchmark checks
 the event stream bit for bit). A compiled module shadows its source, so an edited source would be
-silently ignored until the next build: when any source is newer than its build, or when
-SANDEX_PURE_PYTHON=1 is set, all four are loaded from source instead (with a warning in the first
-case). `make install` / `make test` rebuild after an edit.
+silently ignored until the next build: in a source checkout, when any source is newer than its
+build, or when SANDEX_PURE_PYTHON=1 is set, all four are loaded from source instead (with a
+warning in the first case). `make install` / `make test` rebuild after an edit.
 """
 
 from __future__ import annotations
@@ -30,8 +30,12 @@ def _load_sources_if_needed() -> bool:
     builds = {name: _builds(folder, name) for name in COMPILED_MODULES}
     if not all(builds.values()):
         return False  # not compiled (SANDEX_PURE_PYTHON=1 at install, or a source checkout)
+    # Only in a source checkout (an editable install) can a source change after its build. An
+    # installed wheel writes sources and builds in one go, in no particular order.
+    in_checkout = folder.parents[1].name == "src" and (folder.parents[2] / "setup.py").exists()
     stale = [name for name in COMPILED_MODULES
-             if (folder / f"{name}.py").stat().st_mtime > min(p.stat().st_mtime for p in builds[name])]
+             if in_checkout
+             and (folder / f"{name}.py").stat().st_mtime > min(p.stat().st_mtime for p in builds[name])]
     problem = ""
     if os.environ.get("SANDEX_PURE_PYTHON", "") == "1":
         pass  # asked for: no warning

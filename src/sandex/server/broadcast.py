@@ -16,13 +16,13 @@ How a round goes out:
   so an order's path waits for one slice at most, never for a whole round;
 - while clients' orders are in flight (`orders_in_flight()`: submitted, not yet acknowledged;
   the simulated market's own do not count), each slice is followed by a rest, so that fan-out
-  takes at most `share` of the time (default 0.25). A
-  slice's cost is timed until the loop comes back to the broadcaster, because the event loop
-  (uvloop) makes the slice's socket writes after the slice's Python code returns; and the rest is
-  what protects an order, not the loop pass between slices. A slice to 128 subscribers is about
-  1.5 ms of sends on loopback, and while it runs, the two cores of a small machine are taken by
-  the sends and by the subscribers' reads: the journal's fsync and the writer thread's wake-up
-  wait, and an order's ack with them. With nothing in flight, slices follow each other at once;
+  takes at most `share` of the time (default 0.25). A slice's cost is timed until the loop comes
+  back to the broadcaster, because the event loop (uvloop) makes the slice's socket writes after
+  the slice's Python code returns. The rest, not the loop pass between slices, is what protects
+  an order: a slice to 128 subscribers is about 1.5 ms of sends on loopback, and while it runs
+  the sends and the subscribers' reads take the two cores of a small machine, so the journal's
+  fsync and the writer thread's wake-up wait, and the order's ack with them. With nothing in
+  flight, slices follow each other at once;
 - rounds start at least `min_interval_s` apart. Under load rounds grow, not queues: the backlog
   is conflated.
 
