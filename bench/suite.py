@@ -143,10 +143,19 @@ def section_latency(runs: int, quick: bool) -> list[Row]:
     missing = best["orders_without_push"] + best["error_count"]
     # The same without the subscribers: what the order path alone costs at this rate.
     alone = transport.latency(rate=1000, subscribers=0, seconds=5 if quick else 10)
+    def server(d: dict) -> str:
+        if not d.get("n"):
+            return "no samples"
+        low, high = d["p99_bucket_ms"]
+        return f"{100 * d['within_5ms']:.1f} % within 5 ms; p99 in ({low:g}, {high:g}] ms"
+
     return [
         (f"Latency REST order -> own order.update, p50/p99/p999 ({best['rate_sent']:,.0f} orders/s, {subs:,} "
          f"subscribers, n={o.get('n', 0):,}{f', {missing} lost' if missing else ''})", pcts(o), "p99 <= 5 ms",
          f"no subscribers: {pcts(alone['order_update'])}", "-", met(o.get("p99", 1e9) <= 5)),
+        ("  the server's part of it (submit -> journaled, applied, push written; its /metrics "
+         f"histogram, n={best['server'].get('n', 0):,}, warm-up included)", server(best["server"]), "",
+         f"no subscribers: {server(alone['server'])}", "-", ""),
         (f"Latency trade -> trades.update, p50/p99/p999 (n={t.get('n', 0):,})", pcts(t), "",
          f"no subscribers: {pcts(alone['trades_update'])}", "-", ""),
     ]

@@ -223,6 +223,30 @@ def fanout(conns_list: list[int], seconds: float, runs: int, sim_rate: float = F
     return results
 
 
+def ack_histogram(port: int) -> dict[float, float]:
+    """The server's `sandex_command_ack_seconds` histogram: upper bound (s) -> cumulative count."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    buckets: dict[float, float] = {}
+    for line in text.splitlines():
+        if line.startswith("sandex_command_ack_seconds_bucket{"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def server_acks(before: dict[float, float], after: dict[float, float]) -> dict:
+    """What the server's histogram says of the acks between two scrapes: how many, the share
+    within 5 ms, and the bucket that holds the 99th percentile."""
+    counts = {le: after[le] - before.get(le, 0.0) for le in sorted(after)}
+    total = counts.get(float("inf"), 0.0)
+    if not total:
+        return {"n": 0}
+    p99 = next(le for le, c in counts.items() if c >= 0.99 * total)
+    lower = max((le for le in counts if le < p99), default=0.0)
+    return {"n": int(total), "within_5ms": counts.get(0.005, 0.0) / total, "p99_bucket_ms": (lower * 1000, p99 * 1000)}
+
+
 def latency(rate: float, subscribers: int, seconds: float, warmup: float = 2.0) -> dict:
     with sandex_server(config_text(sim_rate=None, markets=BTC_ONLY)) as (port, _pid):
         base, ws = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws/v1/"
@@ -235,8 +259,10 @@ def latency(rate: float, subscribers: int, seconds: float, warmup: float = 2.0) 
             load = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             time.sleep(3 + subscribers / 500)  # let them connect and subscribe
         try:
+            before = ack_histogram(port)
             result = client([str(HERE / "latency_client.py"), base, ws, "--rate", str(rate),
                              "--seconds", str(seconds), "--warmup", str(warmup)], timeout=seconds + warmup + 60)
+            result["server"] = server_acks(before, ack_histogram(port))
         finally:
             if load is not None:
                 load.terminate()

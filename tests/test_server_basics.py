@@ -38,6 +38,11 @@ def test_health_metrics_and_accounts_cli_against_running_server(tmp_path: Path) 
         assert carol["wallets"][0]["balances"]["USDT"]["free"] == "250.5" and carol["secret"]
         credited = cli("accounts", "credit", "--json", *common, "--", "carol", "USDT", "-50.5")
         assert json.loads(credited.stdout)[0]["wallets"][0]["balances"]["USDT"]["free"] == "200"
+        # Those commands came from a client (the CLI, through the operator API): their
+        # acknowledgement times are in the ack histogram.
+        _, body = get(f"{server.base_url}/metrics")
+        acks = [line for line in body.decode().splitlines() if line.startswith("sandex_command_ack_seconds_count")]
+        assert acks and float(acks[0].split()[-1]) >= 2, acks
     # With the server gone, the CLI opens the data dir itself and sees the same state.
     listed = cli("accounts", "list", "--json", "--config", str(server.config_path), "--data-dir", str(server.data_dir))
     carol = next(a for a in json.loads(listed.stdout) if a["name"] == "carol")

@@ -86,6 +86,20 @@ async def test_only_clients_commands_count_as_in_flight(tmp_path: Path) -> None:
     await venue.close()
 
 
+async def test_each_client_command_reports_its_ack_time(tmp_path: Path) -> None:
+    venue = Venue(make_config(tmp_path))
+    acks: list[float] = []
+    venue.on_ack = acks.append
+    await venue.open()
+    alice = venue.engine.account_by_key["alice-key"].id
+    order = PlaceOrder(alice, "BTC_USDT", "buy", price=100000, amount=100)
+    await asyncio.gather(*(venue.submit(order) for _ in range(3)),
+                         *(venue.submit(order, internal=True) for _ in range(2)))
+    assert len(acks) == 3  # the clients' commands only
+    assert all(0 < seconds < 5 for seconds in acks)
+    await venue.close()
+
+
 async def test_restart_recovers_identical_state_with_and_without_snapshot(tmp_path: Path) -> None:
     for snap in (100000, 37):
         data = tmp_path / f"snap{snap}"

@@ -59,15 +59,16 @@ class _Snapshot(msgspec.Struct):
 
 
 class _InFlight:
-    __slots__ = ("command", "ts", "durable", "result", "internal")
+    __slots__ = ("command", "ts", "durable", "result", "internal", "submitted")
 
     def __init__(self, command: Command, ts: int, durable: asyncio.Future[int] | None,
-                 result: asyncio.Future[list[Event]], internal: bool) -> None:
+                 result: asyncio.Future[list[Event]], internal: bool, submitted: float) -> None:
         self.command = command
         self.ts = ts
         self.durable = durable
         self.result = result
         self.internal = internal
+        self.submitted = submitted  # perf_counter() at submit
 
 
 class Venue:
@@ -96,6 +97,9 @@ class Venue:
         self.demo_credentials: tuple[str, str] | None = None
         self.event_counts: Counter[str] = Counter()
         self.on_commit: Callable[[int, float], None] | None = None
+        #: Called with each client command's seconds from submit to acknowledgement (journaled,
+        #: applied, its future resolved): the server's part of an order's latency.
+        self.on_ack: Callable[[float], None] | None = None
         self._inflight: deque[_InFlight] = deque()
         self._client_commands_in_flight = 0  # of those in _inflight (the market data pacing reads it)
         self._last_ts = 0
@@ -163,8 +167,8 @@ class Venue:
     # ------------------------------------------------------------------ commands
     def submit(self, command: Command, *, internal: bool = False) -> asyncio.Future[list[Event]]:
         """Queue a command; the future resolves with its events once durable and applied, or
-        fails with JournalUnavailable (nothing was applied). `internal`: the venue's own
-        (the simulated market's), which no client is waiting for."""
+        fails with JournalUnavailable (nothing was applied). `internal`: the venue's own (the
+        simulated market's, the configured accounts' set-up), which no client is waiting for."""
         loop = asyncio.get_running_loop()
         result: asyncio.Future[list[Event]] = loop.create_future()
         now = int(self.clock() * 1000)
@@ -180,7 +184,7 @@ class Venue:
         except JournalUnavailable as exc:
             result.set_exception(exc)
             return result
-        self._inflight.append(_InFlight(command, ts, durable, result, internal))
+        self._inflight.append(_InFlight(command, ts, durable, result, internal, time.perf_counter()))
         if not internal:
             self._client_commands_in_flight += 1
         return result
@@ -198,6 +202,7 @@ class Venue:
         calls this as soon as a batch is settled."""
         inflight = self._inflight
         batch: list[Event] = []
+        acked: list[float] = []  # submit times of the clients' commands acknowledged here
         while inflight and inflight[0].durable is not None and inflight[0].durable.done():
             item = inflight.popleft()
             if not item.internal:
@@ -213,8 +218,16 @@ class Venue:
             batch.extend(events)
             if not item.result.done():
                 item.result.set_result(events)
+            if not item.internal:
+                acked.append(item.submitted)
         if batch:
             self._publish(batch)
+            # Acknowledged: durable, applied, the private pushes written, the futures resolved.
+            on_ack = self.on_ack
+            if acked and on_ack is not None:
+                now = time.perf_counter()
+                for submitted in acked:
+                    on_ack(now - submitted)
             # Only here, between batches, do the engine and the views derived from its events
             # (market data, account data) describe the same journal seq: snapshot here.
             if self._since_snapshot >= self.config.journal.snapshot_every:
@@ -279,18 +292,18 @@ class Venue:
         for account in self.config.accounts:
             if account.api_key in self.engine.account_by_key:
                 continue
-            created = await self.create_account(account.name, account.api_key, account.secret)
+            created = await self.create_account(account.name, account.api_key, account.secret, internal=True)
             for wallet_name in account.wallets:
-                await self.execute(CreateWallet(created.id, wallet_name))
+                await self.execute(CreateWallet(created.id, wallet_name), internal=True)
             for currency, amount in account.balances.items():
-                await self.credit(created.wallets[0], currency, amount)
+                await self.credit(created.wallets[0], currency, amount, internal=True)
         if self.config.needs_demo_account:
             demo = self.account_named(DEMO_ACCOUNT_NAME)
             if demo is None:
                 creds = generate_demo_credentials(random.SystemRandom())
-                demo = await self.create_account(DEMO_ACCOUNT_NAME, creds.api_key, creds.secret)
+                demo = await self.create_account(DEMO_ACCOUNT_NAME, creds.api_key, creds.secret, internal=True)
                 for currency, amount in DEMO_BALANCES.items():
-                    await self.credit(demo.wallets[0], currency, amount)
+                    await self.credit(demo.wallets[0], currency, amount, internal=True)
             self.demo_credentials = (demo.api_key, demo.secret)
 
     def account_named(self, name: str) -> Account | None:
@@ -299,17 +312,17 @@ class Venue:
                 return account
         return None
 
-    async def create_account(self, name: str, api_key: str, secret: str) -> Account:
-        events = await self.execute(CreateAccount(name, api_key, secret))
+    async def create_account(self, name: str, api_key: str, secret: str, *, internal: bool = False) -> Account:
+        events = await self.execute(CreateAccount(name, api_key, secret), internal=internal)
         for event in events:
             if isinstance(event, Rejected):
                 raise CommandRejected(event)
         return self.engine.account_by_key[api_key]
 
-    async def credit(self, wallet_id: str, currency: str, amount: str) -> None:
+    async def credit(self, wallet_id: str, currency: str, amount: str, *, internal: bool = False) -> None:
         """Credit a decimal-string amount (negative debits)."""
         scaled = parse_scaled(amount, LEDGER_DECIMALS, allow_negative=True)
-        events = await self.execute(Deposit(wallet_id, currency.upper(), scaled))
+        events = await self.execute(Deposit(wallet_id, currency.upper(), scaled), internal=internal)
         for event in events:
             if isinstance(event, Rejected):
                 raise CommandRejected(event)

@@ -141,6 +141,7 @@ def build_app(config: Config, *, ctx: ServerContext | None = None, simulator: bo
         ctx.metrics.journal_batch_size.observe(rows)
 
     ctx.venue.on_commit = on_commit
+    ctx.venue.on_ack = ctx.metrics.command_ack_seconds.observe
     run_sim = config.simulator.enabled if simulator is None else simulator
 
     async def startup(app: web.Application) -> None:

@@ -60,6 +60,13 @@ class Metrics:
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
             registry=self.registry,
         )
+        self.command_ack_seconds = Histogram(
+            "sandex_command_ack_seconds",
+            "Time from a client's command reaching the venue to its acknowledgement (journaled, "
+            "applied, its own pushes written): the server's part of an order's latency.",
+            buckets=(0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
         self.faults_injected = Counter(
             "sandex_faults_injected",
             "Faults injected by fault profiles, by dialect and fault.",
