@@ -23,7 +23,6 @@ drives the same calls in the same order sees the same faults.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections import Counter
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
+from ..background import BackgroundTask
 from .connection import ArmedProfile, ConnectionFaults
 from .profile import FaultProfile, problems, profile_seed
 
@@ -90,7 +90,7 @@ class FaultController:
         self._keys: dict[Session, tuple[str, str | None]] = {}
         self._paused_by: str | None = None
         self._depth_active = False
-        self._task: asyncio.Task[None] | None = None
+        self._runner = BackgroundTask(self._drop_ticks, "sandex-fault-drops")
         #: (profile name, fault) -> times injected, for the operator API.
         self.injected: Counter[tuple[str, str]] = Counter()
         for profile in profiles:
@@ -274,15 +274,10 @@ class FaultController:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._drop_ticks(), name="sandex-fault-drops")
+        self._runner.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._runner.stop()
 
     def drop_tick(self) -> int:
         """One round of `drop_probability` draws; returns how many connections were cut."""

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..background import BackgroundTask
 from .hub import Delivery, TopicHub
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ class Broadcaster:
         self.rounds = 0
         self._sources: list[RoundSource] = []
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._runner = BackgroundTask(self._run, "market-data-rounds")
 
     def add_source(self, source: RoundSource) -> None:
         self._sources.append(source)
@@ -178,11 +179,7 @@ class Broadcaster:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="market-data-rounds")
+        self._runner.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._runner.stop()

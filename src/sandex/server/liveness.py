@@ -12,13 +12,13 @@ A timeout therefore fires between `timeout_s` and `timeout_s + interval` after t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..background import BackgroundTask
 from .registry import SessionRegistry
 from .session import Session
 
@@ -71,7 +71,7 @@ class LivenessSweeper:
         self._policies = dict(policies)
         self.interval = interval
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._runner = BackgroundTask(self.run, "sandex-liveness-sweeper")
 
     def set_policy(self, dialect: str, policy: LivenessPolicy | None) -> None:
         if policy is None:
@@ -107,15 +107,7 @@ class LivenessSweeper:
                 log.exception("liveness sweep failed")
 
     def start(self) -> asyncio.Task[None]:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(
-                self.run(), name="sandex-liveness-sweeper"
-            )
-        return self._task
+        return self._runner.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._runner.stop()

@@ -27,6 +27,7 @@ import asyncio
 import logging
 from collections.abc import Hashable
 
+from sandex.background import BackgroundTask
 from sandex.core.events import BalanceEvent, Event, OrderEvent, TradeEvent, TriggerEvent
 from sandex.core.markets import Market
 from sandex.faults import FaultController
@@ -66,7 +67,7 @@ class Publisher:
         #: snapshot" fault sends (a client that applies the next diffs to it ends up wrong).
         self._stale: dict[str, Top] = {}
         self._all_ticker_topic = public_topic("all_ticker", ALL)
-        self._task: asyncio.Task[None] | None = None
+        self._runner = BackgroundTask(self._snapshot_loop, "digifinex-depth-snapshots")
         # Public changes since the last round (see the module docstring).
         self._pending_trades: dict[str, list[TradeEvent]] = {}
         self._pending_depth: set[str] = set()
@@ -252,11 +253,7 @@ class Publisher:
             self.request_clean_snapshots()
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._snapshot_loop(), name="digifinex-depth-snapshots")
+        self._runner.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._runner.stop()
