@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test lint bench install clean
 
 # The engine's modules are compiled (setup.py): editing one reinstalls, which recompiles them.
 COMPILED_SOURCES := $(wildcard src/sandex/core/engine.py src/sandex/core/book.py src/sandex/core/orders.py src/sandex/core/ledger.py)
@@ -20,8 +20,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/sandex serve $(ARGS)
 
-test: $(STAMP)
+# Lint first: ruff's rules and format over the package, tests and benchmarks, then mypy --strict on src.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The benchmarks' own tools (peer engines, picows, profilers), pinned; dev-only, so not in pyproject.

@@ -31,15 +31,21 @@ from dataclasses import dataclass
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 sys.path.insert(0, os.path.dirname(__file__))
 
-import msgspec  # noqa: E402
+import msgspec
 
-from sandex.core.commands import (  # noqa: E402
-    AmendOrder, CancelOrder, Command, CreateAccount, Deposit, PlaceOrder, encode_command,
+from sandex.core.commands import (
+    AmendOrder,
+    CancelOrder,
+    Command,
+    CreateAccount,
+    Deposit,
+    PlaceOrder,
+    encode_command,
 )
-from sandex.core.engine import Engine  # noqa: E402
-from sandex.core.events import Rejected  # noqa: E402
-from sandex.core.markets import make_market  # noqa: E402
-from sandex.core.numbers import LEDGER_ONE  # noqa: E402
+from sandex.core.engine import Engine
+from sandex.core.events import Rejected
+from sandex.core.markets import make_market
+from sandex.core.numbers import LEDGER_ONE
 
 MARKET = make_market("BTC_USDT", 2, 6, "0.000001", "0")
 MID = 10_000_000  # 100,000.00 in ticks
@@ -61,7 +67,9 @@ def setup_commands(engine: Engine) -> list[Command]:
     return commands
 
 
-def generate(ops: int, seed: int, *, cross: int = 50, ioc_share: float = 0.03) -> tuple[list[Command], list[Command]]:
+def generate(
+    ops: int, seed: int, *, cross: int = 50, ioc_share: float = 0.03
+) -> tuple[list[Command], list[Command]]:
     """Return (setup, measured) command lists.
 
     `cross` is how far past the mid an IOC may reach and `ioc_share` how often one comes; the
@@ -82,7 +90,9 @@ def generate(ops: int, seed: int, *, cross: int = 50, ioc_share: float = 0.03) -
     for _ in range(2000):
         side = rng.choice(("buy", "sell"))
         price = MID - rng.randint(1, 400) if side == "buy" else MID + rng.randint(1, 400)
-        command = PlaceOrder(rng.randint(1, ACCOUNTS), "BTC_USDT", side, price=price, amount=rng.randint(1, 100) * 1000)
+        command = PlaceOrder(
+            rng.randint(1, ACCOUNTS), "BTC_USDT", side, price=price, amount=rng.randint(1, 100) * 1000
+        )
         setup.append(command)
         engine.apply(command, ts)
     measured: list[Command] = []
@@ -109,10 +119,14 @@ def generate(ops: int, seed: int, *, cross: int = 50, ioc_share: float = 0.03) -
         order = None if roll < new_share else pick_live()
         if roll < gtc_share or (roll >= new_share and order is None):
             price = MID - rng.randint(1, 400) if side == "buy" else MID + rng.randint(1, 400)
-            command: Command = PlaceOrder(account, "BTC_USDT", side, price=price, amount=rng.randint(1, 100) * 1000)
+            command: Command = PlaceOrder(
+                account, "BTC_USDT", side, price=price, amount=rng.randint(1, 100) * 1000
+            )
         elif roll < new_share:
             price = MID + rng.randint(0, cross) if side == "buy" else MID - rng.randint(0, cross)
-            command = PlaceOrder(account, "BTC_USDT", side, tif="ioc", price=price, amount=rng.randint(1, 100) * 1000)
+            command = PlaceOrder(
+                account, "BTC_USDT", side, tif="ioc", price=price, amount=rng.randint(1, 100) * 1000
+            )
         elif roll < cancel_share:
             command = CancelOrder(order.account_id, order.id)
         else:
@@ -171,7 +185,9 @@ def run_memory(setup: list[Command], measured: list[Command], seed: int) -> Engi
     return EngineResult(len(measured) / elapsed, len(measured), engine.next_trade_id - 1, events, rejects)
 
 
-async def run_journal(setup: list[Command], measured: list[Command], seed: int, window: int = 4096) -> EngineResult:
+async def run_journal(
+    setup: list[Command], measured: list[Command], seed: int, window: int = 4096
+) -> EngineResult:
     """The venue's pipeline without its market data: journal (group commit), then apply in
     order once durable; a command counts when acknowledged. Up to `window` commands are in
     flight, as from many clients."""
@@ -227,8 +243,13 @@ def verify(seed: int = 1) -> list[tuple[str, bool, str]]:
         kwargs = {} if mix == "exchange-core" else {"cross": 400, "ioc_share": 0.30}
         setup, measured = generate(ops, seed, **kwargs)
         digest, events, trades = event_hash(setup, measured, seed)
-        rows.append((f"{mix} mix, {ops:,} ops, seed {seed}: {events:,} events, {trades:,} trades",
-                     digest == expected, digest))
+        rows.append(
+            (
+                f"{mix} mix, {ops:,} ops, seed {seed}: {events:,} events, {trades:,} trades",
+                digest == expected,
+                digest,
+            )
+        )
     return rows
 
 
@@ -242,13 +263,17 @@ def best_of(runs: int, fn):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--ops", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3, help="best of this many runs per figure")
     parser.add_argument("--no-journal", action="store_true")
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument("--verify", action="store_true", help="check the event stream against the reference hashes")
+    parser.add_argument(
+        "--verify", action="store_true", help="check the event stream against the reference hashes"
+    )
     args = parser.parse_args()
     if args.verify:
         failed = False
@@ -259,12 +284,16 @@ def main() -> None:
             sys.exit(1)
     setup, measured = generate(args.ops, args.seed)
     result = best_of(args.runs, lambda: run_memory(setup, measured, args.seed))
-    print(f"sandex, journal off   : {result.rate:12,.0f} ops/s   ({result.ops:,} ops, {result.trades:,} trades, "
-          f"{result.events:,} events, {result.rejects:,} rejected; best of {args.runs})")
+    print(
+        f"sandex, journal off   : {result.rate:12,.0f} ops/s   ({result.ops:,} ops, {result.trades:,} trades, "
+        f"{result.events:,} events, {result.rejects:,} rejected; best of {args.runs})"
+    )
     if not args.no_journal:
         jres = best_of(args.runs, lambda: asyncio.run(run_journal(setup, measured, args.seed)))
-        print(f"sandex, journal on    : {jres.rate:12,.0f} ops/s   (acknowledged after group commit; "
-              f"{jres.trades:,} trades; best of {args.runs})")
+        print(
+            f"sandex, journal on    : {jres.rate:12,.0f} ops/s   (acknowledged after group commit; "
+            f"{jres.trades:,} trades; best of {args.runs})"
+        )
     if not args.no_peers:
         from peers import NOT_ADAPTED, run_peers
 
@@ -279,8 +308,10 @@ def main() -> None:
                 continue
             trades = "n/a" if peer.trades is None else f"{peer.trades:,}"
             prefix = "" if peer.ops == len(measured) else f", first {peer.ops:,} ops only"
-            print(f"{peer.name + ' ' + peer.version:22}: {peer.rate:12,.0f} ops/s   ({trades} trades{prefix}; "
-                  f"{'; '.join(peer.notes)})")
+            print(
+                f"{peer.name + ' ' + peer.version:22}: {peer.rate:12,.0f} ops/s   ({trades} trades{prefix}; "
+                f"{'; '.join(peer.notes)})"
+            )
         for name, why in NOT_ADAPTED.items():
             print(f"{name:22}: not run: {why}")
 

@@ -36,11 +36,15 @@ async def append_phase(journal: Journal, rows: int, submitters: int) -> tuple[fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--submitters", type=int, default=1000)
     parser.add_argument("--sync", choices=["full", "normal"], default="full")
-    parser.add_argument("--dir", type=Path, default=None, help="where to put the journal (default: a temp dir)")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="where to put the journal (default: a temp dir)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:

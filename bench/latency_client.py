@@ -99,10 +99,14 @@ async def run(args: argparse.Namespace) -> dict:
     trade_seen: dict[str, float] = {}
     ready = {name: asyncio.Event() for name in accounts}
     for name, (key, secret) in accounts.items():
-        sends = [ws_auth(key, secret), json.dumps({"id": 2, "method": "order.subscribe", "params": ["BTC_USDT"]})]
+        sends = [
+            ws_auth(key, secret),
+            json.dumps({"id": 2, "method": "order.subscribe", "params": ["BTC_USDT"]}),
+        ]
         if name == "alice":
             sends.append(json.dumps({"id": 3, "method": "trades.subscribe", "params": ["BTC_USDT"]}))
-        def factory(sends=sends, name=name):  # noqa: B008 - bind this account's values
+
+        def factory(sends=sends, name=name):
             return lambda: Pushes(sends, order_seen, trade_seen, ready[name])
 
         await ws_connect(factory(), args.ws_url)
@@ -120,8 +124,12 @@ async def run(args: argparse.Namespace) -> dict:
     async def place(who: str, side: str, price: str, amount: str, measure: bool) -> str | None:
         key, secret = accounts[who]
         body = urlencode({"symbol": "btc_usdt", "type": side, "price": price, "amount": amount})
-        headers = {"ACCESS-KEY": key, "ACCESS-TIMESTAMP": str(int(time.time())),
-                   "ACCESS-SIGN": sign_rest(secret, body), "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {
+            "ACCESS-KEY": key,
+            "ACCESS-TIMESTAMP": str(int(time.time())),
+            "ACCESS-SIGN": sign_rest(secret, body),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         if who == "alice" and measure:
             pushed = f"{float(amount):.6f}"  # as trades.update writes it (amount precision 6)
             trade_sent[pushed] = time.perf_counter()
@@ -172,15 +180,23 @@ async def run(args: argparse.Namespace) -> dict:
 
     order_lat = [order_seen[oid] - sent[oid] for oid in measured_ids if oid in order_seen]
     trade_lat = [trade_seen[a] - trade_sent[a] for a in measured_amounts if a in trade_seen]
-    return {"rate_target": args.rate, "rate_sent": total / send_seconds,
-            "order_update": percentiles(order_lat), "trades_update": percentiles(trade_lat),
-            "orders_measured": len(measured_ids), "orders_without_push": len(measured_ids) - len(order_lat),
-            "trades_without_push": len(measured_amounts) - len(trade_lat), "errors": errors[:5],
-            "error_count": len(errors)}
+    return {
+        "rate_target": args.rate,
+        "rate_sent": total / send_seconds,
+        "order_update": percentiles(order_lat),
+        "trades_update": percentiles(trade_lat),
+        "orders_measured": len(measured_ids),
+        "orders_without_push": len(measured_ids) - len(order_lat),
+        "trades_without_push": len(measured_amounts) - len(trade_lat),
+        "errors": errors[:5],
+        "error_count": len(errors),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("base_url")
     parser.add_argument("ws_url")
     parser.add_argument("--rate", type=float, default=1000)

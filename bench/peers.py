@@ -30,8 +30,8 @@ from __future__ import annotations
 import gc
 import importlib.metadata
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sandex.core.commands import AmendOrder, CancelOrder, Command, PlaceOrder
 
@@ -59,7 +59,9 @@ def translate(commands: list[Command], first_oid: int = 1) -> tuple[list[tuple],
     for command in commands:
         if isinstance(command, PlaceOrder):
             assert command.kind == "limit", "the mix has only limit orders"
-            out.append(("add", oid, command.side == "buy", command.price, command.amount, command.tif == "ioc"))
+            out.append(
+                ("add", oid, command.side == "buy", command.price, command.amount, command.tif == "ioc")
+            )
             oid += 1
         elif isinstance(command, CancelOrder):
             out.append(("cancel", command.order_id))
@@ -233,7 +235,8 @@ class LightMatchingEngine(Adapter):
     notes = ("no amend: cancel + add", "no IOC: add + cancel rest")
 
     def setup(self) -> None:
-        from lightmatchingengine.lightmatchingengine import LightMatchingEngine as LME, Side
+        from lightmatchingengine.lightmatchingengine import LightMatchingEngine as LME
+        from lightmatchingengine.lightmatchingengine import Side
 
         self.engine = LME()
         self.BUY, self.SELL = Side.BUY, Side.SELL
@@ -304,8 +307,15 @@ class OrderMatching(Adapter):
         from order_matching.orders import Orders
 
         now = self._now()
-        order = self.LimitOrder(side=side, price=price, size=qty, timestamp=now, order_id=str(oid),
-                                trader_id="t", price_number_of_digits=0)
+        order = self.LimitOrder(
+            side=side,
+            price=price,
+            size=qty,
+            timestamp=now,
+            order_id=str(oid),
+            trader_id="t",
+            price_number_of_digits=0,
+        )
         engine = self.engine
         engine.place(Orders([order]))
         self.trade_count += len(engine.match(timestamp=now).trades)
@@ -382,8 +392,12 @@ class OrderlyChaos(Adapter):
 class Obook(Adapter):
     name = "obook"
     dist = "obook"
-    notes = ("C via ctypes", "amend: its replace (cancel + new order)", "IOC native",
-             "events drained after every operation")
+    notes = (
+        "C via ctypes",
+        "amend: its replace (cancel + new order)",
+        "IOC native",
+        "events drained after every operation",
+    )
 
     def setup(self) -> None:
         import obook
@@ -445,8 +459,7 @@ class Obook(Adapter):
 class LimitOrderBookPkg(Adapter):
     name = "limit-order-book"
     dist = "limit-order-book"
-    notes = ("C++ via ctypes", "reports no trades", "no amend: cancel + add",
-             "no IOC: add + cancel rest")
+    notes = ("C++ via ctypes", "reports no trades", "no amend: cancel + add", "no IOC: add + cancel rest")
 
     def setup(self) -> None:
         from limit_order_book import LimitOrderBook
@@ -485,7 +498,13 @@ class LimitOrderBookPkg(Adapter):
 
 
 ADAPTERS: list[Callable[[], Adapter]] = [
-    CythonOrderbook, PyOrderbook, LightMatchingEngine, OrderMatching, OrderlyChaos, Obook, LimitOrderBookPkg,
+    CythonOrderbook,
+    PyOrderbook,
+    LightMatchingEngine,
+    OrderMatching,
+    OrderlyChaos,
+    Obook,
+    LimitOrderBookPkg,
 ]
 
 #: Looked at and left out, with the reason (shown under the table).
@@ -495,7 +514,9 @@ NOT_ADAPTED = {
 }
 
 
-def run_peers(setup_cmds: list[Command], measured_cmds: list[Command], only: set[str] | None = None) -> list[PeerResult]:
+def run_peers(
+    setup_cmds: list[Command], measured_cmds: list[Command], only: set[str] | None = None
+) -> list[PeerResult]:
     setup, next_oid = translate(setup_cmds)
     measured, _ = translate(measured_cmds, next_oid)
     results = []
@@ -506,7 +527,9 @@ def run_peers(setup_cmds: list[Command], measured_cmds: list[Command], only: set
         try:
             results.append(adapter.run(setup, measured))
         except Exception as exc:  # an import or API failure is a result too
-            results.append(PeerResult(adapter.name, _version(adapter.dist), error=f"{type(exc).__name__}: {exc}"[:160]))
+            results.append(
+                PeerResult(adapter.name, _version(adapter.dist), error=f"{type(exc).__name__}: {exc}"[:160])
+            )
         del adapter
         gc.collect()
     return results

@@ -68,14 +68,16 @@ async def serve(port: int, frame: bytes, burst: int, coalesce: bool, seconds: fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--frame-file", required=True, help="the complete frame (header + payload) to send")
     parser.add_argument("--burst", type=int, default=8, help="frames written to a subscriber per round")
     parser.add_argument("--coalesce", action="store_true", help="write each round's burst in one call")
     parser.add_argument("--seconds", type=float, default=120.0)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     with open(args.frame_file, "rb") as f:
         frame = f.read()

@@ -30,13 +30,12 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from sandex.config import parse_config  # noqa: E402
-from sandex.core.commands import encode_command  # noqa: E402
-from sandex.store.datadir import DataDir  # noqa: E402
-from sandex.store.journal import Journal  # noqa: E402
-from sandex.venue import Venue  # noqa: E402
-
-import engine as engine_bench  # noqa: E402
+import engine as engine_bench
+from sandex.config import parse_config
+from sandex.core.commands import encode_command
+from sandex.store.datadir import DataDir
+from sandex.store.journal import Journal
+from sandex.venue import Venue
 
 # Events per measured command on exchange-core's mix (about 1.7); used to size the journal.
 EVENTS_PER_OP = 1.68
@@ -98,7 +97,7 @@ def build(data_dir: Path, events: int, seed: int) -> tuple[int, int]:
     datadir = DataDir(data_dir)
     journal = Journal(datadir.journal_path, sync="normal")
     for i in range(0, len(rows), 50_000):
-        journal.append_batch(rows[i:i + 50_000])
+        journal.append_batch(rows[i : i + 50_000])
     journal.close()
     return len(rows), made
 
@@ -159,16 +158,22 @@ def run(events: int = 1_000_000, runs: int = 3, seed: int = 1, keep: Path | None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, default=None, help="cache the built data dir here")
     args = parser.parse_args()
     result = run(args.events, args.runs, args.seed, args.keep)
-    print(f"journal: {result.commands:,} commands -> {result.events:,} events, "
-          f"{result.journal_bytes / 2**20:,.0f} MiB; snapshot {result.snapshot_bytes / 2**20:,.1f} MiB")
-    print(f"recovery without snapshot: {result.replay_seconds:6.2f} s  ({result.commands / result.replay_seconds:,.0f} commands/s; best of {args.runs})")
+    print(
+        f"journal: {result.commands:,} commands -> {result.events:,} events, "
+        f"{result.journal_bytes / 2**20:,.0f} MiB; snapshot {result.snapshot_bytes / 2**20:,.1f} MiB"
+    )
+    print(
+        f"recovery without snapshot: {result.replay_seconds:6.2f} s  ({result.commands / result.replay_seconds:,.0f} commands/s; best of {args.runs})"
+    )
     print(f"recovery from snapshot   : {result.snapshot_seconds:6.2f} s  (best of {args.runs})")
 
 

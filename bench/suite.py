@@ -15,8 +15,8 @@ import asyncio
 import datetime
 import os
 import platform
-import tempfile
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -43,8 +43,22 @@ def engine_from_source(runs: int, ops: int) -> float | None:
     import subprocess
 
     env = {**os.environ, "SANDEX_PURE_PYTHON": "1"}
-    done = subprocess.run([sys.executable, str(HERE / "engine.py"), "--ops", str(ops), "--runs", str(runs),
-                           "--no-journal", "--no-peers"], capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "engine.py"),
+            "--ops",
+            str(ops),
+            "--runs",
+            str(runs),
+            "--no-journal",
+            "--no-peers",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     found = re.search(r"journal off\s*:\s*([\d,]+) ops/s", done.stdout)
     return float(found.group(1).replace(",", "")) if found else None
 
@@ -72,29 +86,66 @@ def section_engine(runs: int, quick: bool) -> list[Row]:
     ran = [p for p in best.values() if not p.error and p.ops]
     fastest = max(ran, key=lambda p: p.rate) if ran else None
     target = 2 * fastest.rate if fastest else 0
-    rows.append((f"Engine, journal off, ops/s ({ops:,} ops; {off.trades:,} trades; events "
-                 f"{'verified' if ok else 'DIFFER FROM REFERENCE'})",
-                 fmt_rate(off.rate), f">= 2x fastest peer ({fmt_rate(target)})",
-                 f"{fastest.name} {fmt_rate(fastest.rate)}" if fastest else "none ran",
-                 f"{off.rate / fastest.rate:.2f}x" if fastest else "-", met(off.rate >= target if fastest else None)))
+    rows.append(
+        (
+            f"Engine, journal off, ops/s ({ops:,} ops; {off.trades:,} trades; events "
+            f"{'verified' if ok else 'DIFFER FROM REFERENCE'})",
+            fmt_rate(off.rate),
+            f">= 2x fastest peer ({fmt_rate(target)})",
+            f"{fastest.name} {fmt_rate(fastest.rate)}" if fastest else "none ran",
+            f"{off.rate / fastest.rate:.2f}x" if fastest else "-",
+            met(off.rate >= target if fastest else None),
+        )
+    )
     import sandex.core
 
     source_rate = engine_from_source(runs, ops)
-    rows[-1] = (rows[-1][0].replace("Engine, journal off", "Engine (compiled, mypyc), journal off" if sandex.core.COMPILED
-                                    else "Engine (from source: not compiled), journal off"), *rows[-1][1:])
+    rows[-1] = (
+        rows[-1][0].replace(
+            "Engine, journal off",
+            "Engine (compiled, mypyc), journal off"
+            if sandex.core.COMPILED
+            else "Engine (from source: not compiled), journal off",
+        ),
+        *rows[-1][1:],
+    )
     if sandex.core.COMPILED and source_rate:
-        rows.append(("  same engine run from source (SANDEX_PURE_PYTHON=1)", fmt_rate(source_rate), "",
-                     f"compiled {fmt_rate(off.rate)}", f"compiled {off.rate / source_rate:.2f}x", ""))
-    rows.append(("Engine, journal on (group commit, fsync), acknowledged ops/s", fmt_rate(on.rate), ">= 50,000",
-                 f"journal off {fmt_rate(off.rate)}", f"{on.rate / off.rate:.2f}x", met(on.rate >= 50_000)))
+        rows.append(
+            (
+                "  same engine run from source (SANDEX_PURE_PYTHON=1)",
+                fmt_rate(source_rate),
+                "",
+                f"compiled {fmt_rate(off.rate)}",
+                f"compiled {off.rate / source_rate:.2f}x",
+                "",
+            )
+        )
+    rows.append(
+        (
+            "Engine, journal on (group commit, fsync), acknowledged ops/s",
+            fmt_rate(on.rate),
+            ">= 50,000",
+            f"journal off {fmt_rate(off.rate)}",
+            f"{on.rate / off.rate:.2f}x",
+            met(on.rate >= 50_000),
+        )
+    )
     for peer in sorted(best.values(), key=lambda p: -p.rate):
         if peer.error:
             rows.append((f"  peer {peer.name} {peer.version}", "did not run", "", peer.error, "-", ""))
             continue
         trades = "n/a" if peer.trades is None else f"{peer.trades:,}"
         scope = "" if peer.ops == len(measured) else f", first {peer.ops:,} ops"
-        rows.append((f"  peer {peer.name} {peer.version} ({trades} trades{scope})", fmt_rate(peer.rate), "",
-                     f"sandex {fmt_rate(off.rate)}", f"sandex {off.rate / peer.rate:.2f}x", ""))
+        rows.append(
+            (
+                f"  peer {peer.name} {peer.version} ({trades} trades{scope})",
+                fmt_rate(peer.rate),
+                "",
+                f"sandex {fmt_rate(off.rate)}",
+                f"sandex {off.rate / peer.rate:.2f}x",
+                "",
+            )
+        )
     for name, why in NOT_ADAPTED.items():
         rows.append((f"  peer {name}", "not run", "", why, "-", ""))
     return rows
@@ -115,13 +166,27 @@ def section_fanout(runs: int, quick: bool) -> list[Row]:
         # one writes each frame, the other a round's frames in one call).
         limit = max(p["rate"], c["rate"])
         sim = f"sim {transport.FANOUT_SIM_RATE * 6:,} orders/s in {transport.FANOUT_SIM_TICK_MS} ms ticks"
-        rows.append((f"Fan-out, {n:,} subscribers, frames delivered/s ({sim}; avg payload "
-                     f"{s['avg_payload']:.0f} B{lost})", fmt_rate(s["rate"]),
-                     ">= 0.8x transport limit" if last else "",
-                     f"picows, {PICOWS} in one write: {fmt_rate(c['rate'])}", f"{s['rate'] / c['rate']:.2f}x",
-                     met(s["rate"] >= 0.8 * limit) if last else ""))
-        rows.append((f"  same, beside picows writing each frame ({result[n]['frame_bytes']} B) on its own",
-                     "", "", f"picows, frame by frame: {fmt_rate(p['rate'])}", f"{s['rate'] / p['rate']:.2f}x", ""))
+        rows.append(
+            (
+                f"Fan-out, {n:,} subscribers, frames delivered/s ({sim}; avg payload "
+                f"{s['avg_payload']:.0f} B{lost})",
+                fmt_rate(s["rate"]),
+                ">= 0.8x transport limit" if last else "",
+                f"picows, {PICOWS} in one write: {fmt_rate(c['rate'])}",
+                f"{s['rate'] / c['rate']:.2f}x",
+                met(s["rate"] >= 0.8 * limit) if last else "",
+            )
+        )
+        rows.append(
+            (
+                f"  same, beside picows writing each frame ({result[n]['frame_bytes']} B) on its own",
+                "",
+                "",
+                f"picows, frame by frame: {fmt_rate(p['rate'])}",
+                f"{s['rate'] / p['rate']:.2f}x",
+                "",
+            )
+        )
     return rows
 
 
@@ -143,6 +208,7 @@ def section_latency(runs: int, quick: bool) -> list[Row]:
     missing = best["orders_without_push"] + best["error_count"]
     # The same without the subscribers: what the order path alone costs at this rate.
     alone = transport.latency(rate=1000, subscribers=0, seconds=5 if quick else 10)
+
     def server(d: dict) -> str:
         if not d.get("n"):
             return "no samples"
@@ -150,14 +216,32 @@ def section_latency(runs: int, quick: bool) -> list[Row]:
         return f"{100 * d['within_5ms']:.1f} % within 5 ms; p99 in ({low:g}, {high:g}] ms"
 
     return [
-        (f"Latency REST order -> own order.update, p50/p99/p999 ({best['rate_sent']:,.0f} orders/s, {subs:,} "
-         f"subscribers, n={o.get('n', 0):,}{f', {missing} lost' if missing else ''})", pcts(o), "p99 <= 5 ms",
-         f"no subscribers: {pcts(alone['order_update'])}", "-", met(o.get("p99", 1e9) <= 5)),
-        ("  the server's part of it (submit -> journaled, applied, push written; its /metrics "
-         f"histogram, n={best['server'].get('n', 0):,}, warm-up included)", server(best["server"]), "",
-         f"no subscribers: {server(alone['server'])}", "-", ""),
-        (f"Latency trade -> trades.update, p50/p99/p999 (n={t.get('n', 0):,})", pcts(t), "",
-         f"no subscribers: {pcts(alone['trades_update'])}", "-", ""),
+        (
+            f"Latency REST order -> own order.update, p50/p99/p999 ({best['rate_sent']:,.0f} orders/s, {subs:,} "
+            f"subscribers, n={o.get('n', 0):,}{f', {missing} lost' if missing else ''})",
+            pcts(o),
+            "p99 <= 5 ms",
+            f"no subscribers: {pcts(alone['order_update'])}",
+            "-",
+            met(o.get("p99", 1e9) <= 5),
+        ),
+        (
+            "  the server's part of it (submit -> journaled, applied, push written; its /metrics "
+            f"histogram, n={best['server'].get('n', 0):,}, warm-up included)",
+            server(best["server"]),
+            "",
+            f"no subscribers: {server(alone['server'])}",
+            "-",
+            "",
+        ),
+        (
+            f"Latency trade -> trades.update, p50/p99/p999 (n={t.get('n', 0):,})",
+            pcts(t),
+            "",
+            f"no subscribers: {pcts(alone['trades_update'])}",
+            "-",
+            "",
+        ),
     ]
 
 
@@ -171,9 +255,17 @@ def section_connections(runs: int, quick: bool) -> list[Row]:
         if best is None or r["per_conn_kib"] < best["per_conn_kib"]:
             best = r
     assert best is not None
-    return [(f"Memory per idle signed-in connection at {conns:,} (server RSS {best['rss_before_kib'] / 1024:.0f} -> "
-             f"{best['rss_after_kib'] / 1024:.0f} MiB)", f"{best['per_conn_kib']:.1f} KiB", "<= 30 KiB", "", "-",
-             met(best["per_conn_kib"] <= 30))]
+    return [
+        (
+            f"Memory per idle signed-in connection at {conns:,} (server RSS {best['rss_before_kib'] / 1024:.0f} -> "
+            f"{best['rss_after_kib'] / 1024:.0f} MiB)",
+            f"{best['per_conn_kib']:.1f} KiB",
+            "<= 30 KiB",
+            "",
+            "-",
+            met(best["per_conn_kib"] <= 30),
+        )
+    ]
 
 
 def section_recovery(runs: int, quick: bool) -> list[Row]:
@@ -185,11 +277,23 @@ def section_recovery(runs: int, quick: bool) -> list[Row]:
     cache.mkdir(parents=True, exist_ok=True)
     r = recovery.run(events, runs, 1, cache)
     return [
-        (f"Recovery without snapshot ({r.commands:,} commands, {r.events:,} events, "
-         f"{r.journal_bytes / 2**20:.0f} MiB journal)", f"{r.replay_seconds:.2f} s", "", "", "-", ""),
-        (f"Recovery from a snapshot ({r.snapshot_bytes / 2**20:.0f} MiB) of the same journal",
-         f"{r.snapshot_seconds:.2f} s", "<= 5 s", f"no snapshot {r.replay_seconds:.2f} s",
-         f"{r.replay_seconds / r.snapshot_seconds:.0f}x faster", met(r.snapshot_seconds <= 5)),
+        (
+            f"Recovery without snapshot ({r.commands:,} commands, {r.events:,} events, "
+            f"{r.journal_bytes / 2**20:.0f} MiB journal)",
+            f"{r.replay_seconds:.2f} s",
+            "",
+            "",
+            "-",
+            "",
+        ),
+        (
+            f"Recovery from a snapshot ({r.snapshot_bytes / 2**20:.0f} MiB) of the same journal",
+            f"{r.snapshot_seconds:.2f} s",
+            "<= 5 s",
+            f"no snapshot {r.replay_seconds:.2f} s",
+            f"{r.replay_seconds / r.snapshot_seconds:.0f}x faster",
+            met(r.snapshot_seconds <= 5),
+        ),
     ]
 
 
@@ -204,7 +308,7 @@ SECTIONS = {
 
 def render(rows: list[Row]) -> str:
     header = ("figure", "measured", "target", "peer / baseline", "ratio", "met")
-    table = [header] + rows
+    table = [header, *rows]
     widths = [max(len(r[i]) for r in table) for i in range(6)]
     lines = ["| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |" for r in table]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -212,7 +316,9 @@ def render(rows: list[Row]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default=",".join(SECTIONS))
@@ -230,9 +336,11 @@ def main() -> None:
             rows.append((name, "failed", "", f"{type(exc).__name__}: {exc}"[:120], "-", "NO"))
         print(f"   {name} took {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
     print()
-    print(f"sandex benchmarks, {datetime.datetime.now():%Y-%m-%d %H:%M}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} cores, load average at start {load[0]:.2f}; best of {args.runs} runs per figure"
-          f"{' (QUICK: smaller sizes)' if args.quick else ''}; {time.time() - started:.0f} s in all")
+    print(
+        f"sandex benchmarks, {datetime.datetime.now():%Y-%m-%d %H:%M}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores, load average at start {load[0]:.2f}; best of {args.runs} runs per figure"
+        f"{' (QUICK: smaller sizes)' if args.quick else ''}; {time.time() - started:.0f} s in all"
+    )
     print(render(rows))
 
 

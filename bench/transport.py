@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import resource
 import socket
 import subprocess
@@ -60,8 +59,11 @@ initial_price = "65000"
 
 
 def config_text(*, sim_rate: float | None, markets: str = "", sim_tick_ms: int = 50) -> str:
-    sim = ("enabled = false" if sim_rate is None
-           else f"enabled = true\norders_per_second = {sim_rate}\ntick_ms = {sim_tick_ms}")
+    sim = (
+        "enabled = false"
+        if sim_rate is None
+        else f"enabled = true\norders_per_second = {sim_rate}\ntick_ms = {sim_tick_ms}"
+    )
     return f'[server]\nhost = "127.0.0.1"\nlog_level = "warning"\n[simulator]\n{sim}\n' + markets + ACCOUNTS
 
 
@@ -72,7 +74,7 @@ def free_port() -> int:
 
 
 def _raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
@@ -91,10 +93,22 @@ def sandex_server(config: str):
         cfg = Path(tmp) / "sandex.toml"
         cfg.write_text(config)
         port = free_port()
-        log = open(Path(tmp) / "server.log", "wb")
-        proc = subprocess.Popen([SANDEX, "serve", "--config", str(cfg), "--data-dir", str(Path(tmp) / "data"),
-                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                                preexec_fn=_raise_fd_limit)
+        log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 (the server process owns it)
+        proc = subprocess.Popen(
+            [
+                SANDEX,
+                "serve",
+                "--config",
+                str(cfg),
+                "--data-dir",
+                str(Path(tmp) / "data"),
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_raise_fd_limit,
+        )
         try:
             deadline = time.time() + 30
             while True:
@@ -106,7 +120,9 @@ def sandex_server(config: str):
                     pass
                 if proc.poll() is not None or time.time() > deadline:
                     log.close()
-                    raise RuntimeError("sandex did not start:\n" + (Path(tmp) / "server.log").read_text()[-2000:])
+                    raise RuntimeError(
+                        "sandex did not start:\n" + (Path(tmp) / "server.log").read_text()[-2000:]
+                    )
                 time.sleep(0.2)
             yield port, proc.pid
         finally:
@@ -125,10 +141,24 @@ def picows_server(frame: bytes, seconds: float, burst: int = 8, coalesce: bool =
         path = Path(tmp) / "frame.bin"
         path.write_bytes(frame)
         port = free_port()
-        proc = subprocess.Popen([PYTHON, str(HERE / "picows_server.py"), "--port", str(port), "--frame-file", str(path),
-                                 "--burst", str(burst), "--seconds", str(seconds)] + (["--coalesce"] if coalesce else []),
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, preexec_fn=_raise_fd_limit)
+        proc = subprocess.Popen(
+            [
+                PYTHON,
+                str(HERE / "picows_server.py"),
+                "--port",
+                str(port),
+                "--frame-file",
+                str(path),
+                "--burst",
+                str(burst),
+                "--seconds",
+                str(seconds),
+            ]
+            + (["--coalesce"] if coalesce else []),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_raise_fd_limit,
+        )
         try:
             assert proc.stdout is not None
             if proc.stdout.readline().strip() != b"listening":
@@ -155,8 +185,10 @@ def client(args: list[str], timeout: float) -> dict:
 #: client subscribed to every public channel of the demo markets.
 PICOWS_BURST = 8
 
-SUBSCRIBE_ALL = [json.dumps({"id": i, "method": f"{channel}.subscribe", "params": []})
-                 for i, channel in enumerate(("depth", "trades", "ticker"), 1)]
+SUBSCRIBE_ALL = [
+    json.dumps({"id": i, "method": f"{channel}.subscribe", "params": []})
+    for i, channel in enumerate(("depth", "trades", "ticker"), 1)
+]
 
 
 def capture_push(port: int) -> bytes:
@@ -177,7 +209,10 @@ def capture_push(port: int) -> bytes:
             for _ in range(1000):
                 payload = await ws.recv()
                 message = json.loads(zlib.decompress(payload))
-                if message.get("method") in ("depth.update", "trades.update") and message["params"][0] is False:
+                if (
+                    message.get("method") in ("depth.update", "trades.update")
+                    and message["params"][0] is False
+                ):
                     return payload
         raise RuntimeError("no market-data push seen")
 
@@ -200,8 +235,17 @@ def fanout(conns_list: list[int], seconds: float, runs: int, sim_rate: float = F
         for conns in conns_list:
             best = None
             for _ in range(runs):
-                args = [str(HERE / "wsclient.py"), "fanout", url, "--conns", str(conns), "--seconds", str(seconds),
-                        "--warmup", "2"]
+                args = [
+                    str(HERE / "wsclient.py"),
+                    "fanout",
+                    url,
+                    "--conns",
+                    str(conns),
+                    "--seconds",
+                    str(seconds),
+                    "--warmup",
+                    "2",
+                ]
                 for text in SUBSCRIBE_ALL:
                     args += ["--send", text]
                 result = client(args, timeout=120 + seconds)
@@ -212,9 +256,23 @@ def fanout(conns_list: list[int], seconds: float, runs: int, sim_rate: float = F
         for key, coalesce in (("picows", False), ("picows_coalesced", True)):
             best = None
             for _ in range(runs):
-                with picows_server(frame, seconds=seconds + 60, burst=PICOWS_BURST, coalesce=coalesce) as (port, _pid):
-                    args = [str(HERE / "wsclient.py"), "fanout", f"ws://127.0.0.1:{port}/", "--conns", str(conns),
-                            "--seconds", str(seconds), "--warmup", "2", "--send", "subscribe"]
+                with picows_server(frame, seconds=seconds + 60, burst=PICOWS_BURST, coalesce=coalesce) as (
+                    port,
+                    _pid,
+                ):
+                    args = [
+                        str(HERE / "wsclient.py"),
+                        "fanout",
+                        f"ws://127.0.0.1:{port}/",
+                        "--conns",
+                        str(conns),
+                        "--seconds",
+                        str(seconds),
+                        "--warmup",
+                        "2",
+                        "--send",
+                        "subscribe",
+                    ]
                     result = client(args, timeout=120 + seconds)
                 if best is None or result["rate"] > best["rate"]:
                     best = result
@@ -244,7 +302,11 @@ def server_acks(before: dict[float, float], after: dict[float, float]) -> dict:
         return {"n": 0}
     p99 = next(le for le, c in counts.items() if c >= 0.99 * total)
     lower = max((le for le in counts if le < p99), default=0.0)
-    return {"n": int(total), "within_5ms": counts.get(0.005, 0.0) / total, "p99_bucket_ms": (lower * 1000, p99 * 1000)}
+    return {
+        "n": int(total),
+        "within_5ms": counts.get(0.005, 0.0) / total,
+        "p99_bucket_ms": (lower * 1000, p99 * 1000),
+    }
 
 
 def latency(rate: float, subscribers: int, seconds: float, warmup: float = 2.0) -> dict:
@@ -252,16 +314,41 @@ def latency(rate: float, subscribers: int, seconds: float, warmup: float = 2.0) 
         base, ws = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws/v1/"
         load = None
         if subscribers:
-            args = [PYTHON, str(HERE / "wsclient.py"), "fanout", ws, "--conns", str(subscribers),
-                    "--warmup", "0", "--seconds", str(seconds + warmup + 20)]
+            args = [
+                PYTHON,
+                str(HERE / "wsclient.py"),
+                "fanout",
+                ws,
+                "--conns",
+                str(subscribers),
+                "--warmup",
+                "0",
+                "--seconds",
+                str(seconds + warmup + 20),
+            ]
             for channel in ("depth", "trades"):
-                args += ["--send", json.dumps({"id": 1, "method": f"{channel}.subscribe", "params": ["BTC_USDT"]})]
+                args += [
+                    "--send",
+                    json.dumps({"id": 1, "method": f"{channel}.subscribe", "params": ["BTC_USDT"]}),
+                ]
             load = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             time.sleep(3 + subscribers / 500)  # let them connect and subscribe
         try:
             before = ack_histogram(port)
-            result = client([str(HERE / "latency_client.py"), base, ws, "--rate", str(rate),
-                             "--seconds", str(seconds), "--warmup", str(warmup)], timeout=seconds + warmup + 60)
+            result = client(
+                [
+                    str(HERE / "latency_client.py"),
+                    base,
+                    ws,
+                    "--rate",
+                    str(rate),
+                    "--seconds",
+                    str(seconds),
+                    "--warmup",
+                    str(warmup),
+                ],
+                timeout=seconds + warmup + 60,
+            )
             result["server"] = server_acks(before, ack_histogram(port))
         finally:
             if load is not None:
@@ -275,9 +362,23 @@ def connections(conns: int) -> dict:
     with sandex_server(config_text(sim_rate=None, markets=BTC_ONLY)) as (port, pid):
         time.sleep(1.0)
         before = rss_kib(pid)
-        proc = subprocess.Popen([PYTHON, str(HERE / "wsclient.py"), "hold", f"ws://127.0.0.1:{port}/ws/v1/",
-                                 "--conns", str(conns), "--auth", "alice-key:alice-secret", "--seconds", "120"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [
+                PYTHON,
+                str(HERE / "wsclient.py"),
+                "hold",
+                f"ws://127.0.0.1:{port}/ws/v1/",
+                "--conns",
+                str(conns),
+                "--auth",
+                "alice-key:alice-secret",
+                "--seconds",
+                "120",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
             assert proc.stdout is not None and proc.stdin is not None
             ready = json.loads(proc.stdout.readline())
@@ -290,13 +391,21 @@ def connections(conns: int) -> dict:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    return {"conns": conns, "signed_in": ready["answers"], "rss_before_kib": before, "rss_after_kib": after,
-            "per_conn_kib": (after - before) / conns, "alive_at_end": final["alive_at_end"],
-            "connect_s": ready["ready_s"]}
+    return {
+        "conns": conns,
+        "signed_in": ready["answers"],
+        "rss_before_kib": before,
+        "rss_after_kib": after,
+        "per_conn_kib": (after - before) / conns,
+        "alive_at_end": final["alive_at_end"],
+        "connect_s": ready["ready_s"],
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=["fanout", "latency", "connections"])
     parser.add_argument("--conns", type=int, nargs="+", default=None)
     parser.add_argument("--seconds", type=float, default=None)

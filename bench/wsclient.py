@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -37,7 +38,7 @@ def raise_fd_limit() -> None:
 
 
 class Stats:
-    __slots__ = ("frames", "bytes", "connected", "disconnected", "counting", "answers")
+    __slots__ = ("answers", "bytes", "connected", "counting", "disconnected", "frames")
 
     def __init__(self) -> None:
         self.frames = 0
@@ -72,10 +73,13 @@ class Counter(WSListener):
 async def connect_all(url: str, conns: int, stats: Stats, sends: list[bytes], batch: int = 100) -> list:
     transports = []
     for start in range(0, conns, batch):
-        results = await asyncio.gather(*(
-            ws_connect(lambda: Counter(stats, sends), url, max_frame_size=64 * 1024 * 1024)
-            for _ in range(min(batch, conns - start))
-        ), return_exceptions=True)
+        results = await asyncio.gather(
+            *(
+                ws_connect(lambda: Counter(stats, sends), url, max_frame_size=64 * 1024 * 1024)
+                for _ in range(min(batch, conns - start))
+            ),
+            return_exceptions=True,
+        )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
@@ -99,9 +103,16 @@ async def fanout(args: argparse.Namespace) -> dict:
     for transport in transports:
         transport.disconnect()
     await asyncio.sleep(0.2)
-    return {"conns": args.conns, "connected": stats.connected, "disconnected_during": lost,
-            "frames": frames, "seconds": elapsed, "rate": frames / elapsed,
-            "avg_payload": nbytes / frames if frames else 0, "connect_s": connect_s}
+    return {
+        "conns": args.conns,
+        "connected": stats.connected,
+        "disconnected_during": lost,
+        "frames": frames,
+        "seconds": elapsed,
+        "rate": frames / elapsed,
+        "avg_payload": nbytes / frames if frames else 0,
+        "connect_s": connect_s,
+    }
 
 
 def auth_text(key: str, secret: str, rid: int) -> bytes:
@@ -124,14 +135,16 @@ async def hold(args: argparse.Namespace) -> dict:
     while stats.answers < want and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     ready_s = time.perf_counter() - started
-    print(json.dumps({"ready": True, "connected": stats.connected, "answers": stats.answers,
-                      "ready_s": ready_s}), flush=True)
+    print(
+        json.dumps(
+            {"ready": True, "connected": stats.connected, "answers": stats.answers, "ready_s": ready_s}
+        ),
+        flush=True,
+    )
     loop = asyncio.get_running_loop()
     stdin_closed = loop.run_in_executor(None, sys.stdin.read)
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stdin_closed, args.seconds)
-    except asyncio.TimeoutError:
-        pass
     alive = stats.connected - stats.disconnected
     for transport in transports:
         transport.disconnect()
@@ -140,7 +153,9 @@ async def hold(args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("mode", choices=["fanout", "hold"])
     parser.add_argument("url")
     parser.add_argument("--conns", type=int, default=100)

@@ -32,7 +32,7 @@ def run(history: int) -> tuple[Engine, AccountData]:
 
 
 def test_open_and_closed_orders_and_trades() -> None:
-    engine, view = run(history=100)
+    _engine, view = run(history=100)
     assert sorted(o.order_id for o in view.open_orders(1)) == [4, 6, 8, 10]
     assert [o.order_id for o in view.closed_orders(1)] == [2, 9, 7, 5, 3, 1]  # newest first
     assert view.order(1, 2).status == "filled"

@@ -107,7 +107,11 @@ def test_defaults_are_the_demo_venue() -> None:
         {"enabled": True, "seed": 7, "orders_per_second": 20.0, "levels": 10, "taker_ratio": 0.3},
         type(config.simulator),
     )
-    assert (config.journal.sync, config.journal.snapshot_every, config.journal.max_batch) == ("full", 100_000, 5000)
+    assert (config.journal.sync, config.journal.snapshot_every, config.journal.max_batch) == (
+        "full",
+        100_000,
+        5000,
+    )
     assert config.markets == demo.DEMO_MARKETS
     assert config.needs_demo_account
     assert config.limits.session.send_buffer_limit_bytes == 4_194_304
@@ -261,7 +265,11 @@ def test_every_section_forbids_unknown_keys() -> None:
         ('[limits.infoway]\nprofile = "lax"', "limits.infoway.profile", '"lax" is not one of'),
         ("[limits.infoway]\nframes_per_minute = -1", "limits.infoway.frames_per_minute", "must be >= 0"),
         ("[limits.infoway]\nmax_symbols_per_key = -1", "limits.infoway.max_symbols_per_key", "must be >= 0"),
-        ('[limits.infoway]\nmax_symbols_per_key = "10"', "limits.infoway.max_symbols_per_key", "expected an integer"),
+        (
+            '[limits.infoway]\nmax_symbols_per_key = "10"',
+            "limits.infoway.max_symbols_per_key",
+            "expected an integer",
+        ),
         ("[limits.digifinex]\ndepth_levels = 0", "limits.digifinex.depth_levels", "must be >= 1"),
         (
             "[limits.digifinex]\nrest_private_per_second = -1",
@@ -273,7 +281,11 @@ def test_every_section_forbids_unknown_keys() -> None:
             "limits.digifinex.rest_public_per_second",
             'expected an integer, got a string "50"',
         ),
-        ('markets = { symbol = "BTC_USDT" }', "markets", "expected an array of tables ([[markets]]), got a table"),
+        (
+            'markets = { symbol = "BTC_USDT" }',
+            "markets",
+            "expected an array of tables ([[markets]]), got a table",
+        ),
         ("markets = []", "markets", "at least one [[markets]] entry"),
         (
             '[[markets]]\nsymbol = "ABC_USDT"\nprice_precision = 2',
@@ -310,13 +322,21 @@ def test_every_section_forbids_unknown_keys() -> None:
         (MARKET + 'taker_fee = "1"\n', "markets[0].taker_fee", "must be below 1"),
         (MARKET.replace('"10"', '"10.001"'), "markets[0].initial_price", "more than 2 decimal places"),
         (MARKET.replace('"10"', '"0"'), "markets[0].initial_price", "must be above 0"),
-        (MARKET.replace('initial_price = "10"\n', ""), "markets[0].initial_price", "is required while the simulator"),
+        (
+            MARKET.replace('initial_price = "10"\n', ""),
+            "markets[0].initial_price",
+            "is required while the simulator",
+        ),
         (
             MARKET + ACCOUNT + ACCOUNT.replace("bob-key", "other"),
             "accounts[1].name",
             '"bob" is already used by accounts[0]',
         ),
-        (MARKET + ACCOUNT + ACCOUNT.replace("bob", "eve", 1), "accounts[1].api_key", "is already used by accounts[0]"),
+        (
+            MARKET + ACCOUNT + ACCOUNT.replace("bob", "eve", 1),
+            "accounts[1].api_key",
+            "is already used by accounts[0]",
+        ),
         (MARKET + ACCOUNT.replace('"bob-key"', '"bob key"'), "accounts[0].api_key", "without spaces"),
         (MARKET + ACCOUNT.replace('"bob-secret"', '""'), "accounts[0].secret", "must be non-empty"),
         (MARKET + ACCOUNT + 'balances = { usdt = "1" }\n', "accounts[0].balances.usdt", "is not a currency"),
@@ -331,7 +351,11 @@ def test_every_section_forbids_unknown_keys() -> None:
             "more than 18 decimal places",
         ),
         (MARKET + ACCOUNT + 'wallets = ["a", "a"]\n', "accounts[0].wallets[1]", '"a" is listed twice'),
-        (MARKET + ACCOUNT + "wallets = [1]\n", "accounts[0].wallets[0]", "expected a string, got an integer 1"),
+        (
+            MARKET + ACCOUNT + "wallets = [1]\n",
+            "accounts[0].wallets[0]",
+            "expected a string, got an integer 1",
+        ),
     ],
 )
 def test_bad_value_is_named(text: str, key: str, message: str) -> None:
@@ -398,15 +422,22 @@ def test_profiles_have_the_documented_defaults() -> None:
     assert DIGIFINEX_PROFILES["relaxed"].idle_timeout_s == 0
     for profiles in (DIGIFINEX_PROFILES, INFOWAY_PROFILES):
         assert profiles["strict"].depth_levels == profiles["relaxed"].depth_levels
-    assert (DIGIFINEX_PROFILES["strict"].depth_levels, DIGIFINEX_PROFILES["strict"].max_connection_age_s) == (30, 0)
-    rest_budgets = {name: (p.rest_private_per_second, p.rest_public_per_second) for name, p in DIGIFINEX_PROFILES.items()}
+    assert (DIGIFINEX_PROFILES["strict"].depth_levels, DIGIFINEX_PROFILES["strict"].max_connection_age_s) == (
+        30,
+        0,
+    )
+    rest_budgets = {
+        name: (p.rest_private_per_second, p.rest_public_per_second) for name, p in DIGIFINEX_PROFILES.items()
+    }
     assert rest_budgets == {"strict": (20, 50), "relaxed": (0, 0)}
     assert DBOT_PROFILES["strict"].heartbeat_timeout_s == 60
     assert DBOT_PROFILES["strict"].rest_calls_per_minute == 600
 
 
 def test_overrides_win_over_the_profile() -> None:
-    config = parse_config(MARKET + """
+    config = parse_config(
+        MARKET
+        + """
 [limits.infoway]
 profile = "relaxed"
 heartbeat_timeout_s = 30
@@ -415,7 +446,8 @@ block_after_disconnects = 3
 profile = "strict"
 idle_timeout_s = 0
 rest_public_per_second = 0
-""")
+"""
+    )
     limits = config.resolved_limits()
     assert limits.infoway == msgspec.structs.replace(
         INFOWAY_PROFILES["relaxed"], heartbeat_timeout_s=30, block_after_disconnects=3
@@ -427,8 +459,12 @@ rest_public_per_second = 0
 
 @pytest.mark.parametrize(
     ("section", "expected"),
-    [("", 5000), ('profile = "relaxed"', 0), ("max_symbols_per_key = 0", 0),
-     ('profile = "relaxed"\nmax_symbols_per_key = 40', 40)],
+    [
+        ("", 5000),
+        ('profile = "relaxed"', 0),
+        ("max_symbols_per_key = 0", 0),
+        ('profile = "relaxed"\nmax_symbols_per_key = 40', 40),
+    ],
     ids=["strict", "relaxed", "off", "relaxed-override"],
 )
 def test_the_key_symbol_budget_follows_the_profile_and_overrides(section: str, expected: int) -> None:
@@ -444,7 +480,9 @@ def test_the_key_symbol_budget_follows_the_profile_and_overrides(section: str, e
         (DbotLimitsConfig, DBOT_PROFILES),
     ],
 )
-def test_every_limit_can_be_overridden(section: type[msgspec.Struct], profiles: dict[str, msgspec.Struct]) -> None:
+def test_every_limit_can_be_overridden(
+    section: type[msgspec.Struct], profiles: dict[str, msgspec.Struct]
+) -> None:
     # Guards against adding a limit to the effective struct and forgetting the TOML key.
     assert set(profiles) == {"strict", "relaxed"}
     effective_fields = set(profiles["strict"].__struct_fields__)
@@ -545,13 +583,25 @@ def test_fault_profiles_load_with_their_defaults() -> None:
 @pytest.mark.parametrize(
     ("entry", "key", "message"),
     [
-        ('name = "x"\ndialect = "binance"', "faults[0].dialect", 'is not one of "*", "dbot", "digifinex", "infoway"'),
+        (
+            'name = "x"\ndialect = "binance"',
+            "faults[0].dialect",
+            'is not one of "*", "dbot", "digifinex", "infoway"',
+        ),
         ('name = "x"\ndrop_probability = 1.5', "faults[0].drop_probability", "must be <= 1.0, got 1.5"),
         ('name = "x"\ndelay_ms = -1', "faults[0].delay_ms", "must be >= 0, got -1"),
         ('name = "x"\ndrop_every_s = 0', "faults[0].drop_every_s", "must be > 0.0, got 0"),
-        ('name = "x"\nignore_pings = "yes"', "faults[0].ignore_pings", 'expected true or false, got a string "yes"'),
+        (
+            'name = "x"\nignore_pings = "yes"',
+            "faults[0].ignore_pings",
+            'expected true or false, got a string "yes"',
+        ),
         ('name = "two words"', "faults[0].name", "must be 1-64 letters"),
-        ('name = "x"\npause_engine = true\napi_key = "k"', "faults[0].pause_engine", "cannot be limited to one api_key"),
+        (
+            'name = "x"\npause_engine = true\napi_key = "k"',
+            "faults[0].pause_engine",
+            "cannot be limited to one api_key",
+        ),
         ('name = "x"\nreject_orders_code = 0', "faults[0].reject_orders_code", "0 means success"),
         ("drop_every_s = 1", "faults[0].name", 'missing required key "faults[0].name"'),
     ],
@@ -564,7 +614,7 @@ def test_bad_fault_profiles_name_the_key(entry: str, key: str, message: str) -> 
 
 def test_fault_profile_names_are_unique() -> None:
     error = fails(MARKET + '[[faults]]\nname = "a"\n[[faults]]\nname = "a"\n')
-    assert error.key == "faults[1].name" and 'already used by faults[0]' in str(error)
+    assert error.key == "faults[1].name" and "already used by faults[0]" in str(error)
 
 
 def test_faults_must_be_an_array_of_tables() -> None:

@@ -17,7 +17,9 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sandex.cli", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "sandex.cli", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_health_metrics_and_accounts_cli_against_running_server(tmp_path: Path) -> None:
@@ -41,17 +43,25 @@ def test_health_metrics_and_accounts_cli_against_running_server(tmp_path: Path) 
         # Those commands came from a client (the CLI, through the operator API): their
         # acknowledgement times are in the ack histogram.
         _, body = get(f"{server.base_url}/metrics")
-        acks = [line for line in body.decode().splitlines() if line.startswith("sandex_command_ack_seconds_count")]
+        acks = [
+            line for line in body.decode().splitlines() if line.startswith("sandex_command_ack_seconds_count")
+        ]
         assert acks and float(acks[0].split()[-1]) >= 2, acks
     # With the server gone, the CLI opens the data dir itself and sees the same state.
-    listed = cli("accounts", "list", "--json", "--config", str(server.config_path), "--data-dir", str(server.data_dir))
+    listed = cli(
+        "accounts", "list", "--json", "--config", str(server.config_path), "--data-dir", str(server.data_dir)
+    )
     carol = next(a for a in json.loads(listed.stdout) if a["name"] == "carol")
     assert carol["wallets"][0]["balances"]["USDT"]["free"] == "200"
 
 
 def test_bad_config_stops_the_start_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text(BASE_CONFIG.replace("price_precision = 2\namount_precision = 6", "prize_precision = 2\namount_precision = 6"))
+    config.write_text(
+        BASE_CONFIG.replace(
+            "price_precision = 2\namount_precision = 6", "prize_precision = 2\namount_precision = 6"
+        )
+    )
     result = cli("serve", "--config", str(config), "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 2
     assert "prize_precision" in result.stderr
@@ -64,5 +74,5 @@ def test_demo_venue_prints_its_credentials(tmp_path: Path) -> None:
     with server:
         log = server.log()
         assert "demo account" in log and "api_key=" in log and "secret=" in log
-        status, body = get(f"{server.base_url}/admin/accounts")
+        _status, body = get(f"{server.base_url}/admin/accounts")
         assert any(a["name"] == "demo" for a in json.loads(body))

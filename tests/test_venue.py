@@ -52,7 +52,9 @@ async def burst(venue: Venue, n: int) -> list:
     futures = []
     for i in range(n):
         account, side = (alice, "sell") if i % 2 else (bob, "buy")
-        futures.append(venue.submit(PlaceOrder(account, "BTC_USDT", side, price=100000 + (i % 7), amount=100 + i % 5)))
+        futures.append(
+            venue.submit(PlaceOrder(account, "BTC_USDT", side, price=100000 + (i % 7), amount=100 + i % 5))
+        )
     return await asyncio.gather(*futures)
 
 
@@ -62,7 +64,12 @@ async def test_commands_apply_in_submit_order_and_publish_after_commit(tmp_path:
     venue.listeners.append(lambda events, update: published.extend(events))
     await venue.open()
     results = await burst(venue, 500)
-    order_ids = [next(e.order_id for e in r if isinstance(e, OrderEvent) and e.source == "api" and e.reason == "placed") for r in results]
+    order_ids = [
+        next(
+            e.order_id for e in r if isinstance(e, OrderEvent) and e.source == "api" and e.reason == "placed"
+        )
+        for r in results
+    ]
     assert order_ids == sorted(order_ids)  # applied in the order submitted
     assert venue.committer is not None and venue.committer.batches < 500  # group commit batched
     assert any(isinstance(e, TradeEvent) for e in published)
@@ -93,8 +100,9 @@ async def test_each_client_command_reports_its_ack_time(tmp_path: Path) -> None:
     await venue.open()
     alice = venue.engine.account_by_key["alice-key"].id
     order = PlaceOrder(alice, "BTC_USDT", "buy", price=100000, amount=100)
-    await asyncio.gather(*(venue.submit(order) for _ in range(3)),
-                         *(venue.submit(order, internal=True) for _ in range(2)))
+    await asyncio.gather(
+        *(venue.submit(order) for _ in range(3)), *(venue.submit(order, internal=True) for _ in range(2))
+    )
     assert len(acks) == 3  # the clients' commands only
     assert all(0 < seconds < 5 for seconds in acks)
     await venue.close()
@@ -160,9 +168,13 @@ async def test_crash_after_periodic_snapshots_recovers_views_consistently(tmp_pa
         await venue._snapshot_task
     assert venue.snapshots is not None and venue.snapshots.seqs()
     alice = venue.engine.account_by_key["alice-key"].id
-    expected = (venue.engine.to_state(), venue.marketdata.top("BTC_USDT", 30),
-                venue.accountdata.open_orders(alice), venue.accountdata.closed_orders(alice),
-                venue.accountdata.trades(alice))
+    expected = (
+        venue.engine.to_state(),
+        venue.marketdata.top("BTC_USDT", 30),
+        venue.accountdata.open_orders(alice),
+        venue.accountdata.closed_orders(alice),
+        venue.accountdata.trades(alice),
+    )
     # Crash: no final snapshot, just let go of the files.
     assert venue.committer is not None and venue.journal is not None and venue.datadir is not None
     await venue.committer.close()
@@ -171,9 +183,13 @@ async def test_crash_after_periodic_snapshots_recovers_views_consistently(tmp_pa
 
     again = Venue(make_config(tmp_path, snap=37))
     await again.open()
-    got = (again.engine.to_state(), again.marketdata.top("BTC_USDT", 30),
-           again.accountdata.open_orders(alice), again.accountdata.closed_orders(alice),
-           again.accountdata.trades(alice))
+    got = (
+        again.engine.to_state(),
+        again.marketdata.top("BTC_USDT", 30),
+        again.accountdata.open_orders(alice),
+        again.accountdata.closed_orders(alice),
+        again.accountdata.trades(alice),
+    )
     assert got[0] == expected[0]
     assert got[1] == expected[1]
     assert sorted(o.order_id for o in got[2]) == sorted(o.order_id for o in expected[2])

@@ -9,18 +9,26 @@ triggers are always kept, finished ones only the newest `history` per account.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
 from .core.events import (
-    CANCELLED, FILLED, T_WAITING, T_DISABLED, Event, OrderEvent, TradeEvent, TriggerEvent,
+    CANCELLED,
+    FILLED,
+    T_DISABLED,
+    T_WAITING,
+    Event,
+    OrderEvent,
+    TradeEvent,
+    TriggerEvent,
 )
 
 DEFAULT_HISTORY = 5000
 
 
-def _append_forgetting(history: deque, event: Any, index: dict[int, Any], id_field: str) -> None:
+def _append_forgetting(history: deque[Any], event: Any, index: dict[int, Any], id_field: str) -> None:
     """Append to a bounded history; the entry it pushes out is also dropped from `index`
     (unless the index already holds a newer event for that id)."""
     if len(history) == history.maxlen:
@@ -32,7 +40,7 @@ def _append_forgetting(history: deque, event: Any, index: dict[int, Any], id_fie
 
 
 class AccountHistory:
-    __slots__ = ("open_orders", "closed_orders", "trades", "active_triggers", "closed_triggers")
+    __slots__ = ("active_triggers", "closed_orders", "closed_triggers", "open_orders", "trades")
 
     def __init__(self, history: int) -> None:
         self.open_orders: dict[int, OrderEvent] = {}
@@ -150,7 +158,7 @@ class AccountData:
         return msgspec.json.encode(_State(self.history, orders, trades, triggers))
 
     @classmethod
-    def from_state(cls, data: bytes) -> "AccountData":
+    def from_state(cls, data: bytes) -> AccountData:
         state = msgspec.json.decode(data, type=_State)
         view = cls(state.history)
         for event in state.orders:

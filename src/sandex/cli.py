@@ -8,6 +8,7 @@ a time: the server's lock decides which).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -17,7 +18,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -25,10 +26,15 @@ from rich.table import Table
 
 from .config import Config, ConfigError, load_config
 
-app = typer.Typer(add_completion=False, help="sandex: a self-hosted crypto trading venue that speaks real exchange protocols.")
+app = typer.Typer(
+    add_completion=False,
+    help="sandex: a self-hosted crypto trading venue that speaks real exchange protocols.",
+)
 accounts_app = typer.Typer(help="List, create and credit accounts.")
 keys_app = typer.Typer(help="Blocked API keys (rate-limit abuse) and unblocking.")
-faults_app = typer.Typer(help="Fault injection profiles of a running server: list, set, enable, disable, delete.")
+faults_app = typer.Typer(
+    help="Fault injection profiles of a running server: list, set, enable, disable, delete."
+)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(faults_app, name="faults")
@@ -43,15 +49,15 @@ DataDirOpt = typer.Option(None, "--data-dir", help="Where the journal and snapsh
 SWITCH_INTERVAL_S = 0.0001
 
 
-def _load(config: Optional[Path], data_dir: Optional[Path], **flags: Any) -> Config:
+def _load(config: Path | None, data_dir: Path | None, **flags: Any) -> Config:
     try:
         return load_config(config, data_dir=str(data_dir) if data_dir else None, **flags)
     except ConfigError as exc:
         console.print(f"[red]config error:[/red] {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except OSError as exc:
         console.print(f"[red]cannot read config:[/red] {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -61,22 +67,26 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         try:
-            return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
+            return all(
+                ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
+            )
         except OSError:
             return False
 
 
 @app.command()
 def serve(
-    config: Optional[Path] = ConfigOpt,
-    data_dir: Optional[Path] = DataDirOpt,
-    host: Optional[str] = typer.Option(None, help="Bind address (default 127.0.0.1)."),
-    port: Optional[int] = typer.Option(None, help="Port (default 8765)."),
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
+    host: str | None = typer.Option(None, help="Bind address (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default 8765)."),
     no_sim: bool = typer.Option(False, "--no-sim", help="Do not run the simulated market."),
 ) -> None:
     """Start the venue: every dialect on one port."""
     cfg = _load(config, data_dir, host=host, port=port, simulator=False if no_sim else None)
-    logging.basicConfig(level=cfg.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=cfg.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # The journal's writer thread needs the GIL back the moment its fsync returns, or every
     # order's ack waits for the interpreter's switch interval (5 ms by default) whenever the event
     # loop is busy fanning out. 0.1 ms keeps that wait small at a negligible switching cost.
@@ -87,10 +97,8 @@ def serve(
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a pinned dependency
         pass
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(cfg))
-    except KeyboardInterrupt:
-        pass
 
 
 async def _serve(cfg: Config) -> None:
@@ -110,11 +118,11 @@ async def _serve(cfg: Config) -> None:
         await runner.setup()
     except DataDirLocked as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except (OSError, sqlite3.Error) as exc:
         # A read-only, full or missing data directory: say which and why, not a traceback.
         console.print(f"[red]cannot use the data directory {cfg.server.data_path.resolve()}: {exc}[/red]")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     site = web.TCPSite(runner, cfg.server.host, cfg.server.port, reuse_address=True)
     await site.start()
     from .server.admin import CTX
@@ -124,16 +132,22 @@ async def _serve(cfg: Config) -> None:
     if venue.datadir is not None:
         venue.datadir.write_server_info(cfg.server.host, cfg.server.port)
     base = f"http://{cfg.server.host}:{cfg.server.port}"
-    console.print(f"[bold green]sandex[/bold green] listening on {base}  (markets: {', '.join(m.symbol for m in venue.markets)})")
+    console.print(
+        f"[bold green]sandex[/bold green] listening on {base}  (markets: {', '.join(m.symbol for m in venue.markets)})"
+    )
     console.print(f"  DigiFinex  ws: ws://{cfg.server.host}:{cfg.server.port}/ws/v1/   rest: {base}/v3")
     console.print(f"  Infoway    ws: ws://{cfg.server.host}:{cfg.server.port}/ws?business=crypto&apikey=KEY")
-    console.print(f"  DBot       ws: ws://{cfg.server.host}:{cfg.server.port}/trade/ws   rest: {base}/automation")
+    console.print(
+        f"  DBot       ws: ws://{cfg.server.host}:{cfg.server.port}/trade/ws   rest: {base}/automation"
+    )
     console.print(f"  health {base}/healthz   metrics {base}/metrics")
     if venue.demo_credentials:
         key, secret = venue.demo_credentials
         console.print(f"  demo account  api_key=[bold]{key}[/bold]  secret=[bold]{secret}[/bold]")
-    console.print(f"  simulator: {'on' if cfg.simulator.enabled else 'off'}   journal: {cfg.journal.sync}"
-                  + (f" in {cfg.server.data_path.resolve()}" if venue.datadir else ""))
+    console.print(
+        f"  simulator: {'on' if cfg.simulator.enabled else 'off'}   journal: {cfg.journal.sync}"
+        + (f" in {cfg.server.data_path.resolve()}" if venue.datadir else "")
+    )
     sys.stderr.flush()
     try:
         await asyncio.Event().wait()
@@ -158,23 +172,23 @@ def _admin_base(cfg: Config) -> str | None:
     return f"http://{host}:{port}"
 
 
-def _http(method: str, url: str, body: dict | None = None) -> Any:
+def _http(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")
-        try:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
             detail = json.loads(detail)["error"]  # the operator API explains itself in "error"
-        except (ValueError, KeyError, TypeError):
-            pass
         console.print(f"[red]server refused:[/red] {exc.code} {detail}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except urllib.error.URLError as exc:
         console.print(f"[red]cannot reach the server at {url}:[/red] {exc.reason}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 def _offline(cfg: Config, action: Any) -> Any:
@@ -192,7 +206,7 @@ def _offline(cfg: Config, action: Any) -> Any:
     return asyncio.run(run())
 
 
-def _print_accounts(accounts: list[dict], as_json: bool) -> None:
+def _print_accounts(accounts: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(accounts))
         return
@@ -200,15 +214,23 @@ def _print_accounts(accounts: list[dict], as_json: bool) -> None:
     for account in accounts:
         for i, wallet in enumerate(account["wallets"]):
             balances = ", ".join(f"{c} {b['free']}/{b['held']}" for c, b in wallet["balances"].items())
-            table.add_row(str(account["id"]) if i == 0 else "", account["name"] if i == 0 else "",
-                          account["api_key"] if i == 0 else "", wallet["id"], balances,
-                          ", ".join(account.get("blocked", {})) if i == 0 else "")
+            table.add_row(
+                str(account["id"]) if i == 0 else "",
+                account["name"] if i == 0 else "",
+                account["api_key"] if i == 0 else "",
+                wallet["id"],
+                balances,
+                ", ".join(account.get("blocked", {})) if i == 0 else "",
+            )
     out.print(table)
 
 
 @accounts_app.command("list")
-def accounts_list(config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
-                  as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def accounts_list(
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
     """List accounts, wallets, balances and key blocks."""
     cfg = _load(config, data_dir, simulator=False)
     base = _admin_base(cfg)
@@ -217,7 +239,7 @@ def accounts_list(config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] =
     else:
         from .server.admin import account_view
 
-        async def action(ctx: Any) -> list[dict]:
+        async def action(ctx: Any) -> list[dict[str, Any]]:
             return [account_view(ctx, a) for a in ctx.venue.engine.accounts.values()]
 
         accounts = _offline(cfg, action)
@@ -227,10 +249,10 @@ def accounts_list(config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] =
 @accounts_app.command("create")
 def accounts_create(
     name: str,
-    config: Optional[Path] = ConfigOpt,
-    data_dir: Optional[Path] = DataDirOpt,
-    api_key: Optional[str] = typer.Option(None, help="Default: random."),
-    secret: Optional[str] = typer.Option(None, help="Default: random."),
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
+    api_key: str | None = typer.Option(None, help="Default: random."),
+    secret: str | None = typer.Option(None, help="Default: random."),
     balance: list[str] = typer.Option([], help="CURRENCY=AMOUNT, repeatable, e.g. --balance USDT=1000"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -252,10 +274,12 @@ def accounts_create(
     if as_json:
         out.print_json(json.dumps(account))
     else:
-        out.print(f"created account {account['name']} (id {account['id']})\n  api_key: {account['api_key']}\n  secret:  {account['secret']}")
+        out.print(
+            f"created account {account['name']} (id {account['id']})\n  api_key: {account['api_key']}\n  secret:  {account['secret']}"
+        )
 
 
-async def _create_offline(ctx: Any, body: dict) -> dict:
+async def _create_offline(ctx: Any, body: dict[str, Any]) -> dict[str, Any]:
     import secrets as _secrets
 
     from .server.admin import account_view
@@ -274,17 +298,20 @@ def accounts_credit(
     name: str,
     currency: str,
     amount: str,
-    config: Optional[Path] = ConfigOpt,
-    data_dir: Optional[Path] = DataDirOpt,
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Credit an account's default wallet; debit with a negative amount after `--` (credit -- NAME USDT -5)."""
     cfg = _load(config, data_dir, simulator=False)
     base = _admin_base(cfg)
     if base:
-        account = _http("POST", f"{base}/admin/accounts/{name}/credit", {"currency": currency, "amount": amount})
+        account = _http(
+            "POST", f"{base}/admin/accounts/{name}/credit", {"currency": currency, "amount": amount}
+        )
     else:
-        async def action(ctx: Any) -> dict:
+
+        async def action(ctx: Any) -> dict[str, Any]:
             from .server.admin import account_view
 
             acct = ctx.venue.account_named(name)
@@ -299,8 +326,11 @@ def accounts_credit(
 
 
 @keys_app.command("blocked")
-def keys_blocked(config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
-                 as_json: bool = typer.Option(False, "--json")) -> None:
+def keys_blocked(
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Keys currently blocked for repeated rate-limit disconnects (needs a running server)."""
     cfg = _load(config, data_dir, simulator=False)
     base = _admin_base(cfg)
@@ -312,13 +342,22 @@ def keys_blocked(config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = 
     else:
         table = Table("dialect", "key", "expires in (s)", "violations")
         for b in blocked:
-            table.add_row(b["dialect"], b["key"], str(b["expires_in_s"] if b["expires_in_s"] is not None else "never"), str(b["violations"]))
+            table.add_row(
+                b["dialect"],
+                b["key"],
+                str(b["expires_in_s"] if b["expires_in_s"] is not None else "never"),
+                str(b["violations"]),
+            )
         out.print(table)
 
 
 @keys_app.command("unblock")
-def keys_unblock(key: str, config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
-                 dialect: Optional[str] = typer.Option(None, help="Only this dialect (default: all).")) -> None:
+def keys_unblock(
+    key: str,
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
+    dialect: str | None = typer.Option(None, help="Only this dialect (default: all)."),
+) -> None:
     """Unblock a key now."""
     cfg = _load(config, data_dir, simulator=False)
     base = _admin_base(cfg)
@@ -334,8 +373,10 @@ def keys_unblock(key: str, config: Optional[Path] = ConfigOpt, data_dir: Optiona
 def _running_server(cfg: Config) -> str:
     base = _admin_base(cfg)
     if not base:
-        console.print("no server is running for this data dir: fault profiles live in the running server "
-                      "(put them in the config file's [[faults]] to have them from the start)")
+        console.print(
+            "no server is running for this data dir: fault profiles live in the running server "
+            "(put them in the config file's [[faults]] to have them from the start)"
+        )
         raise typer.Exit(1)
     return base
 
@@ -352,7 +393,7 @@ def _field_value(text: str) -> Any:
         return text
 
 
-def _print_faults(state: dict, as_json: bool) -> None:
+def _print_faults(state: dict[str, Any], as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(state))
         return
@@ -364,11 +405,20 @@ def _print_faults(state: dict, as_json: bool) -> None:
         for profile in profiles:
             scope = profile["dialect"] + (f" key={profile['api_key']}" if profile["api_key"] else "")
             defaults = _fault_defaults()
-            settings = ", ".join(f"{k}={v}" for k, v in profile.items()
-                                 if k not in ("name", "dialect", "api_key", "enabled", "seed", "injected")
-                                 and v != defaults.get(k))
+            settings = ", ".join(
+                f"{k}={v}"
+                for k, v in profile.items()
+                if k not in ("name", "dialect", "api_key", "enabled", "seed", "injected")
+                and v != defaults.get(k)
+            )
             injected = ", ".join(f"{k} {n}" for k, n in profile["injected"].items())
-            table.add_row(profile["name"], "yes" if profile["enabled"] else "no", scope, settings or "-", injected or "-")
+            table.add_row(
+                profile["name"],
+                "yes" if profile["enabled"] else "no",
+                scope,
+                settings or "-",
+                injected or "-",
+            )
         out.print(table)
     if state.get("paused"):
         out.print(f"order entry halted: {state['paused']}")
@@ -383,8 +433,11 @@ def _fault_defaults() -> dict[str, Any]:
 
 
 @faults_app.command("list")
-def faults_list(config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
-                as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def faults_list(
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
     """Fault profiles of the running server and how often each fault was injected."""
     cfg = _load(config, data_dir, simulator=False)
     _print_faults(_http("GET", f"{_running_server(cfg)}/admin/faults"), as_json)
@@ -394,8 +447,8 @@ def faults_list(config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = D
 def faults_set(
     name: str,
     fields: list[str] = typer.Argument(None, help="FIELD=VALUE ..., e.g. dialect=digifinex drop_every_s=5"),
-    config: Optional[Path] = ConfigOpt,
-    data_dir: Optional[Path] = DataDirOpt,
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create a profile, or change some of its fields (the others keep their values). Applies at once."""
@@ -410,7 +463,7 @@ def faults_set(
     _print_faults(_http("POST", f"{_running_server(cfg)}/admin/faults/{name}", body), as_json)
 
 
-def _switch_fault(name: str, action: str, config: Optional[Path], data_dir: Optional[Path], as_json: bool) -> None:
+def _switch_fault(name: str, action: str, config: Path | None, data_dir: Path | None, as_json: bool) -> None:
     cfg = _load(config, data_dir, simulator=False)
     base = _running_server(cfg)
     if action == "delete":
@@ -421,22 +474,34 @@ def _switch_fault(name: str, action: str, config: Optional[Path], data_dir: Opti
 
 
 @faults_app.command("enable")
-def faults_enable(name: str, config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
-                  as_json: bool = typer.Option(False, "--json")) -> None:
+def faults_enable(
+    name: str,
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Switch a profile on."""
     _switch_fault(name, "enable", config, data_dir, as_json)
 
 
 @faults_app.command("disable")
-def faults_disable(name: str, config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
-                   as_json: bool = typer.Option(False, "--json")) -> None:
+def faults_disable(
+    name: str,
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Switch a profile off (it is kept, with its settings)."""
     _switch_fault(name, "disable", config, data_dir, as_json)
 
 
 @faults_app.command("delete")
-def faults_delete(name: str, config: Optional[Path] = ConfigOpt, data_dir: Optional[Path] = DataDirOpt,
-                  as_json: bool = typer.Option(False, "--json")) -> None:
+def faults_delete(
+    name: str,
+    config: Path | None = ConfigOpt,
+    data_dir: Path | None = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Forget a profile."""
     _switch_fault(name, "delete", config, data_dir, as_json)
 

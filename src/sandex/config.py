@@ -42,10 +42,10 @@ __all__ = [
     "Config",
     "ConfigError",
     "DbotLimits",
-    "FaultProfile",
     "DbotLimitsConfig",
     "DigifinexLimits",
     "DigifinexLimitsConfig",
+    "FaultProfile",
     "InfowayLimits",
     "InfowayLimitsConfig",
     "JournalConfig",
@@ -234,10 +234,22 @@ class SessionLimits(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
 DIGIFINEX_PROFILES: Mapping[str, DigifinexLimits] = {
     # REST budgets: ccxt throttles DigiFinex to one call per 0.9 s, so 20 per key and 50 per IP in
     # any second leave room for several clients sharing a key or an address.
-    "strict": DigifinexLimits(idle_timeout_s=60, depth_levels=30, depth_snapshot_interval_s=60, max_connection_age_s=0,
-                              rest_private_per_second=20, rest_public_per_second=50),
-    "relaxed": DigifinexLimits(idle_timeout_s=0, depth_levels=30, depth_snapshot_interval_s=60, max_connection_age_s=0,
-                               rest_private_per_second=0, rest_public_per_second=0),
+    "strict": DigifinexLimits(
+        idle_timeout_s=60,
+        depth_levels=30,
+        depth_snapshot_interval_s=60,
+        max_connection_age_s=0,
+        rest_private_per_second=20,
+        rest_public_per_second=50,
+    ),
+    "relaxed": DigifinexLimits(
+        idle_timeout_s=0,
+        depth_levels=30,
+        depth_snapshot_interval_s=60,
+        max_connection_age_s=0,
+        rest_private_per_second=0,
+        rest_public_per_second=0,
+    ),
 }
 INFOWAY_PROFILES: Mapping[str, InfowayLimits] = {
     "strict": InfowayLimits(
@@ -322,8 +334,10 @@ _L = TypeVar("_L", bound=msgspec.Struct)
 
 
 def _apply_profile(section: msgspec.Struct, profiles: Mapping[str, _L]) -> _L:
-    base = profiles[getattr(section, "profile")]
-    overrides = {name: value for name in base.__struct_fields__ if (value := getattr(section, name)) is not None}
+    base = profiles[section.profile]  # type: ignore[attr-defined]  # every limits section has one
+    overrides = {
+        name: value for name in base.__struct_fields__ if (value := getattr(section, name)) is not None
+    }
     return msgspec.structs.replace(base, **overrides)
 
 
@@ -489,7 +503,9 @@ def _check(config: Config, source: str) -> None:
     if not config.server.host.strip():
         fail("server.host", "must not be empty")
     if not config.markets:
-        fail("markets", "at least one [[markets]] entry is needed (or leave the key out for the demo markets)")
+        fail(
+            "markets", "at least one [[markets]] entry is needed (or leave the key out for the demo markets)"
+        )
 
     seen_symbols: dict[str, int] = {}
     for i, market in enumerate(config.markets):
@@ -499,7 +515,10 @@ def _check(config: Config, source: str) -> None:
         if market.base == market.quote:
             fail(f"{at}.symbol", f"{_show(market.symbol)} trades a currency against itself")
         if market.symbol in seen_symbols:
-            fail(f"{at}.symbol", f"{_show(market.symbol)} is already defined by markets[{seen_symbols[market.symbol]}]")
+            fail(
+                f"{at}.symbol",
+                f"{_show(market.symbol)} is already defined by markets[{seen_symbols[market.symbol]}]",
+            )
         seen_symbols[market.symbol] = i
         # A trade's value (price * amount) must fit the ledger's scale without rounding.
         total = market.price_precision + market.amount_precision
@@ -521,7 +540,9 @@ def _check(config: Config, source: str) -> None:
             if price == 0:
                 fail(f"{at}.initial_price", "must be above 0")
         elif config.simulator.enabled:
-            fail(f"{at}.initial_price", "is required while the simulator is enabled (or disable it, --no-sim)")
+            fail(
+                f"{at}.initial_price", "is required while the simulator is enabled (or disable it, --no-sim)"
+            )
 
     names: dict[str, int] = {}
     keys: dict[str, int] = {}
@@ -557,11 +578,15 @@ def _check(config: Config, source: str) -> None:
         for key, message in fault_problems(profile):
             fail(f"{at}.{key}", message)
         if profile.name in fault_names:
-            fail(f"{at}.name", f"{_show(profile.name)} is already used by faults[{fault_names[profile.name]}]")
+            fail(
+                f"{at}.name", f"{_show(profile.name)} is already used by faults[{fault_names[profile.name]}]"
+            )
         fault_names[profile.name] = i
 
 
-def _decimal(fail: Callable[[str, str], NoReturn], key: str, text: str, decimals: int, scale_name: str) -> int:
+def _decimal(
+    fail: Callable[[str, str], NoReturn], key: str, text: str, decimals: int, scale_name: str
+) -> int:
     """Read a decimal string exactly or fail naming the key; returns the scaled integer."""
     try:
         return parse_scaled(text, decimals)
@@ -703,7 +728,9 @@ def _describe(node: Any, name: str | int = "") -> str:
         return "one of " + ", ".join(_show(v) for v in node.values)
     if isinstance(node, (mi.ListType, mi.VarTupleType)):
         if isinstance(_unwrap(node.item_type), mi.StructType):
-            return f"an array of tables ([[{name}]])" if isinstance(name, str) and name else "an array of tables"
+            return (
+                f"an array of tables ([[{name}]])" if isinstance(name, str) and name else "an array of tables"
+            )
         return "an array"
     if isinstance(node, (mi.StructType, mi.DictType)):
         return "a table"

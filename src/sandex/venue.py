@@ -19,16 +19,18 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import msgspec
 
 from .accountdata import AccountData
 from .config import Config
 from .core.commands import Command, CreateAccount, CreateWallet, Deposit, Tick, decode_command, encode_command
-from .core.engine import Account, Engine, EnginePlugin
+from .core.engine import Account, Engine
 from .core.events import Event, Rejected
 from .core.numbers import LEDGER_DECIMALS, parse_scaled
+from .core.plugin import EnginePlugin
 from .demo import DEMO_ACCOUNT_NAME, DEMO_BALANCES, generate_demo_credentials
 from .marketdata.service import MarketData, MarketDataUpdate
 from .store.datadir import DataDir
@@ -40,7 +42,7 @@ log = logging.getLogger("sandex.venue")
 
 Listener = Callable[[list[Event], MarketDataUpdate], None]
 
-__all__ = ["Venue", "JournalUnavailable", "CommandRejected", "Listener"]
+__all__ = ["CommandRejected", "JournalUnavailable", "Listener", "Venue"]
 
 
 class CommandRejected(Exception):
@@ -59,10 +61,17 @@ class _Snapshot(msgspec.Struct):
 
 
 class _InFlight:
-    __slots__ = ("command", "ts", "durable", "result", "internal", "submitted")
+    __slots__ = ("command", "durable", "internal", "result", "submitted", "ts")
 
-    def __init__(self, command: Command, ts: int, durable: asyncio.Future[int] | None,
-                 result: asyncio.Future[list[Event]], internal: bool, submitted: float) -> None:
+    def __init__(
+        self,
+        command: Command,
+        ts: int,
+        durable: asyncio.Future[int] | None,
+        result: asyncio.Future[list[Event]],
+        internal: bool,
+        submitted: float,
+    ) -> None:
         self.command = command
         self.ts = ts
         self.durable = durable
@@ -104,7 +113,7 @@ class Venue:
         self._client_commands_in_flight = 0  # of those in _inflight (the market data pacing reads it)
         self._last_ts = 0
         self._since_snapshot = 0
-        self._snapshot_task: asyncio.Task[None] | None = None
+        self._snapshot_task: asyncio.Task[Path] | None = None
         self._timer_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -117,10 +126,18 @@ class Venue:
             self.snapshots = SnapshotStore(self.datadir.snapshots_path)
             started = time.perf_counter()
             replayed = await asyncio.get_running_loop().run_in_executor(None, self._recover)
-            log.info("recovered to journal seq %d (%d commands replayed) in %.2fs",
-                     self.applied_seq, replayed, time.perf_counter() - started)
-            self.committer = GroupCommitter(self.journal, max_batch=self.config.journal.max_batch,
-                                            on_commit=self._committed, on_settled=self._on_durable)
+            log.info(
+                "recovered to journal seq %d (%d commands replayed) in %.2fs",
+                self.applied_seq,
+                replayed,
+                time.perf_counter() - started,
+            )
+            self.committer = GroupCommitter(
+                self.journal,
+                max_batch=self.config.journal.max_batch,
+                on_commit=self._committed,
+                on_settled=self._on_durable,
+            )
         await self._bootstrap_accounts()
         self._timer_task = asyncio.create_task(self._timers(), name="venue-timers")
         self.ready = True
@@ -258,8 +275,14 @@ class Venue:
 
     # ------------------------------------------------------------------ snapshots and timers
     def _snapshot_body(self) -> bytes:
-        return msgspec.msgpack.encode(_Snapshot(
-            self.applied_seq, self.engine.to_state(), self.marketdata.to_state(), self.accountdata.to_state()))
+        return msgspec.msgpack.encode(
+            _Snapshot(
+                self.applied_seq,
+                self.engine.to_state(),
+                self.marketdata.to_state(),
+                self.accountdata.to_state(),
+            )
+        )
 
     def _schedule_snapshot(self) -> None:
         if self.snapshots is None or (self._snapshot_task and not self._snapshot_task.done()):
@@ -269,7 +292,8 @@ class Venue:
         seq, body = self.applied_seq, self._snapshot_body()
         store = self.snapshots
         self._snapshot_task = asyncio.get_running_loop().create_task(
-            asyncio.to_thread(store.save, seq, body), name="snapshot")  # type: ignore[arg-type]
+            asyncio.to_thread(store.save, seq, body), name="snapshot"
+        )
 
     async def _timers(self) -> None:
         """Once a second: expire what is due (through a journaled Tick) and roll the 24 h window."""
@@ -301,7 +325,9 @@ class Venue:
             demo = self.account_named(DEMO_ACCOUNT_NAME)
             if demo is None:
                 creds = generate_demo_credentials(random.SystemRandom())
-                demo = await self.create_account(DEMO_ACCOUNT_NAME, creds.api_key, creds.secret, internal=True)
+                demo = await self.create_account(
+                    DEMO_ACCOUNT_NAME, creds.api_key, creds.secret, internal=True
+                )
                 for currency, amount in DEMO_BALANCES.items():
                     await self.credit(demo.wallets[0], currency, amount, internal=True)
             self.demo_credentials = (demo.api_key, demo.secret)
@@ -312,7 +338,9 @@ class Venue:
                 return account
         return None
 
-    async def create_account(self, name: str, api_key: str, secret: str, *, internal: bool = False) -> Account:
+    async def create_account(
+        self, name: str, api_key: str, secret: str, *, internal: bool = False
+    ) -> Account:
         events = await self.execute(CreateAccount(name, api_key, secret), internal=internal)
         for event in events:
             if isinstance(event, Rejected):
@@ -334,4 +362,3 @@ class Venue:
         if self.committer is not None and self.committer.halted:
             return self.committer.halt_reason or "journal unavailable"
         return self.paused_reason
-

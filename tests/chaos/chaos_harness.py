@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -66,8 +67,12 @@ from sandex.core.numbers import LEDGER_DECIMALS, format_trimmed
 from sandex.server.app import build_context
 from tests.support.server import MARKETS_TOML, SandexServer
 
-TRADERS = {"alice-key": "alice-secret", "bob-key": "bob-secret", "carol-key": "carol-secret",
-           "dave-key": "dave-secret"}
+TRADERS = {
+    "alice-key": "alice-secret",
+    "bob-key": "bob-secret",
+    "carol-key": "carol-secret",
+    "dave-key": "dave-secret",
+}
 SYMBOLS = {"BTC_USDT": (65000, 10, "0.001"), "ETH_USDT": (3500, 1, "0.01")}  # mid, grid step, size unit
 BOOK_LIMIT = 150
 #: Copy-trading tasks the DBot client creates at most (then it only toggles them): every enabled
@@ -79,7 +84,8 @@ def config_text(seed: int) -> str:
     accounts = "".join(
         f'[[accounts]]\nname = "{key[:-4]}"\napi_key = "{key}"\nsecret = "{secret}"\n'
         f'balances = {{ USDT = "10000000", BTC = "100", ETH = "1000" }}\n'
-        for key, secret in TRADERS.items())
+        for key, secret in TRADERS.items()
+    )
     return f"""
 [server]
 host = "127.0.0.1"
@@ -148,8 +154,9 @@ class Replay:
     def catch_up(self, upto: int) -> int:
         conn = sqlite3.connect(f"file:{self.journal}?mode=ro", uri=True)
         try:
-            rows = conn.execute("SELECT seq, ts, body FROM commands WHERE seq > ? AND seq <= ? ORDER BY seq",
-                                (self.seq, upto)).fetchall()
+            rows = conn.execute(
+                "SELECT seq, ts, body FROM commands WHERE seq > ? AND seq <= ? ORDER BY seq", (self.seq, upto)
+            ).fetchall()
         finally:
             conn.close()
         for seq, ts, body in rows:
@@ -173,8 +180,14 @@ def dfx_headers(key: str, payload: str) -> dict[str, str]:
     return {"ACCESS-KEY": key, "ACCESS-TIMESTAMP": str(int(time.time())), "ACCESS-SIGN": sign}
 
 
-async def dfx(http: aiohttp.ClientSession, base: str, method: str, path: str, key: str | None = None,
-              params: dict[str, str] | None = None) -> Any:
+async def dfx(
+    http: aiohttp.ClientSession,
+    base: str,
+    method: str,
+    path: str,
+    key: str | None = None,
+    params: dict[str, str] | None = None,
+) -> Any:
     payload = urllib.parse.urlencode(params or {})
     headers = dfx_headers(key, payload) if key else {}
     if method == "POST":
@@ -186,8 +199,9 @@ async def dfx(http: aiohttp.ClientSession, base: str, method: str, path: str, ke
         return json.loads(await response.read(), parse_float=Decimal)
 
 
-async def dbot(http: aiohttp.ClientSession, base: str, method: str, path: str, key: str,
-               body: Any = None) -> Any:
+async def dbot(
+    http: aiohttp.ClientSession, base: str, method: str, path: str, key: str, body: Any = None
+) -> Any:
     async with http.request(method, base + path, json=body, headers={"X-API-KEY": key}) as response:
         reply = json.loads(await response.read(), parse_float=Decimal)
     assert response.status == 200 and reply.get("err") is False, (path, response.status, reply)
@@ -208,7 +222,9 @@ async def plain(http: aiohttp.ClientSession, base: str, method: str, path: str) 
 class Load:
     """Mixed load from every dialect until the server dies; records what clients were told."""
 
-    def __init__(self, base: str, ws_base: str, told: Told, rng: random.Random, wallets: dict[str, str]) -> None:
+    def __init__(
+        self, base: str, ws_base: str, told: Told, rng: random.Random, wallets: dict[str, str]
+    ) -> None:
         self.base = base
         self.ws_base = ws_base
         self.told = told
@@ -217,16 +233,23 @@ class Load:
 
     async def run(self, until_dead: asyncio.Event) -> None:
         seeds = [self.rng.random() for _ in range(16)]
-        tasks = [asyncio.create_task(self._guard(job, until_dead)) for job in (
-            *(lambda key=key, s=seeds[i]: self.trader(key, random.Random(s))
-              for i, key in enumerate(TRADERS)),
-            *(lambda key=key, s=seeds[4 + i]: self.trader(key, random.Random(s))
-              for i, key in enumerate(("alice-key", "bob-key"))),
-            lambda: self.dfx_watcher("alice-key"),
-            lambda: self.infoway_watcher(),
-            lambda: self.task_editor(random.Random(seeds[8])),
-            lambda: self.leader(random.Random(seeds[9])),
-        )]
+        tasks = [
+            asyncio.create_task(self._guard(job, until_dead))
+            for job in (
+                *(
+                    lambda key=key, s=seeds[i]: self.trader(key, random.Random(s))
+                    for i, key in enumerate(TRADERS)
+                ),
+                *(
+                    lambda key=key, s=seeds[4 + i]: self.trader(key, random.Random(s))
+                    for i, key in enumerate(("alice-key", "bob-key"))
+                ),
+                lambda: self.dfx_watcher("alice-key"),
+                lambda: self.infoway_watcher(),
+                lambda: self.task_editor(random.Random(seeds[8])),
+                lambda: self.leader(random.Random(seeds[9])),
+            )
+        ]
         await until_dead.wait()
         await asyncio.gather(*tasks)
 
@@ -239,10 +262,8 @@ class Load:
         if not task.done():
             # Give requests already on the wire a moment to fail by themselves (connection reset),
             # so nothing that *was* answered goes unrecorded; then stop.
-            try:
+            with contextlib.suppress(TimeoutError, Exception):
                 await asyncio.wait_for(asyncio.shield(task), 2.0)
-            except (asyncio.TimeoutError, Exception):
-                pass
         task.cancel()
         waiter.cancel()
         await asyncio.gather(task, waiter, return_exceptions=True)
@@ -259,19 +280,28 @@ class Load:
                 roll = rng.random()
                 if roll < 0.2 and mine:
                     order_id = mine.pop(rng.randrange(len(mine)))
-                    reply = await dfx(http, self.base, "POST", "/v3/spot/order/cancel", key, {"order_id": order_id})
+                    reply = await dfx(
+                        http, self.base, "POST", "/v3/spot/order/cancel", key, {"order_id": order_id}
+                    )
                     if reply.get("code") == 0:
                         self.told.cancels.update(reply["success"])
                     continue
                 if roll < 0.3:
-                    params = {"symbol": symbol, "type": rng.choice(("buy_market", "sell_market")),
-                              "amount": "50" if rng.random() < 0.5 else unit}
+                    params = {
+                        "symbol": symbol,
+                        "type": rng.choice(("buy_market", "sell_market")),
+                        "amount": "50" if rng.random() < 0.5 else unit,
+                    }
                     if params["type"] == "sell_market":
                         params["amount"] = unit
                 else:
                     price = mid + step * rng.randint(-30, 30)
-                    params = {"symbol": symbol, "type": rng.choice(("buy", "sell")), "price": str(price),
-                              "amount": str(Decimal(unit) * rng.randint(1, 5))}
+                    params = {
+                        "symbol": symbol,
+                        "type": rng.choice(("buy", "sell")),
+                        "price": str(price),
+                        "amount": str(Decimal(unit) * rng.randint(1, 5)),
+                    }
                     if rng.random() < 0.1:
                         params["post_only"] = "1"
                 reply = await dfx(http, self.base, "POST", "/v3/spot/order/new", key, params)
@@ -283,7 +313,9 @@ class Load:
     async def dfx_watcher(self, key: str) -> None:
         async with websockets.connect(self.ws_base + "/ws/v1/", ping_interval=None, max_size=None) as ws:
             ts = str(int(time.time() * 1000))
-            sign = base64.b64encode(hmac.new(TRADERS[key].encode(), ts.encode(), hashlib.sha256).digest()).decode()
+            sign = base64.b64encode(
+                hmac.new(TRADERS[key].encode(), ts.encode(), hashlib.sha256).digest()
+            ).decode()
             await ws.send(json.dumps({"id": 1, "method": "server.auth", "params": [key, ts, sign]}))
             await ws.send(json.dumps({"id": 2, "method": "order.subscribe", "params": sorted(SYMBOLS)}))
             await ws.send(json.dumps({"id": 3, "method": "trades.subscribe", "params": sorted(SYMBOLS)}))
@@ -293,12 +325,18 @@ class Load:
                 if method == "trades.update":
                     _, trades, symbol = frame["params"]
                     for trade in trades:
-                        self.told.dfx_trades[int(trade["id"])] = (symbol, Decimal(trade["price"]), Decimal(trade["amount"]))
+                        self.told.dfx_trades[int(trade["id"])] = (
+                            symbol,
+                            Decimal(trade["price"]),
+                            Decimal(trade["amount"]),
+                        )
                 elif method == "order.update":
                     self.told.dfx_orders.update(int(item["id"]) for item in frame["params"])
 
     async def infoway_watcher(self) -> None:
-        async with websockets.connect(self.ws_base + "/ws?business=crypto&apikey=bob-key", ping_interval=None) as ws:
+        async with websockets.connect(
+            self.ws_base + "/ws?business=crypto&apikey=bob-key", ping_interval=None
+        ) as ws:
             await ws.send(json.dumps({"code": 10000, "trace": "t", "data": {"codes": "BTCUSDT,ETHUSDT"}}))
             async for raw in ws:
                 frame = json.loads(raw)
@@ -315,19 +353,35 @@ class Load:
                 await asyncio.sleep(rng.uniform(0.01, 0.05))
                 told = self.told
                 if not told.tasks or (len(told.tasks) < MAX_TASKS and rng.random() < 0.2):
-                    body = {"enabled": True, "name": f"t{len(told.tasks)}", "chain": "solana",
-                            "targetIds": [self.wallets["leader-key"]],
-                            "buySettings": {"enabled": True, "maxBuyAmountUI": "20", "buyAmountType": "fixed_amount"},
-                            "sellSettings": {"enabled": True, "mode": "only_copy", "sellAmountType": "all"}}
-                    res = await dbot(http, self.base, "POST", "/automation/follow_order", "follower-key", body)
+                    body = {
+                        "enabled": True,
+                        "name": f"t{len(told.tasks)}",
+                        "chain": "solana",
+                        "targetIds": [self.wallets["leader-key"]],
+                        "buySettings": {
+                            "enabled": True,
+                            "maxBuyAmountUI": "20",
+                            "buyAmountType": "fixed_amount",
+                        },
+                        "sellSettings": {"enabled": True, "mode": "only_copy", "sellAmountType": "all"},
+                    }
+                    res = await dbot(
+                        http, self.base, "POST", "/automation/follow_order", "follower-key", body
+                    )
                     told.tasks[res["id"]] = True
                     told.task_changes += 1
                 else:
                     task_id = rng.choice(sorted(told.tasks))
                     enabled = not told.tasks[task_id]
                     told.task_in_flight = (task_id, enabled)
-                    await dbot(http, self.base, "PATCH", "/automation/follow_orders", "follower-key",
-                               {"ids": [task_id], "enabled": enabled, "closePnlOrder": False})
+                    await dbot(
+                        http,
+                        self.base,
+                        "PATCH",
+                        "/automation/follow_orders",
+                        "follower-key",
+                        {"ids": [task_id], "enabled": enabled, "closePnlOrder": False},
+                    )
                     told.tasks[task_id] = enabled
                     told.task_in_flight = None
                     told.task_changes += 1
@@ -339,9 +393,11 @@ class Load:
                 await asyncio.sleep(rng.uniform(0.05, 0.2))
                 side = rng.choice(("buy", "sell"))
                 amount = "100" if side == "buy" else "0.1"
-                async with http.post(self.base + "/automation/swap_order", headers={"X-API-KEY": "leader-key"},
-                                     json={"chain": "solana", "pair": "BTC_USDT", "type": side,
-                                           "amountOrPercent": amount}) as response:
+                async with http.post(
+                    self.base + "/automation/swap_order",
+                    headers={"X-API-KEY": "leader-key"},
+                    json={"chain": "solana", "pair": "BTC_USDT", "type": side, "amountOrPercent": amount},
+                ) as response:
                     await response.read()
 
 
@@ -373,32 +429,51 @@ class Checker:
         self._published_is_durable()
         await self._acknowledged_orders(http)
         self._acknowledged_tasks(served["tasks"])
-        return {"seq": seq, "orders": len(self.told.orders), "cancels": len(self.told.cancels),
-                "tasks": len(self.told.tasks), "task_changes": self.told.task_changes,
-                "trades_seen": len(self.told.dfx_trades), "iw_trades_seen": sum(self.told.iw_trades.values())}
+        return {
+            "seq": seq,
+            "orders": len(self.told.orders),
+            "cancels": len(self.told.cancels),
+            "tasks": len(self.told.tasks),
+            "task_changes": self.told.task_changes,
+            "trades_seen": len(self.told.dfx_trades),
+            "iw_trades_seen": sum(self.told.iw_trades.values()),
+        }
 
     async def _served(self, http: aiohttp.ClientSession) -> dict[str, Any]:
         base = self.server.base_url
-        books = {symbol: await dfx(http, base, "GET", f"/v3/order_book?symbol={symbol}&limit={BOOK_LIMIT}")
-                 for symbol in self.markets}
+        books = {
+            symbol: await dfx(http, base, "GET", f"/v3/order_book?symbol={symbol}&limit={BOOK_LIMIT}")
+            for symbol in self.markets
+        }
         open_orders = {key: await dfx(http, base, "GET", "/v3/spot/order/current", key) for key in TRADERS}
         tasks: list[dict[str, Any]] = []
         page = 0
         while True:
-            chunk = await dbot(http, base, "GET", f"/automation/follow_orders?page={page}&size=20", "follower-key")
+            chunk = await dbot(
+                http, base, "GET", f"/automation/follow_orders?page={page}&size=20", "follower-key"
+            )
             tasks += chunk
             if len(chunk) < 20:
                 break
             page += 1
-        return {"accounts": await plain(http, base, "GET", "/admin/accounts"), "books": books,
-                "open": open_orders, "tasks": tasks}
+        return {
+            "accounts": await plain(http, base, "GET", "/admin/accounts"),
+            "books": books,
+            "open": open_orders,
+            "tasks": tasks,
+        }
 
     def _state_equals_replay(self, served: dict[str, Any]) -> None:
         engine = self.replay.engine
         for account in served["accounts"]:
             for wallet in account["wallets"]:
-                replayed = {c: {"free": format_trimmed(f, LEDGER_DECIMALS), "held": format_trimmed(h, LEDGER_DECIMALS)}
-                            for c, (f, h) in sorted(engine.balances_of(wallet["id"]).items())}
+                replayed = {
+                    c: {
+                        "free": format_trimmed(f, LEDGER_DECIMALS),
+                        "held": format_trimmed(h, LEDGER_DECIMALS),
+                    }
+                    for c, (f, h) in sorted(engine.balances_of(wallet["id"]).items())
+                }
                 assert wallet["balances"] == replayed, (account["name"], wallet["id"])
         assert {a["id"] for a in served["accounts"]} == set(engine.accounts)
         for symbol, market in self.markets.items():
@@ -412,7 +487,9 @@ class Checker:
         for key, reply in served["open"].items():
             account = engine.account_by_key[key]
             assert reply["code"] == 0
-            assert {int(o["order_id"]) for o in reply["data"]} == {o.id for o in engine.open_orders_of(account.id)}, key
+            assert {int(o["order_id"]) for o in reply["data"]} == {
+                o.id for o in engine.open_orders_of(account.id)
+            }, key
 
     def _conservation(self, accounts: list[dict[str, Any]]) -> None:
         ledger = self.replay.engine.ledger
@@ -422,7 +499,9 @@ class Checker:
                 for currency, balance in wallet["balances"].items():
                     totals[currency] += _ledger(balance["free"]) + _ledger(balance["held"])
         for currency in set(totals) | set(ledger.deposits):
-            assert totals[currency] + ledger.fees.get(currency, 0) == ledger.deposits.get(currency, 0), currency
+            assert totals[currency] + ledger.fees.get(currency, 0) == ledger.deposits.get(currency, 0), (
+                currency
+            )
 
     def _published_is_durable(self) -> None:
         trades = self.replay.trades
@@ -430,10 +509,20 @@ class Checker:
             trade = trades.get(trade_id)
             assert trade is not None, f"trade {trade_id} was pushed but is not in the journal"
             market = self.markets[symbol]
-            assert (trade.symbol, Decimal(market.format_price(trade.price)), Decimal(market.format_amount(trade.amount))) \
-                == (symbol, price, amount), trade_id
-        replayed = Counter((t.symbol, Decimal(self.markets[t.symbol].format_price(t.price)),
-                            Decimal(self.markets[t.symbol].format_amount(t.amount)), t.ts) for t in trades.values())
+            assert (
+                trade.symbol,
+                Decimal(market.format_price(trade.price)),
+                Decimal(market.format_amount(trade.amount)),
+            ) == (symbol, price, amount), trade_id
+        replayed = Counter(
+            (
+                t.symbol,
+                Decimal(self.markets[t.symbol].format_price(t.price)),
+                Decimal(self.markets[t.symbol].format_amount(t.amount)),
+                t.ts,
+            )
+            for t in trades.values()
+        )
         missing = self.told.iw_trades - replayed
         assert not missing, f"Infoway pushed trades the journal does not have: {list(missing)[:3]}"
         unknown = self.told.dfx_orders - self.replay.order_ids
@@ -446,8 +535,10 @@ class Checker:
         engine = self.replay.engine
         for key, ids in by_key.items():
             for i in range(0, len(ids), 20):
-                chunk = ids[i:i + 20]
-                reply = await dfx(http, self.server.base_url, "GET", "/v3/spot/order", key, {"order_id": ",".join(chunk)})
+                chunk = ids[i : i + 20]
+                reply = await dfx(
+                    http, self.server.base_url, "GET", "/v3/spot/order", key, {"order_id": ",".join(chunk)}
+                )
                 assert reply["code"] == 0, reply
                 found = {str(row["order_id"]): row for row in reply["data"]}
                 for order_id in chunk:
@@ -482,7 +573,10 @@ def _decimal_levels(market: Market, levels: list[tuple[int, int]]) -> list[tuple
 def _ledger(text: str) -> int:
     whole, _, frac = text.partition(".")
     sign = -1 if whole.startswith("-") else 1
-    return sign * (abs(int(whole or "0")) * 10**LEDGER_DECIMALS + int((frac + "0" * LEDGER_DECIMALS)[:LEDGER_DECIMALS] or 0))
+    return sign * (
+        abs(int(whole or "0")) * 10**LEDGER_DECIMALS
+        + int((frac + "0" * LEDGER_DECIMALS)[:LEDGER_DECIMALS] or 0)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,16 +587,31 @@ def kill_while_recovering(server: SandexServer, delay: float) -> None:
     """Start the server and SIGKILL it after `delay` seconds, whatever it is doing by then
     (recovering, writing a snapshot, funding the simulator...)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandex.cli", "serve", "--config", str(server.config_path),
-         "--data-dir", str(server.data_dir), "--port", str(server.port)],
-        stdout=open(server.log_path, "ab"), stderr=subprocess.STDOUT, cwd=server.workdir,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        [
+            sys.executable,
+            "-m",
+            "sandex.cli",
+            "serve",
+            "--config",
+            str(server.config_path),
+            "--data-dir",
+            str(server.data_dir),
+            "--port",
+            str(server.port),
+        ],
+        stdout=open(server.log_path, "ab"),  # noqa: SIM115 (the server process owns it)
+        stderr=subprocess.STDOUT,
+        cwd=server.workdir,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
     process.wait(10)
 
 
-async def run(cycles: int, seed: int, workdir: Path, log: Callable[[str], None] = print) -> list[dict[str, int]]:
+async def run(
+    cycles: int, seed: int, workdir: Path, log: Callable[[str], None] = print
+) -> list[dict[str, int]]:
     rng = random.Random(seed)
     text = config_text(seed)
     config = parse_config(text)
@@ -514,8 +623,10 @@ async def run(cycles: int, seed: int, workdir: Path, log: Callable[[str], None] 
     server.start()
     try:
         async with aiohttp.ClientSession() as http:
-            wallets = {key: (await dbot(http, server.base_url, "GET", "/account/wallets", key))[0]["id"]
-                       for key in ("leader-key", "follower-key")}
+            wallets = {
+                key: (await dbot(http, server.base_url, "GET", "/account/wallets", key))[0]["id"]
+                for key in ("leader-key", "follower-key")
+            }
             for cycle in range(cycles):
                 started = time.monotonic()
                 stats = await checker.check(http)
@@ -555,10 +666,12 @@ def main() -> None:
     started = time.monotonic()
     history = asyncio.run(run(args.cycles, args.seed, workdir))
     final = history[-1]
-    print(f"chaos: PASSED {args.cycles} kill/restart cycles in {time.monotonic() - started:.0f}s: "
-          f"{final['seq']} journaled commands, {final['orders']} acknowledged orders, "
-          f"{final['cancels']} cancels, {final['task_changes']} task changes, "
-          f"{final['trades_seen'] + final['iw_trades_seen']} pushed trades checked")
+    print(
+        f"chaos: PASSED {args.cycles} kill/restart cycles in {time.monotonic() - started:.0f}s: "
+        f"{final['seq']} journaled commands, {final['orders']} acknowledged orders, "
+        f"{final['cancels']} cancels, {final['task_changes']} task changes, "
+        f"{final['trades_seen'] + final['iw_trades_seen']} pushed trades checked"
+    )
 
 
 if __name__ == "__main__":

@@ -34,14 +34,15 @@ from tests.digifinex.dfx_support import rest
 from tests.support.server import BASE_CONFIG, SandexServer
 
 ALICE = ("alice-key", "alice-secret")
-CONFIG = BASE_CONFIG + "\n[limits.dbot]\nprofile = \"relaxed\"\n"
+CONFIG = BASE_CONFIG + '\n[limits.dbot]\nprofile = "relaxed"\n'
 
 
 @contextlib.contextmanager
 def tmpfs(path: Path, size: str) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): {result.stderr.strip()}")
     try:
@@ -72,15 +73,24 @@ def health(server: SandexServer) -> dict[str, Any]:
 def order(server: SandexServer, n: int) -> tuple[str, dict[str, Any]]:
     """Order number n has its own price, so every attempt can be found (or not) later."""
     price = f"{50000 + n}.{n % 100:02d}"
-    return price, rest(server.base_url, "POST", "/v3/spot/order/new",
-                       {"symbol": "BTC_USDT", "type": "buy", "price": price, "amount": "0.001"}, ALICE)
+    return price, rest(
+        server.base_url,
+        "POST",
+        "/v3/spot/order/new",
+        {"symbol": "BTC_USDT", "type": "buy", "price": price, "amount": "0.001"},
+        ALICE,
+    )
 
 
 def dbot_swap(server: SandexServer) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
-        server.base_url + "/automation/swap_order", method="POST",
-        data=json.dumps({"chain": "solana", "pair": "BTC_USDT", "type": "buy", "amountOrPercent": "10"}).encode(),
-        headers={"X-API-KEY": "bob-key", "Content-Type": "application/json"})
+        server.base_url + "/automation/swap_order",
+        method="POST",
+        data=json.dumps(
+            {"chain": "solana", "pair": "BTC_USDT", "type": "buy", "amountOrPercent": "10"}
+        ).encode(),
+        headers={"X-API-KEY": "bob-key", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
@@ -124,7 +134,11 @@ def test_disk_full_halts_order_entry_then_resumes_and_acknowledged_orders_surviv
             # Halted: refused at once, everywhere, with the reason; /healthz says so too.
             n += 1
             _, again = order(server, n)
-            assert again["code"] == 50000 and "order entry halted" in again["msg"] and "disk is full" in again["msg"]
+            assert (
+                again["code"] == 50000
+                and "order entry halted" in again["msg"]
+                and "disk is full" in again["msg"]
+            )
             status, body = dbot_swap(server)
             assert status == 503 and body["err"] is True and "disk is full" in body["res"], body
             assert "disk is full" in health(server)["order_entry"]
@@ -160,9 +174,23 @@ def test_read_only_data_directory_refuses_to_start_with_a_clear_error(tmp_path: 
             pytest.skip(f"cannot remount read-only here: {remount.stderr.strip()}")
         try:
             result = subprocess.run(
-                [sys.executable, "-m", "sandex.cli", "serve", "--config", str(server.config_path),
-                 "--data-dir", str(data), "--port", str(server.port)],
-                capture_output=True, text=True, timeout=30, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                [
+                    sys.executable,
+                    "-m",
+                    "sandex.cli",
+                    "serve",
+                    "--config",
+                    str(server.config_path),
+                    "--data-dir",
+                    str(data),
+                    "--port",
+                    str(server.port),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            )
             assert result.returncode != 0
             output = result.stdout + result.stderr
             assert "Read-only file system" in output and str(data) in output, output[-2000:]

@@ -22,14 +22,18 @@ from tests.support.server import BASE_CONFIG, ROOT, SandexServer
 READERS = 1000
 SEND_BUFFER = 65536
 
-SLOW_CONFIG = BASE_CONFIG.replace(
-    "[simulator]\nenabled = false",
-    "[simulator]\nenabled = true\norders_per_second = 12\nlevels = 30\ntaker_ratio = 0.6") + f"""
+SLOW_CONFIG = (
+    BASE_CONFIG.replace(
+        "[simulator]\nenabled = false",
+        "[simulator]\nenabled = true\norders_per_second = 12\nlevels = 30\ntaker_ratio = 0.6",
+    )
+    + f"""
 [limits.infoway]
 profile = "relaxed"
 [limits.session]
 send_buffer_limit_bytes = {SEND_BUFFER}
 """
+)
 
 
 def metric(server: SandexServer, name: str, dialect: str) -> float:
@@ -56,8 +60,12 @@ class Reader:
 
 async def connect_readers(server: SandexServer, count: int) -> list[Reader]:
     async def one() -> Reader:
-        ws = await websockets.connect(server.ws_url("/ws?business=crypto&apikey=alice-key"), ping_interval=None,
-                                      compression=None, max_queue=None)
+        ws = await websockets.connect(
+            server.ws_url("/ws?business=crypto&apikey=alice-key"),
+            ping_interval=None,
+            compression=None,
+            max_queue=None,
+        )
         assert json.loads(await ws.recv())["code"] == 200
         await ws.send('{"code":10000,"trace":"t","data":{"codes":"BTCUSDT"}}')
         assert json.loads(await ws.recv())["code"] == 10001
@@ -94,8 +102,13 @@ async def test_a_stalled_client_is_cut_and_a_thousand_others_keep_their_latency(
         # reader, while its writer keeps asking for depth snapshots. Its backlog grows through the
         # kernel's buffers into sandex's, and past limits.session.send_buffer_limit_bytes it is cut.
         stalled = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.chaos.stalled_client", str(server.port),
-            stdout=asyncio.subprocess.PIPE, cwd=ROOT)
+            sys.executable,
+            "-m",
+            "tests.chaos.stalled_client",
+            str(server.port),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
         out, _ = await asyncio.wait_for(stalled.communicate(), 60)
         cut_at = time.time() if out.startswith(b"cut after") else None
         assert cut_at is not None, "the stalled client was never cut"
@@ -107,11 +120,14 @@ async def test_a_stalled_client_is_cut_and_a_thousand_others_keep_their_latency(
         assert metric(server, "sandex_ws_slow_consumer_drops_total", "infoway") == 0
         base = fan_out_latencies(readers, baseline_from, stalled_from)
         under = fan_out_latencies(readers, stalled_from, stalled_until)
-        print(f"slow consumer: {out.decode().strip()}; time for a trade to reach all {READERS} readers, "
-              f"median/max: {statistics.median(base) * 1000:.1f}/{max(base) * 1000:.1f} ms before, "
-              f"{statistics.median(under) * 1000:.1f}/{max(under) * 1000:.1f} ms with the stalled client "
-              f"({len(base)} and {len(under)} trades)")
+        print(
+            f"slow consumer: {out.decode().strip()}; time for a trade to reach all {READERS} readers, "
+            f"median/max: {statistics.median(base) * 1000:.1f}/{max(base) * 1000:.1f} ms before, "
+            f"{statistics.median(under) * 1000:.1f}/{max(under) * 1000:.1f} ms with the stalled client "
+            f"({len(base)} and {len(under)} trades)"
+        )
         assert len(base) >= 5 and len(under) >= 5, (len(base), len(under))
+
         # Every reader got every trade, in order: nobody was slowed into losing or reordering one.
         # (Up to stalled_until: the simulator keeps trading, and the latest push may be on its way.)
         def seen(reader: Reader) -> list[int]:
@@ -128,7 +144,9 @@ async def test_a_stalled_client_is_cut_and_a_thousand_others_keep_their_latency(
         await asyncio.gather(*(r.task for r in readers), return_exceptions=True)
 
 
-FLOOD_CONFIG = BASE_CONFIG + """
+FLOOD_CONFIG = (
+    BASE_CONFIG
+    + """
 [[accounts]]
 name = "carol"
 api_key = "carol-key"
@@ -139,6 +157,7 @@ block_after_disconnects = 3
 [limits.dbot]
 rest_calls_per_minute = 30
 """
+)
 
 
 async def test_a_flood_from_one_key_is_limited_without_touching_other_keys(tmp_path: Path) -> None:
@@ -199,11 +218,23 @@ async def test_a_flood_from_one_key_is_limited_without_touching_other_keys(tmp_p
 async def trade(http: aiohttp.ClientSession, server: SandexServer) -> float:
     from tests.digifinex.dfx_support import arest
 
-    await arest(http, server.base_url, "POST", "/v3/spot/order/new",
-                {"symbol": "BTC_USDT", "type": "sell", "price": "65000", "amount": "0.01"}, ("alice-key", "alice-secret"))
+    await arest(
+        http,
+        server.base_url,
+        "POST",
+        "/v3/spot/order/new",
+        {"symbol": "BTC_USDT", "type": "sell", "price": "65000", "amount": "0.01"},
+        ("alice-key", "alice-secret"),
+    )
     placed = time.time()
-    await arest(http, server.base_url, "POST", "/v3/spot/order/new",
-                {"symbol": "BTC_USDT", "type": "buy", "price": "65000", "amount": "0.01"}, ("bob-key", "bob-secret"))
+    await arest(
+        http,
+        server.base_url,
+        "POST",
+        "/v3/spot/order/new",
+        {"symbol": "BTC_USDT", "type": "buy", "price": "65000", "amount": "0.01"},
+        ("bob-key", "bob-secret"),
+    )
     return placed
 
 
@@ -215,6 +246,8 @@ async def recv_code(ws: websockets.ClientConnection, code: int) -> dict[str, Any
 
 
 async def dbot_status(http: aiohttp.ClientSession, server: SandexServer, key: str) -> int:
-    async with http.get(server.base_url + "/automation/follow_orders", headers={"X-API-KEY": key}) as response:
+    async with http.get(
+        server.base_url + "/automation/follow_orders", headers={"X-API-KEY": key}
+    ) as response:
         await response.read()
         return response.status

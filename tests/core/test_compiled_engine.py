@@ -33,7 +33,9 @@ print(sandex.core.COMPILED, engine_module.__file__.endswith(".py"), digest, trad
 """
 
 
-def probe(env_extra: dict[str, str], pythonpath: str | None = None) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def probe(
+    env_extra: dict[str, str], pythonpath: str | None = None
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     env = {**os.environ, **env_extra}
     if pythonpath is not None:
         env["PYTHONPATH"] = pythonpath
@@ -58,7 +60,9 @@ def compiled_build_present() -> bool:
 
 def test_the_installed_engine_is_the_compiled_one_when_built() -> None:
     if not compiled_build_present():
-        pytest.skip("sandex was installed without the compiled engine (no C compiler, or SANDEX_PURE_PYTHON=1)")
+        pytest.skip(
+            "sandex was installed without the compiled engine (no C compiler, or SANDEX_PURE_PYTHON=1)"
+        )
     if os.environ.get("SANDEX_PURE_PYTHON") == "1":
         pytest.skip("SANDEX_PURE_PYTHON=1 is set: this run asked for the engine from source")
     from sandex.core import engine as engine_module

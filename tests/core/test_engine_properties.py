@@ -16,8 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandex.core.commands import (
-    AmendOrder, CancelOrder, CancelTrigger, Command, CreateAccount, Deposit, PlaceOrder,
-    PlaceTrigger, SetTriggerEnabled, Tick,
+    AmendOrder,
+    CancelOrder,
+    CancelTrigger,
+    Command,
+    CreateAccount,
+    Deposit,
+    PlaceOrder,
+    PlaceTrigger,
+    SetTriggerEnabled,
+    Tick,
 )
 from sandex.core.engine import Engine
 from sandex.core.events import OrderEvent, TradeEvent
@@ -62,20 +70,39 @@ def command_lists(draw, max_size: int = 300) -> list[Command]:
             out.append(PlaceOrder(account, symbol, side, tif=tif, price=price, amount=amount))
         elif kind < 45:
             if side == "buy":
-                out.append(PlaceOrder(account, symbol, side, kind="market",
-                                      quote_amount=draw(st.integers(1, 3000)) * LEDGER_ONE // 100))
+                out.append(
+                    PlaceOrder(
+                        account,
+                        symbol,
+                        side,
+                        kind="market",
+                        quote_amount=draw(st.integers(1, 3000)) * LEDGER_ONE // 100,
+                    )
+                )
             else:
                 out.append(PlaceOrder(account, symbol, side, kind="market", amount=amount))
         elif kind < 60:
             out.append(CancelOrder(account, draw(st.integers(1, n))))
         elif kind < 85:
-            out.append(AmendOrder(account, draw(st.integers(1, n)), price, amount + draw(st.integers(-5, 5)) * 100))
+            out.append(
+                AmendOrder(account, draw(st.integers(1, n)), price, amount + draw(st.integers(-5, 5)) * 100)
+            )
         elif kind < 93:
             direction = draw(st.sampled_from(["up", "down"]))
-            out.append(PlaceTrigger(account, symbol, side, price, direction,
-                                    kind=draw(st.sampled_from(["limit", "market"])), price=price,
-                                    amount=amount, quote_amount=amount * LEDGER_ONE // 1000,
-                                    expires_at=draw(st.sampled_from([0, 50, 200]))))
+            out.append(
+                PlaceTrigger(
+                    account,
+                    symbol,
+                    side,
+                    price,
+                    direction,
+                    kind=draw(st.sampled_from(["limit", "market"])),
+                    price=price,
+                    amount=amount,
+                    quote_amount=amount * LEDGER_ONE // 1000,
+                    expires_at=draw(st.sampled_from([0, 50, 200])),
+                )
+            )
         elif kind < 96:
             out.append(CancelTrigger(account, draw(st.integers(1, 30))))
         elif kind < 98:
@@ -103,13 +130,11 @@ class ShadowBook:
 
     def check_trade(self, trade: TradeEvent) -> None:
         maker_side = "sell" if trade.taker_side == "buy" else "buy"
-        candidates = [(o[2], o[4], oid) for oid, o in self.orders.items()
-                      if o[0] == trade.symbol and o[1] == maker_side]
+        candidates = [
+            (o[2], o[4], oid) for oid, o in self.orders.items() if o[0] == trade.symbol and o[1] == maker_side
+        ]
         assert candidates, "trade against an empty side"
-        if maker_side == "sell":
-            best_price = min(c[0] for c in candidates)
-        else:
-            best_price = max(c[0] for c in candidates)
+        best_price = min(c[0] for c in candidates) if maker_side == "sell" else max(c[0] for c in candidates)
         assert trade.price == best_price, "trade not at the best price"
         oldest = min((c for c in candidates if c[0] == best_price), key=lambda c: c[1])
         assert trade.maker_order_id == oldest[2], "trade skipped an older order at the best price"
@@ -140,7 +165,7 @@ def check_invariants(engine: Engine) -> None:
             key = (order.wallet_id, market.base)
         assert order.hold == expected, (order.id, order.hold, expected)
         needed[key] = needed.get(key, 0) + expected
-    for key, (free, held) in engine.ledger.balances.items():
+    for key, (_free, held) in engine.ledger.balances.items():
         assert held == needed.get(key, 0), (key, held, needed.get(key, 0))
 
 
@@ -207,14 +232,32 @@ def test_long_sequence_trades_and_stays_consistent() -> None:
         roll = rng.random()
         account = rng.randint(1, ACCOUNTS)
         if roll < 0.45:
-            commands.append(PlaceOrder(account, symbol, side, tif=rng.choice(["gtc", "ioc", "post_only"]),
-                                       price=price, amount=rng.randint(1, 30) * 100))
+            commands.append(
+                PlaceOrder(
+                    account,
+                    symbol,
+                    side,
+                    tif=rng.choice(["gtc", "ioc", "post_only"]),
+                    price=price,
+                    amount=rng.randint(1, 30) * 100,
+                )
+            )
         elif roll < 0.6:
             commands.append(CancelOrder(account, rng.randint(1, i + 1)))
         elif roll < 0.9:
             commands.append(AmendOrder(account, rng.randint(1, i + 1), price, rng.randint(1, 30) * 100))
         else:
-            commands.append(PlaceTrigger(account, symbol, side, price, rng.choice(["up", "down"]),
-                                         kind="limit", price=price, amount=100))
-    engine, events = run(commands, checks=True)
+            commands.append(
+                PlaceTrigger(
+                    account,
+                    symbol,
+                    side,
+                    price,
+                    rng.choice(["up", "down"]),
+                    kind="limit",
+                    price=price,
+                    amount=100,
+                )
+            )
+    _engine, events = run(commands, checks=True)
     assert sum(1 for e in events if type(e) is TradeEvent) > 300

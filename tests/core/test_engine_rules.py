@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from sandex.core.commands import (
-    AmendOrder, CancelOrder, CreateAccount, Deposit, PlaceOrder, PlaceTrigger, SetTriggerEnabled, Tick,
+    AmendOrder,
+    CancelOrder,
+    CreateAccount,
+    Deposit,
+    PlaceOrder,
+    PlaceTrigger,
+    SetTriggerEnabled,
+    Tick,
 )
 from sandex.core.engine import Engine
 from sandex.core.events import OrderEvent, Rejected, TradeEvent, TriggerEvent

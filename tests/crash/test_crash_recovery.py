@@ -41,19 +41,28 @@ def signed_headers(key: str, payload: str) -> dict[str, str]:
 
 async def place(session: aiohttp.ClientSession, base: str, key: str, params: dict[str, str]) -> dict:
     body = urllib.parse.urlencode(params)
-    async with session.post(f"{base}/v3/spot/order/new", data=body,
-                            headers={**signed_headers(key, body), "Content-Type": "application/x-www-form-urlencoded"}) as r:
+    async with session.post(
+        f"{base}/v3/spot/order/new",
+        data=body,
+        headers={**signed_headers(key, body), "Content-Type": "application/x-www-form-urlencoded"},
+    ) as r:
         return await r.json(content_type=None)
 
 
-async def get_signed(session: aiohttp.ClientSession, base: str, key: str, path: str, params: dict[str, str]) -> dict:
+async def get_signed(
+    session: aiohttp.ClientSession, base: str, key: str, path: str, params: dict[str, str]
+) -> dict:
     query = urllib.parse.urlencode(params)
-    async with session.get(f"{base}{path}?{query}" if query else f"{base}{path}", headers=signed_headers(key, query)) as r:
+    async with session.get(
+        f"{base}{path}?{query}" if query else f"{base}{path}", headers=signed_headers(key, query)
+    ) as r:
         # DigiFinex sends some amounts as JSON numbers: read them exactly, never as floats.
         return json.loads(await r.text(), parse_float=Decimal)
 
 
-async def burst_until_killed(server: SandexServer, acked: list[tuple[str, str, dict]], stop_after: int) -> None:
+async def burst_until_killed(
+    server: SandexServer, acked: list[tuple[str, str, dict]], stop_after: int
+) -> None:
     """Many concurrent clients place crossing orders; SIGKILL once `stop_after` acks arrived."""
     killed = asyncio.Event()
 
@@ -64,11 +73,15 @@ async def burst_until_killed(server: SandexServer, acked: list[tuple[str, str, d
             while not killed.is_set():
                 i += 1
                 side = "buy" if (n + i) % 2 else "sell"
-                params = {"symbol": "btc_usdt", "type": side, "price": f"{65000 + (n * 7 + i) % 40 - 20}.00",
-                          "amount": f"0.{(n + i) % 9 + 1:03d}"}
+                params = {
+                    "symbol": "btc_usdt",
+                    "type": side,
+                    "price": f"{65000 + (n * 7 + i) % 40 - 20}.00",
+                    "amount": f"0.{(n + i) % 9 + 1:03d}",
+                }
                 try:
                     reply = await place(session, server.base_url, key, params)
-                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                except (TimeoutError, aiohttp.ClientError, ValueError):
                     return  # the server died under us: this request was never acknowledged
                 if reply.get("code") == 0:
                     acked.append((key, str(reply["order_id"]), params))
@@ -96,7 +109,7 @@ async def test_sigkill_mid_burst_loses_nothing_acknowledged(tmp_path: Path) -> N
     server.start()
     acked: list[tuple[str, str, dict]] = []
     try:
-        for cycle in range(3):
+        for _cycle in range(3):
             await burst_until_killed(server, acked, stop_after=len(acked) + 400)
             assert server.process is not None and server.process.returncode == -9
             server.start()
@@ -104,7 +117,9 @@ async def test_sigkill_mid_burst_loses_nothing_acknowledged(tmp_path: Path) -> N
         async with aiohttp.ClientSession() as session:
             # Every acknowledged order exists after recovery, as sent, in the replay's state.
             for key, order_id, params in acked:
-                reply = await get_signed(session, server.base_url, key, "/v3/spot/order", {"order_id": order_id})
+                reply = await get_signed(
+                    session, server.base_url, key, "/v3/spot/order", {"order_id": order_id}
+                )
                 assert reply["code"] == 0, (order_id, reply)
                 order = reply["data"][0]
                 assert order["symbol"] == "BTC_USDT" and order["type"] == params["type"]
@@ -126,8 +141,14 @@ async def test_sigkill_mid_burst_loses_nothing_acknowledged(tmp_path: Path) -> N
                     free = replay.ledger.free(wallet, currency)
                     total = free + replay.ledger.held(wallet, currency)
                     got_free, got_total = served[currency]
-                    assert Decimal(str(got_free)) == Decimal(format_trimmed(free, LEDGER_DECIMALS)), (key, currency)
-                    assert Decimal(str(got_total)) == Decimal(format_trimmed(total, LEDGER_DECIMALS)), (key, currency)
+                    assert Decimal(str(got_free)) == Decimal(format_trimmed(free, LEDGER_DECIMALS)), (
+                        key,
+                        currency,
+                    )
+                    assert Decimal(str(got_total)) == Decimal(format_trimmed(total, LEDGER_DECIMALS)), (
+                        key,
+                        currency,
+                    )
     finally:
         server.stop()
     assert len(acked) >= 1200

@@ -16,8 +16,12 @@ def node_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("Node.js/npm not found: the seed's Node.js example cannot run here")
     prefix = tmp_path_factory.mktemp("node-ws")
     try:
-        result = subprocess.run([npm, "install", "ws", "--no-audit", "--no-fund", "--prefix", str(prefix)],
-                                capture_output=True, text=True, timeout=240)
+        result = subprocess.run(
+            [npm, "install", "ws", "--no-audit", "--no-fund", "--prefix", str(prefix)],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
     except subprocess.TimeoutExpired:
         pytest.skip("npm install ws timed out (no registry access?)")
     modules = prefix / "node_modules"

@@ -69,12 +69,14 @@ def loads(text: str | bytes) -> Any:
 # -- liquidity ---------------------------------------------------------------------------------
 
 #: A maker book around 65,000: asks 65,000 .. 65,900 and bids 64,900 .. 64,000, 0.2 BTC a level.
-LADDER = [("sell", 6_500_000 + 10_000 * i, 200_000) for i in range(10)] + \
-         [("buy", 6_490_000 - 10_000 * i, 200_000) for i in range(10)]
+LADDER = [("sell", 6_500_000 + 10_000 * i, 200_000) for i in range(10)] + [
+    ("buy", 6_490_000 - 10_000 * i, 200_000) for i in range(10)
+]
 
 
-async def place_makers(ctx: ServerContext, orders: list[tuple[str, int, int]], account: str = "mm-key",
-                       symbol: str = "BTC_USDT") -> None:
+async def place_makers(
+    ctx: ServerContext, orders: list[tuple[str, int, int]], account: str = "mm-key", symbol: str = "BTC_USDT"
+) -> None:
     acct = ctx.venue.engine.account_by_key[account].id
     for side, price, amount in orders:
         events = await ctx.venue.execute(PlaceOrder(acct, symbol, side, price=price, amount=amount))
@@ -191,20 +193,42 @@ class DbotWs:
         await asyncio.gather(self.reader, return_exceptions=True)
 
 
-async def rest(base_url: str, method: str, path: str, key: str | None, body: Any = None,
-               params: dict[str, str] | None = None) -> tuple[int, Any]:
+async def rest(
+    base_url: str,
+    method: str,
+    path: str,
+    key: str | None,
+    body: Any = None,
+    params: dict[str, str] | None = None,
+) -> tuple[int, Any]:
     headers = {"X-API-KEY": key} if key else {}
-    async with aiohttp.ClientSession() as http:
-        async with http.request(method, base_url + path, json=body, params=params, headers=headers) as response:
-            return response.status, loads(await response.text())
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, base_url + path, json=body, params=params, headers=headers) as response,
+    ):
+        return response.status, loads(await response.text())
 
 
-def task_body(name: str, targets: list[str], *, buy: dict[str, Any] | None = None,
-              sell: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def task_body(
+    name: str,
+    targets: list[str],
+    *,
+    buy: dict[str, Any] | None = None,
+    sell: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A copy-trading task as DBot's docs write one (fixed 1,000 USDT buys unless told)."""
     return {
-        "enabled": True, "name": name, "chain": "solana", "targetIds": targets,
-        "buySettings": {"enabled": True, "maxBuyAmountUI": "1000", "buyAmountType": "fixed_amount", **(buy or {})},
+        "enabled": True,
+        "name": name,
+        "chain": "solana",
+        "targetIds": targets,
+        "buySettings": {
+            "enabled": True,
+            "maxBuyAmountUI": "1000",
+            "buyAmountType": "fixed_amount",
+            **(buy or {}),
+        },
         "sellSettings": {"enabled": True, "mode": "mixed", "sellAmountType": "all", **(sell or {})},
         **extra,
     }
@@ -212,7 +236,12 @@ def task_body(name: str, targets: list[str], *, buy: dict[str, Any] | None = Non
 
 async def swap(base_url: str, key: str, side: str, amount: str, pair: str = "BTC_USDT") -> str:
     """A DBot fast buy/sell through REST; returns its id."""
-    status, body = await rest(base_url, "POST", "/automation/swap_order", key,
-                              {"chain": "solana", "pair": pair, "type": side, "amountOrPercent": amount})
+    status, body = await rest(
+        base_url,
+        "POST",
+        "/automation/swap_order",
+        key,
+        {"chain": "solana", "pair": pair, "type": side, "amountOrPercent": amount},
+    )
     assert status == 200 and body["err"] is False, body
     return body["res"]["id"]

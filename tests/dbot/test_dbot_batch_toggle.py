@@ -22,13 +22,19 @@ async def test_disabled_tasks_stop_copying_and_close_pnl_orders_only_when_asked(
         assert sorted(p["id"].split("_")[0] for p in first) == sorted(ids)
         assert all(p["state"] == "done" for p in first)
 
-        frame = await client.request("batchToggleFollowOrder", {"ids": [closes], "enabled": False, "closePnlOrder": "true"})
+        frame = await client.request(
+            "batchToggleFollowOrder", {"ids": [closes], "enabled": False, "closePnlOrder": "true"}
+        )
         assert frame == {"method": "rpcResponse", "id": frame["id"], "result": {"err": False}}
-        frame = await client.request("batchToggleFollowOrder", {"ids": [keeps], "enabled": False, "closePnlOrder": "false"})
+        frame = await client.request(
+            "batchToggleFollowOrder", {"ids": [keeps], "enabled": False, "closePnlOrder": "false"}
+        )
         assert frame["result"] == {"err": False}
         # An unknown id fails the whole request: `stays` is not disabled.
-        frame = await client.request("batchToggleFollowOrder", {"ids": [stays, "m8zl720z0043pp"], "enabled": False,
-                                                                "closePnlOrder": "true"})
+        frame = await client.request(
+            "batchToggleFollowOrder",
+            {"ids": [stays, "m8zl720z0043pp"], "enabled": False, "closePnlOrder": "true"},
+        )
         assert frame["result"]["err"] is True and "m8zl720z0043pp" in frame["result"]["res"]
         tasks = {t["id"]: t for t in await client.call("listFollowOrders", {"page": 0, "size": 20})}
         assert [tasks[i]["enabled"] for i in ids] == [False, False, True]
@@ -49,8 +55,13 @@ async def test_disabled_tasks_stop_copying_and_close_pnl_orders_only_when_asked(
         assert states[pnl[keeps]["id"]]["state"] == "done"
 
         # Enabling the task again resumes the pnl orders it closed (they now fire on the next trade).
-        status, body = await rest(server.base_url, "PATCH", "/automation/follow_orders", "follower-key",
-                                  {"ids": [closes], "enabled": True, "closePnlOrder": False})
+        status, body = await rest(
+            server.base_url,
+            "PATCH",
+            "/automation/follow_orders",
+            "follower-key",
+            {"ids": [closes], "enabled": True, "closePnlOrder": False},
+        )
         assert (status, body) == (200, {"err": False, "res": ""})
         states = {o["id"]: o for o in await client.call("listPnlOrdersFromFollowOrder", {"sourceId": closes})}
         assert states[pnl[closes]["id"]]["enabled"] is True
@@ -63,15 +74,26 @@ async def test_disabled_tasks_stop_copying_and_close_pnl_orders_only_when_asked(
 async def test_unknown_ids_change_nothing_over_rest_too() -> None:
     async with InProcessServer() as server:
         leader = server.wallet("leader-key")
-        status, body = await rest(server.base_url, "POST", "/automation/follow_order", "follower-key",
-                                  task_body("t", [leader]))
+        status, body = await rest(
+            server.base_url, "POST", "/automation/follow_order", "follower-key", task_body("t", [leader])
+        )
         task_id = body["res"]["id"]
-        status, body = await rest(server.base_url, "PATCH", "/automation/follow_orders", "follower-key",
-                                  {"ids": [task_id, "m81lt5qn043csv"], "enabled": False, "closePnlOrder": "true"})
+        status, body = await rest(
+            server.base_url,
+            "PATCH",
+            "/automation/follow_orders",
+            "follower-key",
+            {"ids": [task_id, "m81lt5qn043csv"], "enabled": False, "closePnlOrder": "true"},
+        )
         assert status == 200 and body["err"] is True and "m81lt5qn043csv" in body["res"]
         # Another account's task id is unknown to this account.
-        status, body = await rest(server.base_url, "PATCH", "/automation/follow_orders", "leader-key",
-                                  {"ids": [task_id], "enabled": False})
+        status, body = await rest(
+            server.base_url,
+            "PATCH",
+            "/automation/follow_orders",
+            "leader-key",
+            {"ids": [task_id], "enabled": False},
+        )
         assert body["err"] is True
         status, body = await rest(server.base_url, "GET", "/automation/follow_orders", "follower-key")
         assert [t["enabled"] for t in body["res"]] == [True]

@@ -20,11 +20,18 @@ async def test_copied_buy_take_profit_then_copied_sell_follows_the_target_ratio(
     async with InProcessServer() as server:
         await place_makers(server.ctx, LADDER)
         follower = await DbotWs.connect(server.ws_url(), "follower-key", subscribe=[])
-        leader = await DbotWs.connect(server.ws_url(), "leader-key", subscribe=["swap_buy_success", "swap_sell_success"])
+        leader = await DbotWs.connect(
+            server.ws_url(), "leader-key", subscribe=["swap_buy_success", "swap_sell_success"]
+        )
         leader_wallet, follower_wallet = server.wallet("leader-key"), server.wallet("follower-key")
-        created = await follower.call("createOrUpdateFollowOrder", task_body(
-            "follow the leader", [leader_wallet],
-            sell={"sellAmountType": "follow_ratio", "stopEarnPercent": 0.005, "stopLossPercent": 0.5}))
+        created = await follower.call(
+            "createOrUpdateFollowOrder",
+            task_body(
+                "follow the leader",
+                [leader_wallet],
+                sell={"sellAmountType": "follow_ratio", "stopEarnPercent": 0.005, "stopLossPercent": 0.5},
+            ),
+        )
         task_id = created["id"]
         assert len(task_id) == 14 and task_id.isalnum() and task_id.islower()
 
@@ -45,26 +52,43 @@ async def test_copied_buy_take_profit_then_copied_sell_follows_the_target_ratio(
         assert copied["send"]["amount"] == str(bought * 6_500_000 * 10**10)  # value scale 8 -> ledger 18
         received = bought * BASE_UNIT - bought * BASE_UNIT // 1000  # 0.1 % taker fee, paid in BTC
         assert copied["receive"]["amount"] == str(received)
-        assert isinstance(copied["block"], int) and copied["hash"].isdigit() and int(copied["hash"]) > int(leader_buy["hash"])
+        assert (
+            isinstance(copied["block"], int)
+            and copied["hash"].isdigit()
+            and int(copied["hash"]) > int(leader_buy["hash"])
+        )
         # Balances moved by exactly that fill.
         assert usdt_before - server.free("follower-key", "USDT") == int(copied["send"]["amount"])
         assert server.free("follower-key", "BTC") - btc_before == int(copied["receive"]["amount"])
 
         # Its take-profit (0.5 % above 65,000) and stop-loss (50 % below) exist as pnl orders.
-        pnl = await follower.call("listPnlOrdersFromFollowOrder", {"page": 0, "size": 20, "sourceId": task_id})
+        pnl = await follower.call(
+            "listPnlOrdersFromFollowOrder", {"page": 0, "size": 20, "sourceId": task_id}
+        )
         kinds = {o["type"]: o for o in pnl}
         assert set(kinds) == {"take_profit", "stop_loss"}
         take_profit = kinds["take_profit"]
-        assert (take_profit["state"], take_profit["enabled"], take_profit["sourceTradeId"]) == ("init", True, copied["id"])
+        assert (take_profit["state"], take_profit["enabled"], take_profit["sourceTradeId"]) == (
+            "init",
+            True,
+            copied["id"],
+        )
         assert take_profit["triggerPriceUsd"] == Decimal("65325") and take_profit["expireDelta"] == 43_200_000
-        assert take_profit["amount"] == "0.015368" and kinds["stop_loss"]["triggerPriceUsd"] == Decimal("32500")
+        assert take_profit["amount"] == "0.015368" and kinds["stop_loss"]["triggerPriceUsd"] == Decimal(
+            "32500"
+        )
 
         # The leader lifts the price past 65,325: the take-profit sells at the best bid.
         await swap(server.base_url, "leader-key", "buy", "45000")
         assert (await leader.push())["type"] == "buy"
         pushes = {p["subSource"] or p["type"]: p for p in [await follower.push(), await follower.push()]}
         sold = pushes["follow_take_profit"]
-        assert (sold["id"], sold["state"], sold["source"], sold["type"]) == (take_profit["id"], "done", "limit_order", "sell")
+        assert (sold["id"], sold["state"], sold["source"], sold["type"]) == (
+            take_profit["id"],
+            "done",
+            "limit_order",
+            "sell",
+        )
         assert sold["send"]["amount"] == str(15_368 * BASE_UNIT) and sold["priceUsd"] == Decimal("64900")
         assert pushes["buy"]["state"] == "done"  # the leader's second buy was copied too
         pnl = {o["id"]: o for o in await follower.call("listPnlOrdersFromFollowOrder", {"sourceId": task_id})}
@@ -81,7 +105,11 @@ async def test_copied_buy_take_profit_then_copied_sell_follows_the_target_ratio(
         leader_sold = int(leader_sell["send"]["amount"])
         assert leader_sold == (leader_btc // BASE_UNIT // 2) * BASE_UNIT
         expected = (follower_btc // BASE_UNIT) * leader_sold // leader_btc
-        assert (copied_sell["type"], copied_sell["state"], copied_sell["source"]) == ("sell", "done", "follow_order")
+        assert (copied_sell["type"], copied_sell["state"], copied_sell["source"]) == (
+            "sell",
+            "done",
+            "follow_order",
+        )
         assert copied_sell["id"] == f"{task_id}_{leader_sell['hash']}"
         assert copied_sell["send"]["amount"] == str(expected * BASE_UNIT)
         assert follower_btc - server.free("follower-key", "BTC") == expected * BASE_UNIT
@@ -105,7 +133,12 @@ async def test_insufficient_balance_fails_with_its_code() -> None:
         push = await _failure(server, "poor-key", task_body("poor", [server.wallet("leader-key")]))
         assert (push["state"], push["type"], push["errorCode"]) == ("fail", "buy", "E_INSUFFICIENT_BALANCE")
         assert "insufficient USDT" in push["errorMessage"]
-        assert push["hash"] is None and push["block"] is None and push["timestamp"] is None and "send" not in push
+        assert (
+            push["hash"] is None
+            and push["block"] is None
+            and push["timestamp"] is None
+            and "send" not in push
+        )
         assert server.free("poor-key", "USDT") == usdt  # nothing was spent
 
 
@@ -126,8 +159,10 @@ async def test_per_token_amount_cap_shrinks_then_stops_buys() -> None:
     async with InProcessServer() as server:
         await place_makers(server.ctx, LADDER)
         client = await DbotWs.connect(server.ws_url(), "follower-key", subscribe=[])
-        await client.call("createOrUpdateFollowOrder", task_body(
-            "capped", [server.wallet("leader-key")], buy={"maxBuyAmountPerToken": 1500}))
+        await client.call(
+            "createOrUpdateFollowOrder",
+            task_body("capped", [server.wallet("leader-key")], buy={"maxBuyAmountPerToken": 1500}),
+        )
         await swap(server.base_url, "leader-key", "buy", "1000")
         await swap(server.base_url, "leader-key", "buy", "1000")
         await swap(server.base_url, "leader-key", "buy", "1000")
@@ -142,8 +177,9 @@ async def test_per_token_amount_cap_shrinks_then_stops_buys() -> None:
 async def test_blacklisted_token_fails() -> None:
     async with InProcessServer() as server:
         await place_makers(server.ctx, LADDER)
-        push = await _failure(server, "follower-key",
-                              task_body("no btc", [server.wallet("leader-key")], tokenBlacklist=["btc"]))
+        push = await _failure(
+            server, "follower-key", task_body("no btc", [server.wallet("leader-key")], tokenBlacklist=["btc"])
+        )
         assert (push["state"], push["errorCode"], push["token"]) == ("fail", "E_TOKEN_BLACKLISTED", "BTC")
         assert "blacklist" in push["errorMessage"]
 
@@ -153,8 +189,12 @@ async def test_slippage_exceeded_fails_and_places_nothing() -> None:
         # The leader takes the only ask at 65,000; the next one is 23 % higher.
         await place_makers(server.ctx, [("sell", 6_500_000, 100_000), ("sell", 8_000_000, 10_000_000)])
         usdt = server.free("follower-key", "USDT")
-        push = await _failure(server, "follower-key", task_body("tight", [server.wallet("leader-key")],
-                                                                  buy={"maxSlippage": 0.1}), leader_buy="6500")
+        push = await _failure(
+            server,
+            "follower-key",
+            task_body("tight", [server.wallet("leader-key")], buy={"maxSlippage": 0.1}),
+            leader_buy="6500",
+        )
         assert (push["state"], push["errorCode"]) == ("fail", "E_SLIPPAGE_EXCEEDED")
         assert "80000.00" in push["errorMessage"] and "65000.00" in push["errorMessage"]
         assert server.free("follower-key", "USDT") == usdt
@@ -165,19 +205,40 @@ async def test_limit_order_fires_as_a_trigger_and_reports() -> None:
     async with InProcessServer() as server:
         await place_makers(server.ctx, LADDER)
         client = await DbotWs.connect(server.ws_url(), "follower-key", subscribe=["limit_buy_success"])
-        created = await client.call("createLimitOrder", {
-            "chain": "solana", "pair": "BTC_USDT", "walletId": server.wallet("follower-key"),
-            "settings": [{"enabled": True, "tradeType": "buy", "triggerPriceUsd": "65150.004",
-                          "triggerDirection": "up", "currencyAmountUI": "500", "expireDelta": 3_600_000}]})
+        created = await client.call(
+            "createLimitOrder",
+            {
+                "chain": "solana",
+                "pair": "BTC_USDT",
+                "walletId": server.wallet("follower-key"),
+                "settings": [
+                    {
+                        "enabled": True,
+                        "tradeType": "buy",
+                        "triggerPriceUsd": "65150.004",
+                        "triggerDirection": "up",
+                        "currencyAmountUI": "500",
+                        "expireDelta": 3_600_000,
+                    }
+                ],
+            },
+        )
         (order_id,) = created["ids"]
         listed = await client.call("listLimitOrders", {"page": 0, "size": 20})
         assert listed[0]["id"] == order_id and listed[0]["state"] == "init"
         assert listed[0]["triggerPriceUsd"] == Decimal("65150.01")  # an up-trigger rounds up
-        trigger = server.ctx.venue.engine.triggers[server.ctx.venue.engine.plugins[0].state.limit_orders[order_id].trigger_id]
+        trigger = server.ctx.venue.engine.triggers[
+            server.ctx.venue.engine.plugins[0].state.limit_orders[order_id].trigger_id
+        ]
         assert (trigger.direction, trigger.source, trigger.source_id) == ("up", "limit_order", order_id)
         await swap(server.base_url, "leader-key", "buy", "30000")  # sweeps up to 65,200
         push = await client.push()
-        assert (push["id"], push["source"], push["type"], push["state"]) == (order_id, "limit_order", "buy", "done")
+        assert (push["id"], push["source"], push["type"], push["state"]) == (
+            order_id,
+            "limit_order",
+            "buy",
+            "done",
+        )
         assert int(push["send"]["amount"]) <= 500 * LEDGER_ONE
         listed = await client.call("listLimitOrders", {"state": "done"})
         assert [o["id"] for o in listed] == [order_id] and listed[0]["txPriceUsd"] is not None
@@ -188,14 +249,27 @@ async def test_trailing_stop_follows_the_peak_then_fires() -> None:
     async with InProcessServer() as server:
         await place_makers(server.ctx, LADDER)
         client = await DbotWs.connect(server.ws_url(), "follower-key", subscribe=[])
-        task = await client.call("createOrUpdateFollowOrder", task_body(
-            "trail", [server.wallet("leader-key")], sell={"trailingStopGroup": [{"pricePercent": 0.01, "amountPercent": 1}]}))
+        task = await client.call(
+            "createOrUpdateFollowOrder",
+            task_body(
+                "trail",
+                [server.wallet("leader-key")],
+                sell={"trailingStopGroup": [{"pricePercent": 0.01, "amountPercent": 1}]},
+            ),
+        )
         await swap(server.base_url, "leader-key", "buy", "1000")
         await client.push()
         (trail,) = await client.call("listPnlOrdersFromFollowOrder", {"sourceId": task["id"]})
-        assert trail["type"] == "trailing_stop" and trail["triggerPriceUsd"] == Decimal("64350")  # 1 % under 65,000
-        await rest(server.base_url, "PATCH", "/automation/follow_order", "follower-key",
-                   {"id": task["id"], "enabled": False, "closePnlOrder": False})  # stop copying, keep the stop
+        assert trail["type"] == "trailing_stop" and trail["triggerPriceUsd"] == Decimal(
+            "64350"
+        )  # 1 % under 65,000
+        await rest(
+            server.base_url,
+            "PATCH",
+            "/automation/follow_order",
+            "follower-key",
+            {"id": task["id"], "enabled": False, "closePnlOrder": False},
+        )  # stop copying, keep the stop
         await swap(server.base_url, "leader-key", "buy", "40000")  # the price climbs to 65,300
         (trail,) = [o for o in await client.call("listPnlOrdersFromFollowOrder", {"sourceId": task["id"]})]
         assert trail["peakPriceUsd"] == Decimal("65300") and trail["triggerPriceUsd"] == Decimal("64647")
@@ -204,5 +278,9 @@ async def test_trailing_stop_follows_the_peak_then_fires() -> None:
         await swap(server.base_url, "leader-key", "sell", "1")
         push = await client.push()
         assert (push["id"], push["source"], push["subSource"], push["state"]) == (
-            trail["id"], "trailing_stop_order", "follow_trailing_stop", "done")
+            trail["id"],
+            "trailing_stop_order",
+            "follow_trailing_stop",
+            "done",
+        )
         await client.close()

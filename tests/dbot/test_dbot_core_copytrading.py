@@ -7,8 +7,16 @@ import pytest
 
 from sandex.core.commands import CreateAccount, Deposit, PlaceOrder, Tick, decode_command, encode_command
 from sandex.core.copy_commands import (
-    CreateCopyTask, CreateLimitOrders, DeleteCopyTasks, DeleteLimitOrders, LimitSetting, MoveCopyTasks,
-    PlaceSwapOrder, ReplaceCopyTask, ToggleCopyTasks, UpdateLimitOrder,
+    CreateCopyTask,
+    CreateLimitOrders,
+    DeleteCopyTasks,
+    DeleteLimitOrders,
+    LimitSetting,
+    MoveCopyTasks,
+    PlaceSwapOrder,
+    ReplaceCopyTask,
+    ToggleCopyTasks,
+    UpdateLimitOrder,
 )
 from sandex.core.copy_events import AutomationEvent, TradeResult
 from sandex.core.copy_model import RATIO_ONE, BuySettings, PnlStep, SellSettings, TaskSpec, automation_id
@@ -69,7 +77,9 @@ def create(engine: Engine, task: TaskSpec, account: int = FOLLOWER, ts: int = T0
 
 
 def leader_buy(engine: Engine, quote: int, ts: int = T0 + 1) -> list:
-    return engine.apply(PlaceOrder(LEADER, "BTC_USDT", "buy", kind="market", quote_amount=quote * LEDGER_ONE), ts)
+    return engine.apply(
+        PlaceOrder(LEADER, "BTC_USDT", "buy", kind="market", quote_amount=quote * LEDGER_ONE), ts
+    )
 
 
 def results(events: list) -> list[TradeResult]:
@@ -85,15 +95,26 @@ def test_ids_are_dbot_shaped_and_come_from_a_counter() -> None:
 
 def test_automation_commands_survive_the_journal_codec() -> None:
     engine = new_engine()
-    task = spec(engine, sell=SellSettings(take_profit=[PnlStep(pct("0.5"), pct("0.25"))]),
-                max_balance=5 * 10**40)  # beyond 64 bits: JSON keeps it exact
+    task = spec(
+        engine, sell=SellSettings(take_profit=[PnlStep(pct("0.5"), pct("0.25"))]), max_balance=5 * 10**40
+    )  # beyond 64 bits: JSON keeps it exact
     commands = [
-        CreateCopyTask(3, task), ReplaceCopyTask(3, "abc", task), ToggleCopyTasks(3, ["a", "b"], False, True),
-        MoveCopyTasks(3, ["a"], "0x1"), DeleteCopyTasks(3, ["a"], True),
-        CreateLimitOrders(3, "BTC_USDT", "", "base", "g",
-                          [LimitSetting(side="buy", trigger_price=1, direction="up", quote_amount=5)]),
+        CreateCopyTask(3, task),
+        ReplaceCopyTask(3, "abc", task),
+        ToggleCopyTasks(3, ["a", "b"], False, True),
+        MoveCopyTasks(3, ["a"], "0x1"),
+        DeleteCopyTasks(3, ["a"], True),
+        CreateLimitOrders(
+            3,
+            "BTC_USDT",
+            "",
+            "base",
+            "g",
+            [LimitSetting(side="buy", trigger_price=1, direction="up", quote_amount=5)],
+        ),
         UpdateLimitOrder(3, "x", LimitSetting(side="sell", trigger_price=2, direction="down", sell_ratio=7)),
-        DeleteLimitOrders(3, ["x"]), PlaceSwapOrder(3, "BTC_USDT", "", "solana", "sell", sell_ratio=RATIO_ONE),
+        DeleteLimitOrders(3, ["x"]),
+        PlaceSwapOrder(3, "BTC_USDT", "", "solana", "sell", sell_ratio=RATIO_ONE),
     ]
     for command in commands:
         assert decode_command(encode_command(command)) == command
@@ -102,15 +123,31 @@ def test_automation_commands_survive_the_journal_codec() -> None:
 def scenario(engine: Engine) -> list[tuple[object, int]]:
     """Commands touching every feature, with the times they are applied at."""
     tp_sl = SellSettings(
-        amount_type="follow_ratio", take_profit=[PnlStep(pct("0.002"), pct("0.5"))],
-        stop_loss=[PnlStep(pct("0.3"), RATIO_ONE)], trailing_stop=[PnlStep(pct("0.01"), pct("0.5"))],
-        expire_delta=10 * HOUR)
+        amount_type="follow_ratio",
+        take_profit=[PnlStep(pct("0.002"), pct("0.5"))],
+        stop_loss=[PnlStep(pct("0.3"), RATIO_ONE)],
+        trailing_stop=[PnlStep(pct("0.01"), pct("0.5"))],
+        expire_delta=10 * HOUR,
+    )
     return [
         (CreateCopyTask(FOLLOWER, spec(engine, sell=tp_sl)), T0),
         (CreateCopyTask(OTHER, spec(engine, amount_type="follow_amount")), T0),
         (PlaceOrder(LEADER, "BTC_USDT", "buy", kind="market", quote_amount=5000 * LEDGER_ONE), T0 + 1),
-        (CreateLimitOrders(FOLLOWER, "BTC_USDT", "", "solana", "", [
-            LimitSetting(side="buy", trigger_price=6_530_000, direction="up", quote_amount=300 * LEDGER_ONE)]), T0 + 2),
+        (
+            CreateLimitOrders(
+                FOLLOWER,
+                "BTC_USDT",
+                "",
+                "solana",
+                "",
+                [
+                    LimitSetting(
+                        side="buy", trigger_price=6_530_000, direction="up", quote_amount=300 * LEDGER_ONE
+                    )
+                ],
+            ),
+            T0 + 2,
+        ),
         (PlaceOrder(LEADER, "BTC_USDT", "buy", kind="market", quote_amount=40_000 * LEDGER_ONE), T0 + 3),
         (PlaceSwapOrder(LEADER, "BTC_USDT", "", "solana", "sell", sell_ratio=pct("0.5")), T0 + 4),
         (ToggleCopyTasks(FOLLOWER, [automation_id(engine.seed, 1)], False, True), T0 + 5),
@@ -133,9 +170,14 @@ def test_same_commands_give_the_same_events_and_a_snapshot_midway_changes_nothin
     events = run(first, commands)
     assert run(second, commands) == events
     kinds = {(r.source, r.sub_source, r.state) for r in results(events)}
-    assert {("follow_order", "", "done"), ("limit_order", "", "done"), ("swap_order", "", "done"),
-            ("limit_order", "follow_take_profit", "done"), ("limit_order", "follow_stop_loss", "expired"),
-            ("trailing_stop_order", "follow_trailing_stop", "expired")} <= kinds
+    assert {
+        ("follow_order", "", "done"),
+        ("limit_order", "", "done"),
+        ("swap_order", "", "done"),
+        ("limit_order", "follow_take_profit", "done"),
+        ("limit_order", "follow_stop_loss", "expired"),
+        ("trailing_stop_order", "follow_trailing_stop", "expired"),
+    } <= kinds
     for cut in range(1, len(commands)):
         engine = new_engine()
         head = run(engine, commands[:cut])
@@ -184,7 +226,9 @@ def test_copies_are_never_copied_again_even_in_a_cycle() -> None:
 
 def test_a_partial_take_profit_shrinks_the_stop_loss_to_what_is_left() -> None:
     engine = new_engine()
-    sell = SellSettings(take_profit=[PnlStep(pct("0.002"), pct("0.5"))], stop_loss=[PnlStep(pct("0.5"), RATIO_ONE)])
+    sell = SellSettings(
+        take_profit=[PnlStep(pct("0.002"), pct("0.5"))], stop_loss=[PnlStep(pct("0.5"), RATIO_ONE)]
+    )
     create(engine, spec(engine, sell=sell))
     leader_buy(engine, 1000)
     plugin = engine.plugins[0]
@@ -192,7 +236,7 @@ def test_a_partial_take_profit_shrinks_the_stop_loss_to_what_is_left() -> None:
     orders = {o.kind: o for o in plugin.state.pnl_orders.values()}
     bought = orders["stop_loss"].amount
     events = leader_buy(engine, 30_000, T0 + 2)  # lifts the price past 65,130
-    sold = [r for r in results(events) if r.sub_source == "follow_take_profit"][0]
+    sold = next(r for r in results(events) if r.sub_source == "follow_take_profit")
     assert sold.fill_amount == bought // 2
     stop = orders["stop_loss"]
     assert stop.state == "init" and stop.amount == bought - bought // 2
@@ -204,7 +248,9 @@ def test_a_partial_take_profit_shrinks_the_stop_loss_to_what_is_left() -> None:
 @pytest.mark.parametrize("execute", [False, True])
 def test_pnl_orders_expire_or_sell_at_expiry(execute: bool) -> None:
     engine = new_engine()
-    sell = SellSettings(take_profit=[PnlStep(pct("0.5"), RATIO_ONE)], expire_delta=1000, expire_execute=execute)
+    sell = SellSettings(
+        take_profit=[PnlStep(pct("0.5"), RATIO_ONE)], expire_delta=1000, expire_execute=execute
+    )
     create(engine, spec(engine, sell=sell))
     leader_buy(engine, 1000, T0 + 1)
     (expired,) = results(engine.apply(Tick(), T0 + 1 + 1000))
@@ -224,8 +270,14 @@ def test_rejections_change_nothing() -> None:
         ToggleCopyTasks(OTHER, [task_id], False),  # not its task
         DeleteCopyTasks(FOLLOWER, []),
         MoveCopyTasks(FOLLOWER, [task_id], wallet(engine, LEADER)),
-        CreateLimitOrders(FOLLOWER, "BTC_USDT", "", "solana", "", [
-            LimitSetting(side="sell", trigger_price=1, direction="down", sell_ratio=RATIO_ONE)]),  # no BTC
+        CreateLimitOrders(
+            FOLLOWER,
+            "BTC_USDT",
+            "",
+            "solana",
+            "",
+            [LimitSetting(side="sell", trigger_price=1, direction="down", sell_ratio=RATIO_ONE)],
+        ),  # no BTC
         PlaceSwapOrder(FOLLOWER, "DOGE_USDT", "", "solana", "buy", quote_amount=1),
     ]
     for command in bad:
@@ -237,8 +289,25 @@ def test_rejections_change_nothing() -> None:
 def test_limit_sell_is_a_ratio_of_the_balance_when_created() -> None:
     engine = new_engine()
     engine.apply(Deposit(wallet(engine, FOLLOWER), "BTC", LEDGER_ONE), T0)
-    engine.apply(CreateLimitOrders(FOLLOWER, "BTC_USDT", "", "solana", "", [
-        LimitSetting(side="sell", trigger_price=6_480_000, direction="down", sell_ratio=pct("0.25"), enabled=False)]), T0)
+    engine.apply(
+        CreateLimitOrders(
+            FOLLOWER,
+            "BTC_USDT",
+            "",
+            "solana",
+            "",
+            [
+                LimitSetting(
+                    side="sell",
+                    trigger_price=6_480_000,
+                    direction="down",
+                    sell_ratio=pct("0.25"),
+                    enabled=False,
+                )
+            ],
+        ),
+        T0,
+    )
     plugin = engine.plugins[0]
     assert isinstance(plugin, CopyTrading)
     (order,) = plugin.state.limit_orders.values()
@@ -247,10 +316,18 @@ def test_limit_sell_is_a_ratio_of_the_balance_when_created() -> None:
     sell = engine.apply(PlaceOrder(LEADER, "BTC_USDT", "sell", kind="market", amount=300_000), T0 + 1)
     assert engine.books["BTC_USDT"].last_price == 6_480_000  # the trigger price was reached...
     assert results(sell) == []  # ...but the order is disabled: nothing happened
-    engine.apply(UpdateLimitOrder(FOLLOWER, order.id, LimitSetting(side="sell", trigger_price=6_500_000,
-                                                                   direction="down", sell_ratio=pct("0.5"))), T0 + 2)
+    engine.apply(
+        UpdateLimitOrder(
+            FOLLOWER,
+            order.id,
+            LimitSetting(side="sell", trigger_price=6_500_000, direction="down", sell_ratio=pct("0.5")),
+        ),
+        T0 + 2,
+    )
     assert order.amount == 500_000 and order.enabled
-    (done,) = results(engine.apply(PlaceOrder(LEADER, "BTC_USDT", "sell", kind="market", amount=1_000), T0 + 3))
+    (done,) = results(
+        engine.apply(PlaceOrder(LEADER, "BTC_USDT", "sell", kind="market", amount=1_000), T0 + 3)
+    )
     assert (done.source, done.state, done.fill_amount) == ("limit_order", "done", 500_000)
     assert order.state == "done"
 
@@ -258,8 +335,11 @@ def test_limit_sell_is_a_ratio_of_the_balance_when_created() -> None:
 def test_a_copied_sell_of_everything_closes_the_pnl_orders() -> None:
     engine = new_engine()
     engine.apply(Deposit(wallet(engine, LEADER), "BTC", LEDGER_ONE), T0)
-    sell = SellSettings(amount_type="all", take_profit=[PnlStep(pct("0.5"), RATIO_ONE)],
-                        stop_loss=[PnlStep(pct("0.5"), RATIO_ONE)])
+    sell = SellSettings(
+        amount_type="all",
+        take_profit=[PnlStep(pct("0.5"), RATIO_ONE)],
+        stop_loss=[PnlStep(pct("0.5"), RATIO_ONE)],
+    )
     create(engine, spec(engine, sell=sell))
     leader_buy(engine, 1000)
     plugin = engine.plugins[0]

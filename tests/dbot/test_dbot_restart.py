@@ -39,7 +39,11 @@ def stable(value: Any) -> Any:
 def balances(server: SandexServer) -> dict[str, Any]:
     with urllib.request.urlopen(f"{server.base_url}/admin/accounts", timeout=5) as response:
         accounts = json.loads(response.read())
-    return {a["name"]: [w["balances"] for w in a["wallets"]] for a in accounts if a["name"] in ("leader", "follower")}
+    return {
+        a["name"]: [w["balances"] for w in a["wallets"]]
+        for a in accounts
+        if a["name"] in ("leader", "follower")
+    }
 
 
 class Scenario:
@@ -60,8 +64,13 @@ class Scenario:
         return got
 
     async def pnl_orders(self) -> list[dict[str, Any]]:
-        status, body = await rest(self.server.base_url, "GET", "/automation/pnl_orders_from_follow_order",
-                                  "follower-key", params={"sourceId": self.task_id})
+        _status, body = await rest(
+            self.server.base_url,
+            "GET",
+            "/automation/pnl_orders_from_follow_order",
+            "follower-key",
+            params={"sourceId": self.task_id},
+        )
         return body["res"]
 
     def note(self, step: str, value: Any) -> None:
@@ -70,10 +79,18 @@ class Scenario:
     # -- the steps ---------------------------------------------------------------------------
 
     async def create_task(self) -> None:
-        status, body = await rest(self.server.base_url, "GET", "/account/wallets", "leader-key")
-        status, body = await rest(self.server.base_url, "POST", "/automation/follow_order", "follower-key", task_body(
-            "copy", [body["res"][0]["id"]], sell={"sellAmountType": "follow_ratio", "stopEarnPercent": 0.005,
-                                                   "stopLossPercent": 0.5}))
+        _status, body = await rest(self.server.base_url, "GET", "/account/wallets", "leader-key")
+        _status, body = await rest(
+            self.server.base_url,
+            "POST",
+            "/automation/follow_order",
+            "follower-key",
+            task_body(
+                "copy",
+                [body["res"][0]["id"]],
+                sell={"sellAmountType": "follow_ratio", "stopEarnPercent": 0.005, "stopLossPercent": 0.5},
+            ),
+        )
         self.task_id = body["res"]["id"]
         self.note("create", self.task_id)
 
@@ -99,8 +116,13 @@ class Scenario:
         self.note("copied sell", copied)
 
     async def disable_with_pnl(self) -> None:
-        status, body = await rest(self.server.base_url, "PATCH", "/automation/follow_orders", "follower-key",
-                                  {"ids": [self.task_id], "enabled": False, "closePnlOrder": "true"})
+        _status, body = await rest(
+            self.server.base_url,
+            "PATCH",
+            "/automation/follow_orders",
+            "follower-key",
+            {"ids": [self.task_id], "enabled": False, "closePnlOrder": "true"},
+        )
         assert body == {"err": False, "res": ""}
         orders = await self.pnl_orders()
         assert [o["enabled"] for o in orders if o["state"] == "init"] == [False, False]
@@ -111,8 +133,15 @@ class Scenario:
         self.note("no copy", await self.pnl_orders())
 
     def steps(self) -> list[Callable[[], Awaitable[None]]]:
-        return [self.create_task, self.leader_buys, self.take_profit_exists, self.price_rises,
-                self.leader_sells, self.disable_with_pnl, self.disabled_task_copies_nothing]
+        return [
+            self.create_task,
+            self.leader_buys,
+            self.take_profit_exists,
+            self.price_rises,
+            self.leader_sells,
+            self.disable_with_pnl,
+            self.disabled_task_copies_nothing,
+        ]
 
 
 async def run(workdir: Path, *, restart_between_steps: bool) -> list[Any]:
@@ -136,7 +165,14 @@ async def run(workdir: Path, *, restart_between_steps: bool) -> list[Any]:
 async def test_restart_between_any_two_steps_gives_the_same_outcome(tmp_path: Path) -> None:
     straight = await run(tmp_path / "straight", restart_between_steps=False)
     restarted = await run(tmp_path / "restarted", restart_between_steps=True)
-    assert [step for step, _, _ in straight] == ["create", "copied buy", "pnl orders", "take profit",
-                                                 "copied sell", "disabled", "no copy"]
+    assert [step for step, _, _ in straight] == [
+        "create",
+        "copied buy",
+        "pnl orders",
+        "take profit",
+        "copied sell",
+        "disabled",
+        "no copy",
+    ]
     for before, after in zip(straight, restarted, strict=True):
         assert before == after, before[0]

@@ -31,8 +31,11 @@ from tests.support.server import SandexServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SEED_IDS = ["m8zl720z0043pp", "m81lt5qn043csv", "m7cpk8n00043l1"]
-SEED_FRAME = {"id": 1761291309, "method": "batchToggleFollowOrder",
-              "params": {"ids": SEED_IDS, "enabled": True, "closePnlOrder": "false"}}
+SEED_FRAME = {
+    "id": 1761291309,
+    "method": "batchToggleFollowOrder",
+    "params": {"ids": SEED_IDS, "enabled": True, "closePnlOrder": "false"},
+}
 SEED_RESPONSE = {"method": "rpcResponse", "id": 1761291309, "result": {"err": False}}
 CONFIG = f'[server]\nhost = "127.0.0.1"\n[simulator]\nenabled = false\n{MARKETS}\n{ACCOUNTS}'
 
@@ -41,7 +44,9 @@ def example(name: str, server: SandexServer, ids: list[str], workdir: Path) -> P
     """The example from examples/, pointed at this server with the follower's key and task ids."""
     text = (EXAMPLES / name).read_text()
     assert text.count("ws://127.0.0.1:8765/trade/ws/") == 1 and text.count("YOUR_API_KEY") == 1
-    text = text.replace("ws://127.0.0.1:8765/trade/ws/", server.ws_url("/trade/ws/")).replace("YOUR_API_KEY", "follower-key")
+    text = text.replace("ws://127.0.0.1:8765/trade/ws/", server.ws_url("/trade/ws/")).replace(
+        "YOUR_API_KEY", "follower-key"
+    )
     for seed_id, task_id in zip(SEED_IDS, ids, strict=True):
         assert text.count(seed_id) == 1
         text = text.replace(seed_id, task_id)
@@ -51,23 +56,30 @@ def example(name: str, server: SandexServer, ids: list[str], workdir: Path) -> P
 
 
 async def create_disabled_tasks(server: SandexServer) -> list[str]:
-    status, body = await rest(server.base_url, "GET", "/account/wallets", "leader-key")
+    _status, body = await rest(server.base_url, "GET", "/account/wallets", "leader-key")
     leader = body["res"][0]["id"]
     ids = []
     for name in ("a", "b", "c"):
-        status, body = await rest(server.base_url, "POST", "/automation/follow_order", "follower-key",
-                                  task_body(name, [leader], enabled=False))
+        _status, body = await rest(
+            server.base_url,
+            "POST",
+            "/automation/follow_order",
+            "follower-key",
+            task_body(name, [leader], enabled=False),
+        )
         ids.append(body["res"]["id"])
     return ids
 
 
 async def enabled_flags(server: SandexServer) -> list[bool]:
-    status, body = await rest(server.base_url, "GET", "/automation/follow_orders", "follower-key")
+    _status, body = await rest(server.base_url, "GET", "/automation/follow_orders", "follower-key")
     return [task["enabled"] for task in body["res"]]
 
 
 async def send_frame(server: SandexServer, frame: dict) -> dict:
-    async with websockets.connect(server.ws_url("/trade/ws/"), additional_headers={"x-api-key": "follower-key"}) as ws:
+    async with websockets.connect(
+        server.ws_url("/trade/ws/"), additional_headers={"x-api-key": "follower-key"}
+    ) as ws:
         await ws.send(json.dumps(frame))
         return json.loads(await ws.recv())
 
@@ -101,25 +113,36 @@ async def test_seed_literal_ids_are_unknown_and_change_nothing(tmp_path: Path) -
 
 
 @pytest.mark.slow
-async def test_seed_examples_get_the_seed_response_and_stay_connected_past_60s(tmp_path: Path, node_ws: Path) -> None:
+async def test_seed_examples_get_the_seed_response_and_stay_connected_past_60s(
+    tmp_path: Path, node_ws: Path
+) -> None:
     with SandexServer(tmp_path, CONFIG) as server:
         ids = await create_disabled_tasks(server)
-        silent = await websockets.connect(server.ws_url("/trade/ws"), additional_headers={"x-api-key": "leader-key"},
-                                          ping_interval=None)
+        silent = await websockets.connect(
+            server.ws_url("/trade/ws"), additional_headers={"x-api-key": "leader-key"}, ping_interval=None
+        )
         silent_opened = time.monotonic()
         node_out, python_out = tmp_path / "node.out", tmp_path / "python.out"
         env = dict(os.environ, NODE_PATH=str(node_ws), PYTHONUNBUFFERED="1")
         node_script = example("dbot_batch_toggle_copy_trading.js", server, ids, tmp_path)
         python_script = example("dbot_batch_toggle_copy_trading.py", server, ids, tmp_path)
-        node = subprocess.Popen([shutil.which("node") or "node", str(node_script)],
-                                stdout=node_out.open("w"), stderr=subprocess.STDOUT, env=env)
-        python = subprocess.Popen([sys.executable, str(python_script)],
-                                  stdout=python_out.open("w"), stderr=subprocess.STDOUT, env=env)
+        node = subprocess.Popen(
+            [shutil.which("node") or "node", str(node_script)],
+            stdout=node_out.open("w"),
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        python = subprocess.Popen(
+            [sys.executable, str(python_script)],
+            stdout=python_out.open("w"),
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         started = time.monotonic()
         try:
             node_line = await wait_for_line(node_out, node)
             assert node_line.startswith("res: ")
-            assert json.loads(node_line[len("res: "):]) == SEED_RESPONSE
+            assert json.loads(node_line[len("res: ") :]) == SEED_RESPONSE
             assert json.loads(await wait_for_line(python_out, python)) == SEED_RESPONSE
             assert await enabled_flags(server) == [True, True, True]
 
@@ -135,7 +158,9 @@ async def test_seed_examples_get_the_seed_response_and_stay_connected_past_60s(t
             assert node.poll() is None, node_out.read_text()
             assert python.poll() is None, python_out.read_text()
             assert dbot_connections(server) == 2
-            assert len(node_out.read_text().splitlines()) == 1 and len(python_out.read_text().splitlines()) == 1
+            assert (
+                len(node_out.read_text().splitlines()) == 1 and len(python_out.read_text().splitlines()) == 1
+            )
         finally:
             for process in (node, python):
                 process.kill()

@@ -49,6 +49,7 @@ def with_sections(extra: str, *, simulator: str | None = None) -> str:
 
 # -- frames ----------------------------------------------------------------------------------------
 
+
 def decode(frame: bytes | str) -> Any:
     """A server frame: must be binary, a zlib stream (with header), holding JSON."""
     assert isinstance(frame, bytes), f"expected a binary frame, got {type(frame).__name__}: {frame!r}"
@@ -69,17 +70,27 @@ def dec(value: Any) -> Decimal:
 
 # -- REST ------------------------------------------------------------------------------------------
 
+
 def sign_rest(secret: str, payload: str) -> str:
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
 def signed_headers(key: str, secret: str, payload: str, ts: int | None = None) -> dict[str, str]:
-    return {"ACCESS-KEY": key, "ACCESS-TIMESTAMP": str(ts if ts is not None else int(time.time())),
-            "ACCESS-SIGN": sign_rest(secret, payload)}
+    return {
+        "ACCESS-KEY": key,
+        "ACCESS-TIMESTAMP": str(ts if ts is not None else int(time.time())),
+        "ACCESS-SIGN": sign_rest(secret, payload),
+    }
 
 
-def rest(base: str, method: str, path: str, params: dict[str, Any] | None = None,
-         creds: tuple[str, str] | None = None, headers: dict[str, str] | None = None) -> Any:
+def rest(
+    base: str,
+    method: str,
+    path: str,
+    params: dict[str, Any] | None = None,
+    creds: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
     """A blocking DigiFinex REST call (urllib), signed when `creds` is given. JSON numbers are
     read as Decimal: the server writes them as exact literals."""
     payload = urlencode(params or {}, quote_via=quote)
@@ -98,8 +109,14 @@ def rest(base: str, method: str, path: str, params: dict[str, Any] | None = None
         return json.loads(response.read(), parse_float=Decimal)
 
 
-async def arest(session: aiohttp.ClientSession, base: str, method: str, path: str,
-                params: dict[str, Any] | None = None, creds: tuple[str, str] | None = None) -> Any:
+async def arest(
+    session: aiohttp.ClientSession,
+    base: str,
+    method: str,
+    path: str,
+    params: dict[str, Any] | None = None,
+    creds: tuple[str, str] | None = None,
+) -> Any:
     """The same call with aiohttp (URL passed pre-encoded, as ccxt does)."""
     payload = urlencode(params or {}, quote_via=quote)
     url = base + path + ("?" + payload if method == "GET" and payload else "")
@@ -116,6 +133,7 @@ def journal_seq(base: str) -> int:
 
 
 # -- WebSocket (async client) ----------------------------------------------------------------------
+
 
 class AsyncWs:
     """A `websockets` client speaking DigiFinex: send JSON, receive decoded frames."""
@@ -154,6 +172,7 @@ async def ws_client(url: str) -> AsyncIterator[AsyncWs]:
 
 
 # -- in-process server -----------------------------------------------------------------------------
+
 
 @dataclass
 class InProcess:

@@ -48,7 +48,9 @@ async def scenario(alice: Call, bob: Call) -> None:
     btc = markets["BTC/USDT"]
     assert set(markets) == {"BTC/USDT", "ETH/USDT"}
     assert btc["id"] == "BTC_USDT" and btc["spot"] and btc["active"]
-    assert dec(btc["precision"]["price"]) == Decimal("0.01") and dec(btc["precision"]["amount"]) == Decimal("0.000001")
+    assert dec(btc["precision"]["price"]) == Decimal("0.01") and dec(btc["precision"]["amount"]) == Decimal(
+        "0.000001"
+    )
     assert dec(btc["limits"]["amount"]["min"]) == Decimal("0.0001") and dec(btc["limits"]["cost"]["min"]) == 1
 
     # Bob's resting liquidity: asks at 65000 and bids at 64000.
@@ -62,7 +64,11 @@ async def scenario(alice: Call, bob: Call) -> None:
     limit = await alice("create_order", "BTC/USDT", "limit", "buy", 0.1, 65000)
     fetched = await alice("fetch_order", limit["id"], "BTC/USDT")
     assert fetched["status"] == "closed" and fetched["type"] == "limit" and fetched["side"] == "buy"
-    assert dec(fetched["filled"]) == Decimal("0.1") and dec(fetched["average"]) == 65000 and fetched["remaining"] == 0
+    assert (
+        dec(fetched["filled"]) == Decimal("0.1")
+        and dec(fetched["average"]) == 65000
+        and fetched["remaining"] == 0
+    )
 
     # A market buy: ccxt sends amount x price as the quote to spend (DigiFinex's buy_market).
     market_buy = await alice("create_order", "BTC/USDT", "market", "buy", 0.01, 65000)
@@ -103,19 +109,25 @@ async def scenario(alice: Call, bob: Call) -> None:
     assert {o["id"]: o["status"] for o in every}[post_only["id"]] == "canceled"
 
     mine = await alice("fetch_my_trades", "BTC/USDT")
-    assert [(t["order"], t["side"], t["type"], t["takerOrMaker"], dec(t["price"]), dec(t["amount"]))
-            for t in mine] == [
+    assert [
+        (t["order"], t["side"], t["type"], t["takerOrMaker"], dec(t["price"]), dec(t["amount"])) for t in mine
+    ] == [
         (limit["id"], "buy", "limit", "taker", 65000, Decimal("0.1")),
         (market_buy["id"], "buy", "market", "taker", 65000, Decimal("0.01")),
         (market_sell["id"], "sell", "market", "taker", 64000, Decimal("0.05")),
     ]
     # Fees (0.1 %) are paid in what each side receives: base for a buy, quote for a sell.
     assert [(t["fee"]["currency"], dec(t["fee"]["cost"])) for t in mine] == [
-        ("BTC", Decimal("0.0001")), ("BTC", Decimal("0.00001")), ("USDT", Decimal("3.2"))]
+        ("BTC", Decimal("0.0001")),
+        ("BTC", Decimal("0.00001")),
+        ("USDT", Decimal("3.2")),
+    ]
 
     # Balances moved by exactly the fills and fees.
     balance = await alice("fetch_balance")
-    assert dec(balance["BTC"]["total"]) == Decimal("10") + Decimal("0.0999") + Decimal("0.00999") - Decimal("0.05")
+    assert dec(balance["BTC"]["total"]) == Decimal("10") + Decimal("0.0999") + Decimal("0.00999") - Decimal(
+        "0.05"
+    )
     assert dec(balance["USDT"]["total"]) == Decimal("1000000") - 6500 - 650 + Decimal("3196.8")
     assert dec(balance["USDT"]["used"]) == 0 and dec(balance["ETH"]["total"]) == 100
     bob_balance = await bob("fetch_balance")
@@ -123,7 +135,9 @@ async def scenario(alice: Call, bob: Call) -> None:
     assert dec(bob_balance["USDT"]["free"]) == 1000000 + Decimal("7150") * Decimal("0.999") - 12800
     assert dec(bob_balance["USDT"]["used"]) == Decimal("9600")  # 0.15 BTC still bid at 64000
     assert dec(bob_balance["BTC"]["used"]) == Decimal("0.39")  # 0.39 BTC still offered
-    assert dec(bob_balance["BTC"]["total"]) == Decimal("10") - Decimal("0.11") + Decimal("0.05") * Decimal("0.999")
+    assert dec(bob_balance["BTC"]["total"]) == Decimal("10") - Decimal("0.11") + Decimal("0.05") * Decimal(
+        "0.999"
+    )
     bob_open = {o["id"]: o for o in await bob("fetch_open_orders")}
     assert set(bob_open) == {ask["id"], bid["id"]}
     assert dec(bob_open[ask["id"]]["filled"]) == Decimal("0.11")
@@ -138,7 +152,10 @@ async def scenario(alice: Call, bob: Call) -> None:
     assert set(tickers) == {"BTC/USDT", "ETH/USDT"} and dec(tickers["BTC/USDT"]["last"]) == 64000
     trades = await alice("fetch_trades", "BTC/USDT")
     assert [(t["side"], dec(t["price"]), dec(t["amount"])) for t in trades] == [
-        ("buy", 65000, Decimal("0.1")), ("buy", 65000, Decimal("0.01")), ("sell", 64000, Decimal("0.05"))]
+        ("buy", 65000, Decimal("0.1")),
+        ("buy", 65000, Decimal("0.01")),
+        ("sell", 64000, Decimal("0.05")),
+    ]
     candles = await alice("fetch_ohlcv", "BTC/USDT", "1m")
     assert sum(dec(c[5]) for c in candles) == Decimal("0.16")
     assert max(dec(c[2]) for c in candles) == 65000 and min(dec(c[3]) for c in candles) == 64000

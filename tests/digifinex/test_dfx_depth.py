@@ -90,7 +90,9 @@ async def churn(url: str, stop: asyncio.Event) -> int:
     return rounds
 
 
-async def own_orders(venue: InProcess, session: aiohttp.ClientSession, stop: asyncio.Event, rng: random.Random) -> int:
+async def own_orders(
+    venue: InProcess, session: aiohttp.ClientSession, stop: asyncio.Event, rng: random.Random
+) -> int:
     """Alice trades too: limit orders in and around the top of the book, cancels, market orders."""
     placed: list[str] = []
     count = 0
@@ -102,17 +104,31 @@ async def own_orders(venue: InProcess, session: aiohttp.ClientSession, stop: asy
         roll = rng.random()
         if roll < 0.15 and placed:
             order_id = placed.pop(rng.randrange(len(placed)))
-            await arest(session, venue.base_url, "POST", "/v3/spot/order/cancel", {"order_id": order_id}, ALICE)
+            await arest(
+                session, venue.base_url, "POST", "/v3/spot/order/cancel", {"order_id": order_id}, ALICE
+            )
         elif roll < 0.25:
-            await arest(session, venue.base_url, "POST", "/v3/spot/order/new",
-                        {"symbol": symbol, "type": "sell_market", "amount": "0.01"}, ALICE)
+            await arest(
+                session,
+                venue.base_url,
+                "POST",
+                "/v3/spot/order/new",
+                {"symbol": symbol, "type": "sell_market", "amount": "0.01"},
+                ALICE,
+            )
         elif bids and asks:
             side = rng.choice(("buy", "sell"))
             mid = (bids[0][0] + asks[0][0]) // 2
             offset = rng.randint(-30, 60) * (1 if side == "sell" else -1) * max(1, mid // 20000)
             price = market.format_price(max(1, mid + offset))
-            reply = await arest(session, venue.base_url, "POST", "/v3/spot/order/new",
-                                {"symbol": symbol, "type": side, "price": price, "amount": "0.05"}, ALICE)
+            reply = await arest(
+                session,
+                venue.base_url,
+                "POST",
+                "/v3/spot/order/new",
+                {"symbol": symbol, "type": side, "price": price, "amount": "0.05"},
+                ALICE,
+            )
             if reply["code"] == 0:
                 placed.append(reply["order_id"])
         count += 1
@@ -121,7 +137,9 @@ async def own_orders(venue: InProcess, session: aiohttp.ClientSession, stop: asy
 
 
 @pytest.mark.parametrize(("sync", "levels", "target_diffs"), [("off", 10, 5000), ("normal", 30, 2000)])
-async def test_depth_diffs_rebuild_the_exact_book(tmp_path: Path, sync: str, levels: int, target_diffs: int) -> None:
+async def test_depth_diffs_rebuild_the_exact_book(
+    tmp_path: Path, sync: str, levels: int, target_diffs: int
+) -> None:
     # sync "off" publishes after every command; "normal" batches commands per group commit, so a
     # diff covers many changes. 10 levels makes levels enter and leave the window all the time.
     config = with_sections(
@@ -181,10 +199,13 @@ async def test_depth_diffs_rebuild_the_exact_book(tmp_path: Path, sync: str, lev
                 held = client.books[symbol]
                 fresh_book = {side: dict(map(tuple, snapshots[symbol][side])) for side in ("asks", "bids")}
                 assert held == fresh_book, symbol
-                rest_book = await arest(session, venue.base_url, "GET", "/v3/order_book",
-                                        {"symbol": symbol, "limit": levels})
+                rest_book = await arest(
+                    session, venue.base_url, "GET", "/v3/order_book", {"symbol": symbol, "limit": levels}
+                )
                 for side in ("asks", "bids"):
-                    assert as_numbers(held[side]) == [(Decimal(str(p)), Decimal(str(q))) for p, q in rest_book[side]]
+                    assert as_numbers(held[side]) == [
+                        (Decimal(str(p)), Decimal(str(q))) for p, q in rest_book[side]
+                    ]
                 true_bids, true_asks = venue.ctx.venue.marketdata.top(symbol, levels)
                 market = venue.ctx.venue.engine.markets[symbol]
                 assert held["bids"] == {market.format_price(p): market.format_amount(q) for p, q in true_bids}

@@ -55,9 +55,18 @@ def test_malformed_websocket_requests_get_errors_and_the_connection_lives(server
         ('{"id": 14, "method": "server.auth", "params": ["alice-key"]}', 1, 14),
         ('{"id": 15, "method": "server.auth", "params": ["alice-key", "soon", "x"]}', 1, 15),
         (json.dumps({"id": 16, "method": "server.auth", "params": ws_auth_params("nobody", "x")}), 6, 16),
-        (json.dumps({"id": 17, "method": "server.auth", "params": ws_auth_params("alice-key", "wrong")}), 6, 17),
-        (json.dumps({"id": 18, "method": "server.auth",
-                     "params": ws_auth_params(*ALICE, ts_ms=now_ms - 120_000)}), 6, 18),
+        (
+            json.dumps({"id": 17, "method": "server.auth", "params": ws_auth_params("alice-key", "wrong")}),
+            6,
+            17,
+        ),
+        (
+            json.dumps(
+                {"id": 18, "method": "server.auth", "params": ws_auth_params(*ALICE, ts_ms=now_ms - 120_000)}
+            ),
+            6,
+            18,
+        ),
         ('{"id": 1.5, "method": "nope"}', 4, 1.5),
         ('{"id": 1600000000000001, "method": "nope"}', 4, 1600000000000001),
         (json.dumps({"id": 19, "method": "server.ping", "params": ["x" * MiB]}), 1, 19),  # 1 MiB
@@ -107,17 +116,27 @@ def test_rest_auth_and_parameter_errors_change_nothing(server: SandexServer) -> 
     payload = "amount=0.1&price=64000&symbol=BTC_USDT&type=buy"
     assert raw_post("/v3/spot/order/new", order, {})["code"] == 10009
     assert raw_post("/v3/spot/order/new", order, signed_headers("nobody", "x", payload))["code"] == 10002
-    assert raw_post("/v3/spot/order/new", order, signed_headers("alice-key", "wrong", payload))["code"] == 10003
+    assert (
+        raw_post("/v3/spot/order/new", order, signed_headers("alice-key", "wrong", payload))["code"] == 10003
+    )
     stale = signed_headers(*ALICE, payload, ts=int(time.time()) - 120)
     assert raw_post("/v3/spot/order/new", order, stale)["code"] == 10008
     # Signed over other params than those sent (a tampered body).
-    assert raw_post("/v3/spot/order/new", order, signed_headers(*ALICE, payload.replace("0.1", "0.2")))["code"] == 10003
+    assert (
+        raw_post("/v3/spot/order/new", order, signed_headers(*ALICE, payload.replace("0.1", "0.2")))["code"]
+        == 10003
+    )
     # Same check for a GET: the signature covers the raw query string.
-    assert rest(base, "GET", "/v3/spot/assets", {"x": "1"}, headers=signed_headers(*ALICE, "x=2"))["code"] == 10003
+    assert (
+        rest(base, "GET", "/v3/spot/assets", {"x": "1"}, headers=signed_headers(*ALICE, "x=2"))["code"]
+        == 10003
+    )
 
     def new(**changes: str) -> int:
         params = {**order, **changes}
-        return int(rest(base, "POST", "/v3/spot/order/new", {k: v for k, v in params.items() if v}, ALICE)["code"])
+        return int(
+            rest(base, "POST", "/v3/spot/order/new", {k: v for k, v in params.items() if v}, ALICE)["code"]
+        )
 
     assert new(symbol="NOPE_USDT") == 20019
     assert new(type="short") == 20012
@@ -146,17 +165,35 @@ def test_rest_auth_and_parameter_errors_change_nothing(server: SandexServer) -> 
     assert new(price="1", amount="0.0001") == 20010
     assert new(amount="100") == 20011  # 6.4 M USDT
     assert new(price="65000", post_only="1") == 20003  # would take bob's offer
-    assert rest(base, "POST", "/v3/spot/order/new",
-                {"symbol": "BTC_USDT", "type": "buy_market", "amount": "0.5"}, ALICE)["code"] == 20010
+    assert (
+        rest(
+            base,
+            "POST",
+            "/v3/spot/order/new",
+            {"symbol": "BTC_USDT", "type": "buy_market", "amount": "0.5"},
+            ALICE,
+        )["code"]
+        == 20010
+    )
     assert state(server) == before
 
 
 def test_rest_numbers_are_exact_literals(server: SandexServer) -> None:
     base = server.base_url
-    rest(base, "POST", "/v3/spot/order/new",
-         {"symbol": "BTC_USDT", "type": "sell", "price": "65000.01", "amount": "0.123457"}, BOB)
-    rest(base, "POST", "/v3/spot/order/new",
-         {"symbol": "BTC_USDT", "type": "buy", "price": "65000.01", "amount": "0.123457"}, ALICE)
+    rest(
+        base,
+        "POST",
+        "/v3/spot/order/new",
+        {"symbol": "BTC_USDT", "type": "sell", "price": "65000.01", "amount": "0.123457"},
+        BOB,
+    )
+    rest(
+        base,
+        "POST",
+        "/v3/spot/order/new",
+        {"symbol": "BTC_USDT", "type": "buy", "price": "65000.01", "amount": "0.123457"},
+        ALICE,
+    )
     assets = {row["currency"]: row for row in rest(base, "GET", "/v3/spot/assets", None, ALICE)["list"]}
     # 0.123457 BTC bought, 0.1 % fee in BTC: 0.123333543 received; 8024.706234... USDT paid.
     assert assets["BTC"]["free"] == Decimal("10.123333543")

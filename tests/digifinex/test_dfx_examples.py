@@ -11,8 +11,9 @@ from tests.support.server import ROOT, SandexServer
 
 
 def run(example: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, str(ROOT / "examples" / example), *args],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / example), *args], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 

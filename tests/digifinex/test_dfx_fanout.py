@@ -21,8 +21,14 @@ async def test_every_subscriber_gets_identical_push_bytes(tmp_path: Path) -> Non
             assert decode(await ws.conn.recv())["params"][0] is True
         async with aiohttp.ClientSession() as session:
             for creds, side in ((BOB, "sell"), (ALICE, "buy")):
-                reply = await arest(session, venue.base_url, "POST", "/v3/spot/order/new",
-                                    {"symbol": "BTC_USDT", "type": side, "price": "65000", "amount": "0.3"}, creds)
+                reply = await arest(
+                    session,
+                    venue.base_url,
+                    "POST",
+                    "/v3/spot/order/new",
+                    {"symbol": "BTC_USDT", "type": side, "price": "65000", "amount": "0.3"},
+                    creds,
+                )
                 assert reply["code"] == 0
         # Bob's offer (a depth diff), then the trade and the emptied level, in one batch each.
         raw = [[await asyncio.wait_for(ws.conn.recv(), 5) for _ in range(3)] for ws in clients]

@@ -17,7 +17,7 @@ from tests.support.server import SandexServer
 
 
 def test_silent_clients_are_closed_and_talkative_ones_kept(tmp_path: Path) -> None:
-    config = with_sections("[limits.digifinex]\nprofile = \"strict\"\nidle_timeout_s = 2\n")
+    config = with_sections('[limits.digifinex]\nprofile = "strict"\nidle_timeout_s = 2\n')
     with SandexServer(tmp_path, config) as server:
         silent = create_connection(server.ws_url("/ws/v1"))  # the path without a slash works too
         app_pings = create_connection(server.ws_url("/ws/v1/"))

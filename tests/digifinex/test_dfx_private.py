@@ -23,7 +23,16 @@ from sandex.core.commands import PlaceTrigger
 from sandex.core.events import BalanceEvent, Event, OrderEvent, TriggerEvent
 from sandex.core.numbers import LEDGER_DECIMALS, format_trimmed
 from sandex.protocols.digifinex import order_fields
-from tests.digifinex.dfx_support import ALICE, BOB, AsyncWs, InProcess, arest, in_process, with_sections, ws_client
+from tests.digifinex.dfx_support import (
+    ALICE,
+    BOB,
+    AsyncWs,
+    InProcess,
+    arest,
+    in_process,
+    with_sections,
+    ws_client,
+)
 from tests.digifinex.test_dfx_seed import seed_pushes
 
 SYMBOLS = ("BTC_USDT", "ETH_USDT")
@@ -35,7 +44,10 @@ class Collector:
     def __init__(self, ws: AsyncWs) -> None:
         self.ws = ws
         self.items: dict[str, list[dict[str, Any]]] = {
-            "order.update": [], "balance.update": [], "order_algo.update": []}
+            "order.update": [],
+            "balance.update": [],
+            "order_algo.update": [],
+        }
         self.last = time.monotonic()
         self.task = asyncio.create_task(self._run())
 
@@ -55,7 +67,9 @@ class Collector:
         await asyncio.gather(self.task, return_exceptions=True)
 
 
-def expected_pushes(venue: InProcess, events: list[Event], account_id: int) -> dict[tuple[str, str], list[tuple]]:
+def expected_pushes(
+    venue: InProcess, events: list[Event], account_id: int
+) -> dict[tuple[str, str], list[tuple]]:
     """What the account must see, per topic (channel, symbol or currency), from the venue's own
     events. Order is guaranteed within a topic (one push per topic per batch keeps event order),
     not across topics."""
@@ -65,12 +79,17 @@ def expected_pushes(venue: InProcess, events: list[Event], account_id: int) -> d
     for e in events:
         if isinstance(e, OrderEvent) and e.account_id == account_id:
             filled = format_trimmed(e.filled, engine.markets[e.symbol].amount_precision)
-            out[("order.update", e.symbol)].append((str(e.order_id), order_fields.order_status(e), filled, e.ts))
+            out[("order.update", e.symbol)].append(
+                (str(e.order_id), order_fields.order_status(e), filled, e.ts)
+            )
         elif isinstance(e, BalanceEvent) and e.account_id == account_id and e.wallet_id == default_wallet:
-            out[("balance.update", e.currency)].append((format_trimmed(e.free, LEDGER_DECIMALS),
-                                                        format_trimmed(e.held, LEDGER_DECIMALS)))
+            out[("balance.update", e.currency)].append(
+                (format_trimmed(e.free, LEDGER_DECIMALS), format_trimmed(e.held, LEDGER_DECIMALS))
+            )
         elif isinstance(e, TriggerEvent) and e.account_id == account_id:
-            out[("order_algo.update", e.symbol)].append((str(e.trigger_id), order_fields.algo_status(e), e.ts))
+            out[("order_algo.update", e.symbol)].append(
+                (str(e.trigger_id), order_fields.algo_status(e), e.ts)
+            )
     return dict(out)
 
 
@@ -85,8 +104,9 @@ def received(collector: Collector) -> dict[tuple[str, str], list[tuple]]:
     return dict(out)
 
 
-async def random_trading(venue: InProcess, session: aiohttp.ClientSession, rng: random.Random,
-                         orders: int) -> dict[str, set[str]]:
+async def random_trading(
+    venue: InProcess, session: aiohttp.ClientSession, rng: random.Random, orders: int
+) -> dict[str, set[str]]:
     """Random REST orders from both accounts around the current price, plus trigger orders."""
     ids: dict[str, set[str]] = {"alice": set(), "bob": set()}
     md = venue.ctx.venue.marketdata
@@ -99,8 +119,14 @@ async def random_trading(venue: InProcess, session: aiohttp.ClientSession, rng: 
         mid = (bids[0][0] + asks[0][0]) // 2 if bids and asks else market.initial_price
         roll = rng.random()
         if roll < 0.15 and ids[name]:
-            await arest(session, venue.base_url, "POST", "/v3/spot/order/cancel",
-                        {"order_id": rng.choice(sorted(ids[name]))}, creds)
+            await arest(
+                session,
+                venue.base_url,
+                "POST",
+                "/v3/spot/order/cancel",
+                {"order_id": rng.choice(sorted(ids[name]))},
+                creds,
+            )
             continue
         if roll < 0.25:
             params = {"symbol": symbol, "type": "buy_market", "amount": "25"}
@@ -110,16 +136,29 @@ async def random_trading(venue: InProcess, session: aiohttp.ClientSession, rng: 
             account = engine.account_by_key[creds[0]]
             side = rng.choice(("buy", "sell"))
             step = max(1, mid // 2000) * rng.randint(1, 3)
-            events = await venue.ctx.venue.execute(PlaceTrigger(
-                account.id, symbol, side, mid + step if side == "buy" else mid - step,
-                "up" if side == "buy" else "down", kind="limit",
-                price=mid + 2 * step if side == "buy" else mid - 2 * step, amount=market.parse_amount("0.01")))
+            events = await venue.ctx.venue.execute(
+                PlaceTrigger(
+                    account.id,
+                    symbol,
+                    side,
+                    mid + step if side == "buy" else mid - step,
+                    "up" if side == "buy" else "down",
+                    kind="limit",
+                    price=mid + 2 * step if side == "buy" else mid - 2 * step,
+                    amount=market.parse_amount("0.01"),
+                )
+            )
             assert any(isinstance(e, TriggerEvent) for e in events)
             continue
         else:
             side = rng.choice(("buy", "sell"))
             offset = max(1, mid // 5000) * rng.randint(-5, 5)
-            params = {"symbol": symbol, "type": side, "price": market.format_price(mid + offset), "amount": "0.02"}
+            params = {
+                "symbol": symbol,
+                "type": side,
+                "price": market.format_price(mid + offset),
+                "amount": "0.02",
+            }
         reply = await arest(session, venue.base_url, "POST", "/v3/spot/order/new", params, creds)
         assert reply["code"] == 0, reply
         ids[name].add(reply["order_id"])
@@ -127,14 +166,19 @@ async def random_trading(venue: InProcess, session: aiohttp.ClientSession, rng: 
 
 
 async def test_each_account_gets_exactly_its_own_private_pushes(tmp_path: Path) -> None:
-    config = with_sections('[journal]\nsync = "normal"\n',
-                           simulator="enabled = true\norders_per_second = 60\nlevels = 8\nseed = 3")
+    config = with_sections(
+        '[journal]\nsync = "normal"\n',
+        simulator="enabled = true\norders_per_second = 60\nlevels = 8\nseed = 3",
+    )
     async with in_process(tmp_path, config) as venue:
         events: list[Event] = []
         venue.ctx.venue.listeners.append(lambda batch, update: events.extend(batch))
         engine = venue.ctx.venue.engine
-        async with ws_client(venue.ws_url) as alice_ws, ws_client(venue.ws_url) as bob_ws, \
-                aiohttp.ClientSession() as session:
+        async with (
+            ws_client(venue.ws_url) as alice_ws,
+            ws_client(venue.ws_url) as bob_ws,
+            aiohttp.ClientSession() as session,
+        ):
             for ws, creds in ((alice_ws, ALICE), (bob_ws, BOB)):
                 await ws.auth(creds)
                 for channel in ("order", "balance", "order_algo"):
@@ -154,13 +198,17 @@ async def test_each_account_gets_exactly_its_own_private_pushes(tmp_path: Path) 
             for key in expected:
                 assert got[key] == expected[key], f"{name} {key}"
             other = "bob" if name == "alice" else "alice"
-            order_items = [item for (method, _), items in got.items() if method == "order.update" for item in items]
+            order_items = [
+                item for (method, _), items in got.items() if method == "order.update" for item in items
+            ]
             seen_orders = {item[0] for item in order_items}
             assert ids[name] <= seen_orders and not seen_orders & ids[other]
             # Enough happened for the comparison to mean something: fills, and fired triggers.
             assert {order_fields.FILLED, order_fields.UNFILLED} <= {item[1] for item in order_items}
             assert sum(len(v) for (method, _), v in got.items() if method == "balance.update") > 50
-            algo_items = [item for (method, _), items in got.items() if method == "order_algo.update" for item in items]
+            algo_items = [
+                item for (method, _), items in got.items() if method == "order_algo.update" for item in items
+            ]
             assert any(item[1] == 2 for item in algo_items), "no trigger fired"
             fired_orders = seen_orders - ids[name]
             assert fired_orders, "orders placed by fired triggers must reach their owner too"
@@ -175,20 +223,23 @@ async def test_each_account_gets_exactly_its_own_private_pushes(tmp_path: Path) 
 
 
 async def test_signing_in_as_another_account_drops_the_first_accounts_channels(tmp_path: Path) -> None:
-    async with in_process(tmp_path, with_sections("")) as venue:
-        async with ws_client(venue.ws_url) as ws, aiohttp.ClientSession() as session:
-            await ws.auth(ALICE)
-            await ws.call("order.subscribe", ["BTC_USDT"])
-            await ws.call("balance.subscribe", ["USDT"])
-            await ws.auth(BOB)
-            order = {"symbol": "BTC_USDT", "type": "buy", "price": "60000", "amount": "0.01"}
-            await arest(session, venue.base_url, "POST", "/v3/spot/order/new", order, ALICE)
-            # No push for alice's order: the next frame is the reply to this ping.
-            assert (await ws.call("server.ping"))["result"] == "pong"
-            await ws.call("order.subscribe", ["BTC_USDT"])
-            reply = await arest(session, venue.base_url, "POST", "/v3/spot/order/new", order, BOB)
-            push = await ws.recv()
-            assert push["method"] == "order.update" and push["params"][0]["id"] == reply["order_id"]
+    async with (
+        in_process(tmp_path, with_sections("")) as venue,
+        ws_client(venue.ws_url) as ws,
+        aiohttp.ClientSession() as session,
+    ):
+        await ws.auth(ALICE)
+        await ws.call("order.subscribe", ["BTC_USDT"])
+        await ws.call("balance.subscribe", ["USDT"])
+        await ws.auth(BOB)
+        order = {"symbol": "BTC_USDT", "type": "buy", "price": "60000", "amount": "0.01"}
+        await arest(session, venue.base_url, "POST", "/v3/spot/order/new", order, ALICE)
+        # No push for alice's order: the next frame is the reply to this ping.
+        assert (await ws.call("server.ping"))["result"] == "pong"
+        await ws.call("order.subscribe", ["BTC_USDT"])
+        reply = await arest(session, venue.base_url, "POST", "/v3/spot/order/new", order, BOB)
+        push = await ws.recv()
+        assert push["method"] == "order.update" and push["params"][0]["id"] == reply["order_id"]
 
 
 async def test_order_algo_pushes_follow_a_trigger_order(tmp_path: Path) -> None:
@@ -196,8 +247,11 @@ async def test_order_algo_pushes_follow_a_trigger_order(tmp_path: Path) -> None:
         engine = venue.ctx.venue.engine
         market = engine.markets["BTC_USDT"]
         alice_id = engine.account_by_key[ALICE[0]].id
-        async with ws_client(venue.ws_url) as ws, ws_client(venue.ws_url) as bob_ws, \
-                aiohttp.ClientSession() as session:
+        async with (
+            ws_client(venue.ws_url) as ws,
+            ws_client(venue.ws_url) as bob_ws,
+            aiohttp.ClientSession() as session,
+        ):
             await ws.auth(ALICE)
             await ws.call("order_algo.subscribe", ["btc_usdt"])  # symbols are case-insensitive
             await ws.call("order.subscribe", ["BTC_USDT"])
@@ -206,21 +260,46 @@ async def test_order_algo_pushes_follow_a_trigger_order(tmp_path: Path) -> None:
             await bob_ws.call("order.subscribe", [])
             bob_collector = Collector(bob_ws)
 
-            await venue.ctx.venue.execute(PlaceTrigger(
-                alice_id, "BTC_USDT", "buy", market.parse_price("65100"), "up", kind="limit",
-                price=market.parse_price("65200"), amount=market.parse_amount("0.01")))
+            await venue.ctx.venue.execute(
+                PlaceTrigger(
+                    alice_id,
+                    "BTC_USDT",
+                    "buy",
+                    market.parse_price("65100"),
+                    "up",
+                    kind="limit",
+                    price=market.parse_price("65200"),
+                    amount=market.parse_amount("0.01"),
+                )
+            )
             waiting = (await ws.recv())["params"][0]
             example = seed_pushes()["order_algo.update"]["params"][0]
             assert set(waiting) == set(example)
             assert waiting["status"] == 0 and waiting["symbol"] == "BTC_USDT" and waiting["side"] == "buy"
-            assert (waiting["trigger_price"], waiting["algo_price"], waiting["amount"]) == ("65100", "65200", "0.01")
+            assert (waiting["trigger_price"], waiting["algo_price"], waiting["amount"]) == (
+                "65100",
+                "65200",
+                "0.01",
+            )
             assert waiting["mode"] == 1 and isinstance(waiting["timestamp"], int)
 
             # Bob offers at 65100 and alice lifts it: the last price reaches the trigger.
-            await arest(session, venue.base_url, "POST", "/v3/spot/order/new",
-                        {"symbol": "BTC_USDT", "type": "sell", "price": "65100", "amount": "0.5"}, BOB)
-            await arest(session, venue.base_url, "POST", "/v3/spot/order/new",
-                        {"symbol": "BTC_USDT", "type": "buy", "price": "65100", "amount": "0.01"}, ALICE)
+            await arest(
+                session,
+                venue.base_url,
+                "POST",
+                "/v3/spot/order/new",
+                {"symbol": "BTC_USDT", "type": "sell", "price": "65100", "amount": "0.5"},
+                BOB,
+            )
+            await arest(
+                session,
+                venue.base_url,
+                "POST",
+                "/v3/spot/order/new",
+                {"symbol": "BTC_USDT", "type": "buy", "price": "65100", "amount": "0.01"},
+                ALICE,
+            )
             # One batch: alice's buy fills, the trigger fires, its order fills against bob's rest.
             seen: list[dict[str, Any]] = [await ws.recv(), await ws.recv()]
             assert sorted(p["method"] for p in seen) == ["order.update", "order_algo.update"]
@@ -232,4 +311,6 @@ async def test_order_algo_pushes_follow_a_trigger_order(tmp_path: Path) -> None:
             assert (await ws.call("server.ping"))["result"] == "pong"  # nothing else was pushed
             await bob_collector.drain()
             assert bob_collector.items["order_algo.update"] == []
-            assert {o["id"] for o in bob_collector.items["order.update"]}.isdisjoint({o["id"] for o in orders})
+            assert {o["id"] for o in bob_collector.items["order.update"]}.isdisjoint(
+                {o["id"] for o in orders}
+            )

@@ -24,11 +24,23 @@ async def test_own_order_update_comes_before_the_public_trade_push(tmp_path: Pat
             if channel != "order":  # public channels start with a clean push
                 assert (await ws.recv())["params"][0] is True
         async with aiohttp.ClientSession() as http:
-            sell = await arest(http, venue.base_url, "POST", "/v3/spot/order/new",
-                               {"symbol": "BTC_USDT", "type": "sell", "price": "65000", "amount": "0.01"}, BOB)
+            sell = await arest(
+                http,
+                venue.base_url,
+                "POST",
+                "/v3/spot/order/new",
+                {"symbol": "BTC_USDT", "type": "sell", "price": "65000", "amount": "0.01"},
+                BOB,
+            )
             assert sell["code"] == 0
-            buy = await arest(http, venue.base_url, "POST", "/v3/spot/order/new",
-                              {"symbol": "BTC_USDT", "type": "buy", "price": "65000", "amount": "0.01"}, ALICE)
+            buy = await arest(
+                http,
+                venue.base_url,
+                "POST",
+                "/v3/spot/order/new",
+                {"symbol": "BTC_USDT", "type": "buy", "price": "65000", "amount": "0.01"},
+                ALICE,
+            )
             assert buy["code"] == 0
         seen: list[str] = []
         while "order.update" not in seen or "trades.update" not in seen:
@@ -62,8 +74,12 @@ async def test_every_trade_exactly_once_even_for_a_subscriber_joining_mid_stream
     busy = with_sections("", simulator="enabled = true\norders_per_second = 400\ntaker_ratio = 0.5")
     # Rounds 200 ms apart: trades pile up between them, so the subscribe below almost surely
     # lands while some are pending (the case where a clean push could repeat them).
-    busy = busy.replace('[server]\n', '[server]\nmarket_data_interval_ms = 200\n', 1)
-    async with in_process(tmp_path, busy) as venue, ws_client(venue.ws_url) as early, ws_client(venue.ws_url) as late:
+    busy = busy.replace("[server]\n", "[server]\nmarket_data_interval_ms = 200\n", 1)
+    async with (
+        in_process(tmp_path, busy) as venue,
+        ws_client(venue.ws_url) as early,
+        ws_client(venue.ws_url) as late,
+    ):
         assert (await early.call("trades.subscribe", ["BTC_USDT"]))["result"] == {"status": "success"}
         early_task = asyncio.create_task(_collect_trades(early, 2.5))
         await asyncio.sleep(1.0)  # trades are flowing now

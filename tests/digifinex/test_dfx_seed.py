@@ -30,7 +30,7 @@ def seed_pushes() -> dict[str, Any]:
     """method -> the push example that follows each "push example" heading."""
     pushes: dict[str, Any] = {}
     for match in re.finditer(r"push example\s*\n", SEED):
-        text = SEED[match.end():]
+        text = SEED[match.end() :]
         depth = 0
         for end, char in enumerate(text):
             depth += char == "{"
@@ -46,13 +46,33 @@ def test_the_seed_is_fully_read() -> None:
     methods = {json.loads(r)["method"] for r in seed_requests()}
     assert len(seed_requests()) == 17
     assert methods == {
-        "server.ping", "server.time", "server.auth", "trades.subscribe", "trades.unsubscribe",
-        "depth.subscribe", "depth.unsubscribe", "ticker.subscribe", "ticker.unsubscribe",
-        "all_ticker.subscribe", "all_ticker.unsubscribe", "order.subscribe", "order.unsubscribe",
-        "order_algo.subscribe", "order_algo.unsubscribe", "balance.subscribe", "balance.unsubscribe",
+        "server.ping",
+        "server.time",
+        "server.auth",
+        "trades.subscribe",
+        "trades.unsubscribe",
+        "depth.subscribe",
+        "depth.unsubscribe",
+        "ticker.subscribe",
+        "ticker.unsubscribe",
+        "all_ticker.subscribe",
+        "all_ticker.unsubscribe",
+        "order.subscribe",
+        "order.unsubscribe",
+        "order_algo.subscribe",
+        "order_algo.unsubscribe",
+        "balance.subscribe",
+        "balance.unsubscribe",
     }
-    assert set(seed_pushes()) == {"trades.update", "depth.update", "all_ticker.update", "ticker.update",
-                                  "order.update", "order_algo.update", "balance.update"}
+    assert set(seed_pushes()) == {
+        "trades.update",
+        "depth.update",
+        "all_ticker.update",
+        "ticker.update",
+        "order.update",
+        "order_algo.update",
+        "balance.update",
+    }
 
 
 def test_every_seed_request_gets_its_documented_reply(server: SandexServer) -> None:
@@ -126,20 +146,42 @@ def test_live_pushes_have_the_seed_fields(server: SandexServer) -> None:
     try:
         ws.send(json.dumps({"id": 1, "method": "server.auth", "params": ws_auth_params(*ALICE)}))
         decode(ws.recv())
-        for n, (method, params) in enumerate([
-            ("trades.subscribe", ["BTC_USDT"]), ("depth.subscribe", ["BTC_USDT"]),
-            ("ticker.subscribe", ["BTC_USDT"]), ("all_ticker.subscribe", None),
-            ("order.subscribe", ["BTC_USDT"]), ("balance.subscribe", ["USDT", "BTC"]),
-        ], start=2):
+        for n, (method, params) in enumerate(
+            [
+                ("trades.subscribe", ["BTC_USDT"]),
+                ("depth.subscribe", ["BTC_USDT"]),
+                ("ticker.subscribe", ["BTC_USDT"]),
+                ("all_ticker.subscribe", None),
+                ("order.subscribe", ["BTC_USDT"]),
+                ("balance.subscribe", ["USDT", "BTC"]),
+            ],
+            start=2,
+        ):
             ws.send(json.dumps({"id": n, "method": method, **({"params": params} if params else {})}))
-        rest(server.base_url, "POST", "/v3/spot/order/new",
-             {"symbol": "BTC_USDT", "type": "sell", "price": "65000.5", "amount": "0.25"}, BOB)
-        rest(server.base_url, "POST", "/v3/spot/order/new",
-             {"symbol": "BTC_USDT", "type": "buy", "price": "65000.5", "amount": "0.1"}, ALICE)
+        rest(
+            server.base_url,
+            "POST",
+            "/v3/spot/order/new",
+            {"symbol": "BTC_USDT", "type": "sell", "price": "65000.5", "amount": "0.25"},
+            BOB,
+        )
+        rest(
+            server.base_url,
+            "POST",
+            "/v3/spot/order/new",
+            {"symbol": "BTC_USDT", "type": "buy", "price": "65000.5", "amount": "0.1"},
+            ALICE,
+        )
         seen: dict[str, Any] = {}
         deadline = time.monotonic() + 10
-        wanted = {"trades.update", "depth.update", "ticker.update", "all_ticker.update", "order.update",
-                  "balance.update"}
+        wanted = {
+            "trades.update",
+            "depth.update",
+            "ticker.update",
+            "all_ticker.update",
+            "order.update",
+            "balance.update",
+        }
         ws.settimeout(10)
         while not wanted <= set(seen) and time.monotonic() < deadline:
             frame = decode(ws.recv())

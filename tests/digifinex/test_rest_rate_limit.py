@@ -30,16 +30,25 @@ WINDOW_S = 1.0
 RATE_LIMITED = 10005
 
 
-def codes(base: str, method: str, path: str, count: int, creds: tuple[str, str] | None = None,
-          params: dict[str, Any] | None = None) -> list[int]:
+def codes(
+    base: str,
+    method: str,
+    path: str,
+    count: int,
+    creds: tuple[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+) -> list[int]:
     return [rest(base, method, path, params, creds)["code"] for _ in range(count)]
 
 
 def violations(base: str) -> float:
     with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
         text = response.read().decode()
-    line = next(line for line in text.splitlines()
-                if line.startswith('sandex_rest_rate_limit_violations_total{dialect="digifinex"}'))
+    line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith('sandex_rest_rate_limit_violations_total{dialect="digifinex"}')
+    )
     return float(line.rsplit(" ", 1)[1])
 
 
@@ -77,8 +86,12 @@ def test_public_endpoints_are_limited_per_address(tmp_path: Path) -> None:
     with SandexServer(tmp_path, LIMITED) as server:
         base = server.base_url
         assert codes(base, "GET", "/v3/ping", PER_IP) == [0] * PER_IP
-        for path, params in (("/v3/ticker", {}), ("/v3/order_book", {"symbol": "BTC_USDT"}),
-                             ("/swap/v2/public/instruments", {}), ("/v3/no/such/endpoint", {})):
+        for path, params in (
+            ("/v3/ticker", {}),
+            ("/v3/order_book", {"symbol": "BTC_USDT"}),
+            ("/swap/v2/public/instruments", {}),
+            ("/v3/no/such/endpoint", {}),
+        ):
             assert rest(base, "GET", path, params)["code"] == RATE_LIMITED, path
         # Calls without a usable key have no account to charge: they spend the address's budget.
         assert rest(base, "GET", "/v3/spot/assets", {}, ("nobody-key", "x"))["code"] == RATE_LIMITED
@@ -92,7 +105,9 @@ def test_public_endpoints_are_limited_per_address(tmp_path: Path) -> None:
 def test_unknown_keys_are_limited_per_address(tmp_path: Path) -> None:
     with SandexServer(tmp_path, LIMITED) as server:
         base = server.base_url
-        made_up = [rest(base, "GET", "/v3/spot/assets", {}, (f"key-{i}", "x"))["code"] for i in range(PER_IP + 1)]
+        made_up = [
+            rest(base, "GET", "/v3/spot/assets", {}, (f"key-{i}", "x"))["code"] for i in range(PER_IP + 1)
+        ]
         assert made_up == [10002] * PER_IP + [RATE_LIMITED]
 
 
@@ -140,8 +155,13 @@ def test_ccxt_throttle_stays_under_the_strict_defaults() -> None:
 def test_relaxed_profile_or_zero_turns_the_limits_off(tmp_path: Path, section: str) -> None:
     with SandexServer(tmp_path, with_sections("[limits.digifinex]\n" + section)) as server:
         base = server.base_url
-        count = max(DIGIFINEX_PROFILES["strict"].rest_public_per_second,
-                    DIGIFINEX_PROFILES["strict"].rest_private_per_second) + 5
+        count = (
+            max(
+                DIGIFINEX_PROFILES["strict"].rest_public_per_second,
+                DIGIFINEX_PROFILES["strict"].rest_private_per_second,
+            )
+            + 5
+        )
         assert codes(base, "GET", "/v3/ping", count) == [0] * count
         assert codes(base, "GET", "/v3/spot/assets", count, ALICE) == [0] * count
         assert violations(base) == 0

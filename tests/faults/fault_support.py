@@ -33,7 +33,9 @@ def config_with(extra: str = "", data_dir: Path | None = None) -> str:
     """BASE_CONFIG (BTC_USDT, ETH_USDT; alice and bob; simulator off) plus TOML sections."""
     text = BASE_CONFIG
     if data_dir is not None:
-        text = text.replace('[server]\nhost = "127.0.0.1"', f'[server]\nhost = "127.0.0.1"\ndata_dir = "{data_dir}"')
+        text = text.replace(
+            '[server]\nhost = "127.0.0.1"', f'[server]\nhost = "127.0.0.1"\ndata_dir = "{data_dir}"'
+        )
     return text + "\n" + extra
 
 
@@ -55,9 +57,11 @@ class LiveVenue:
     # -- the operator API (what `sandex faults` calls) -------------------------------------------
 
     async def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        async with aiohttp.ClientSession() as http:
-            async with http.request(method, self.base_url + path, json=body) as response:
-                return response.status, json.loads(await response.read())
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(method, self.base_url + path, json=body) as response,
+        ):
+            return response.status, json.loads(await response.read())
 
     async def set_fault(self, name: str, **fields: Any) -> dict[str, Any]:
         status, state = await self.admin("POST", f"/admin/faults/{name}", fields)
@@ -78,9 +82,15 @@ class LiveVenue:
     async def place(self, key: str, symbol: str, side: str, price: str, amount: str) -> list[Any]:
         engine = self.ctx.venue.engine
         market = engine.markets[symbol]
-        events = await self.ctx.venue.execute(PlaceOrder(
-            engine.account_by_key[key].id, symbol, side,
-            price=market.parse_price(price), amount=market.parse_amount(amount)))
+        events = await self.ctx.venue.execute(
+            PlaceOrder(
+                engine.account_by_key[key].id,
+                symbol,
+                side,
+                price=market.parse_price(price),
+                amount=market.parse_amount(amount),
+            )
+        )
         assert not [e for e in events if isinstance(e, Rejected)], events
         return events
 

@@ -20,8 +20,9 @@ from tests.faults.fault_support import LiveVenue, live_venue
 DFX = "/ws/v1/"
 
 
-async def dfx_call(ws: websockets.ClientConnection, rid: int, method: str, params: list | None = None,
-                   timeout: float = 2.0) -> dict:
+async def dfx_call(
+    ws: websockets.ClientConnection, rid: int, method: str, params: list | None = None, timeout: float = 2.0
+) -> dict:
     await ws.send(json.dumps({"id": rid, "method": method, "params": params or []}))
     while True:
         frame = json.loads(zlib.decompress(await asyncio.wait_for(ws.recv(), timeout)))
@@ -79,7 +80,11 @@ async def test_drop_with_probability_hits_only_the_chosen_key(tmp_path: Path) ->
         lasted, _ = await closed_within(alice, 3.0)
         assert lasted <= 1.6  # the draw happens once a second
         await bob.send(json.dumps({"code": 10010, "trace": "still-here", "ack": 1}))
-        assert json.loads(await asyncio.wait_for(bob.recv(), 2)) == {"code": 10011, "trace": "still-here", "msg": "ok"}
+        assert json.loads(await asyncio.wait_for(bob.recv(), 2)) == {
+            "code": 10011,
+            "trace": "still-here",
+            "msg": "ok",
+        }
         await venue.disable_fault("coin")
         again = await infoway(venue, "alice-key")
         await asyncio.sleep(1.3)
@@ -93,13 +98,25 @@ async def test_ignored_pings_make_a_keepalive_client_give_up(tmp_path: Path) -> 
     async with live_venue(tmp_path) as venue:
         await venue.set_fault("deaf", dialect="dbot", api_key="alice-key", ignore_pings=True)
         # DBot clients keep alive with RFC 6455 pings; websockets closes when no pong comes.
-        deaf = await websockets.connect(venue.ws_url("/trade/ws"), additional_headers={"x-api-key": "alice-key"},
-                                        ping_interval=0.2, ping_timeout=0.4)
-        fine = await websockets.connect(venue.ws_url("/trade/ws"), additional_headers={"x-api-key": "bob-key"},
-                                        ping_interval=0.2, ping_timeout=0.4)
+        deaf = await websockets.connect(
+            venue.ws_url("/trade/ws"),
+            additional_headers={"x-api-key": "alice-key"},
+            ping_interval=0.2,
+            ping_timeout=0.4,
+        )
+        fine = await websockets.connect(
+            venue.ws_url("/trade/ws"),
+            additional_headers={"x-api-key": "bob-key"},
+            ping_interval=0.2,
+            ping_timeout=0.4,
+        )
         _, closed = await closed_within(deaf, 3.0)
         # The client gave up on its own: it sent 1011 "keepalive ping timeout".
-        assert closed.sent is not None and closed.sent.code == 1011 and "keepalive ping timeout" in closed.sent.reason
+        assert (
+            closed.sent is not None
+            and closed.sent.code == 1011
+            and "keepalive ping timeout" in closed.sent.reason
+        )
         await asyncio.sleep(0.3)
         pong = await fine.ping()  # bob's pings are still answered
         await asyncio.wait_for(pong, 2)
@@ -124,7 +141,11 @@ async def test_ignored_pings_cover_the_dialects_own_ping_requests(tmp_path: Path
         await ws.send(json.dumps({"code": 10010, "trace": "hb", "ack": 1}))
         await ws.send(json.dumps({"code": 10000, "trace": "sub", "data": {"codes": "BTCUSDT"}}))
         # The heartbeat's 10011 never comes: the next frame is the subscribe's ack.
-        assert json.loads(await asyncio.wait_for(ws.recv(), 2)) == {"code": 10001, "trace": "sub", "msg": "ok"}
+        assert json.loads(await asyncio.wait_for(ws.recv(), 2)) == {
+            "code": 10001,
+            "trace": "sub",
+            "msg": "ok",
+        }
         await ws.close()
 
 
@@ -166,8 +187,9 @@ async def test_delayed_pushes_arrive_late_and_in_order(tmp_path: Path) -> None:
 
 async def test_handshakes_are_refused_with_502_as_the_seed_decides(tmp_path: Path) -> None:
     async with live_venue(tmp_path) as venue:
-        state = await venue.set_fault("gateway", dialect="infoway", api_key="alice-key",
-                                      handshake_502_probability=0.5, seed=42)
+        state = await venue.set_fault(
+            "gateway", dialect="infoway", api_key="alice-key", handshake_502_probability=0.5, seed=42
+        )
         assert state["profiles"][0]["seed"] == 42
         expected_rng = random.Random(profile_seed(FaultProfile(name="gateway", seed=42)))
         expected = [expected_rng.random() < 0.5 for _ in range(30)]
@@ -187,7 +209,9 @@ async def test_handshakes_are_refused_with_502_as_the_seed_decides(tmp_path: Pat
             ws = await infoway(venue, "bob-key")
             await ws.close()
         # DigiFinex connections have no key at the upgrade: only dialect-wide profiles apply there.
-        await venue.set_fault("dfx-alice", dialect="digifinex", api_key="alice-key", handshake_502_probability=1.0)
+        await venue.set_fault(
+            "dfx-alice", dialect="digifinex", api_key="alice-key", handshake_502_probability=1.0
+        )
         async with websockets.connect(venue.ws_url(DFX), ping_interval=None) as ws:
             assert (await dfx_call(ws, 1, "server.ping"))["result"] == "pong"
         await venue.set_fault("dfx-all", dialect="digifinex", handshake_502_probability=1.0)
@@ -204,9 +228,13 @@ async def test_a_digifinex_key_profile_applies_once_the_connection_signs_in(tmp_
         async with websockets.connect(venue.ws_url(DFX), ping_interval=None) as ws:
             await asyncio.sleep(0.6)  # older than 0.3 s, but not signed in: untouched
             assert (await dfx_call(ws, 1, "server.ping"))["result"] == "pong"
-            assert (await dfx_call(ws, 2, "server.auth", ws_auth_params("alice-key", "alice-secret")))["error"] is None
+            assert (await dfx_call(ws, 2, "server.auth", ws_auth_params("alice-key", "alice-secret")))[
+                "error"
+            ] is None
             await closed_within(ws, 2.0)  # signed in as alice: the profile hits at once
         async with websockets.connect(venue.ws_url(DFX), ping_interval=None) as ws:
-            assert (await dfx_call(ws, 1, "server.auth", ws_auth_params("bob-key", "bob-secret")))["error"] is None
+            assert (await dfx_call(ws, 1, "server.auth", ws_auth_params("bob-key", "bob-secret")))[
+                "error"
+            ] is None
             await asyncio.sleep(0.6)
             assert (await dfx_call(ws, 2, "server.ping"))["result"] == "pong"

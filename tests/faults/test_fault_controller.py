@@ -15,11 +15,13 @@ class Venue:
 
 
 def test_scope_is_dialect_then_key_and_unkeyed_traffic_matches_only_dialect_wide_profiles() -> None:
-    faults = FaultController([
-        FaultProfile(name="all-dfx", dialect="digifinex", reject_orders_code=50000),
-        FaultProfile(name="alice-iw", dialect="infoway", api_key="alice", handshake_502_probability=1.0),
-        FaultProfile(name="bob-any", api_key="bob", reject_orders_code=20011),
-    ])
+    faults = FaultController(
+        [
+            FaultProfile(name="all-dfx", dialect="digifinex", reject_orders_code=50000),
+            FaultProfile(name="alice-iw", dialect="infoway", api_key="alice", handshake_502_probability=1.0),
+            FaultProfile(name="bob-any", api_key="bob", reject_orders_code=20011),
+        ]
+    )
     assert faults.order_rejection("digifinex", None) is not None
     assert faults.order_rejection("dbot", "carol") is None
     rejection = faults.order_rejection("dbot", "bob")
@@ -51,14 +53,18 @@ def test_random_decisions_follow_the_profiles_seed_and_restart_when_it_is_set_ag
 
 
 def test_certain_decisions_consume_no_randomness() -> None:
-    faults = FaultController([
-        FaultProfile(name="always", handshake_502_probability=1.0, seed=1),
-        FaultProfile(name="coin", reject_orders_code=1, reject_orders_probability=0.5, seed=5),
-    ])
+    faults = FaultController(
+        [
+            FaultProfile(name="always", handshake_502_probability=1.0, seed=1),
+            FaultProfile(name="coin", reject_orders_code=1, reject_orders_probability=0.5, seed=5),
+        ]
+    )
     for _ in range(10):
         assert faults.refuse_handshake("dbot", "k")
     rng = random.Random(5)
-    assert [faults.order_rejection("dbot", "k") is not None for _ in range(50)] == [rng.random() < 0.5 for _ in range(50)]
+    assert [faults.order_rejection("dbot", "k") is not None for _ in range(50)] == [
+        rng.random() < 0.5 for _ in range(50)
+    ]
 
 
 def test_pause_engine_sets_and_lifts_only_its_own_pause() -> None:
@@ -86,7 +92,9 @@ def test_unusable_profiles_are_refused_whole() -> None:
 
 
 def test_describe_lists_every_profile_with_its_injections() -> None:
-    faults = FaultController([FaultProfile(name="a", handshake_502_probability=1.0), FaultProfile(name="b", enabled=False)])
+    faults = FaultController(
+        [FaultProfile(name="a", handshake_502_probability=1.0), FaultProfile(name="b", enabled=False)]
+    )
     faults.refuse_handshake("dbot", None)
     described = faults.describe()
     assert [p["name"] for p in described] == ["a", "b"]

@@ -43,19 +43,31 @@ REJECTED = "Insufficient balance (sandex fault injection) (code 20011)"
 
 
 def limit_order(price: str = "70000") -> dict[str, Any]:
-    return {"chain": "solana", "pair": "BTC_USDT",
-            "settings": [{"enabled": True, "tradeType": "buy", "triggerPriceUsd": price,
-                          "triggerDirection": "up", "currencyAmountUI": "500"}]}
+    return {
+        "chain": "solana",
+        "pair": "BTC_USDT",
+        "settings": [
+            {
+                "enabled": True,
+                "tradeType": "buy",
+                "triggerPriceUsd": price,
+                "triggerDirection": "up",
+                "currencyAmountUI": "500",
+            }
+        ],
+    }
 
 
 SWAP = {"chain": "solana", "pair": "BTC_USDT", "type": "buy", "amountOrPercent": "100"}
 
 
 async def admin(server: SandexServer, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    async with aiohttp.ClientSession() as http:
-        async with http.request(method, server.base_url + path, json=body) as response:
-            assert response.status == 200, await response.text()
-            return json.loads(await response.read())
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, server.base_url + path, json=body) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return json.loads(await response.read())
 
 
 async def injected(server: SandexServer, name: str) -> dict[str, int]:
@@ -64,8 +76,9 @@ async def injected(server: SandexServer, name: str) -> dict[str, int]:
 
 
 async def raw_dbot(server: SandexServer, key: str) -> websockets.ClientConnection:
-    return await websockets.connect(server.ws_url("/trade/ws"), additional_headers={"x-api-key": key},
-                                    ping_interval=None)
+    return await websockets.connect(
+        server.ws_url("/trade/ws"), additional_headers={"x-api-key": key}, ping_interval=None
+    )
 
 
 async def nothing_within(ws: websockets.ClientConnection, seconds: float) -> None:
@@ -84,13 +97,18 @@ async def usdt(server: SandexServer, creds: tuple[str, str]) -> dict[str, Any]:
 # -- ignore_pings -------------------------------------------------------------------------------
 
 
-async def test_json_pings_go_unanswered_for_the_chosen_key_yet_keep_the_connection_alive(tmp_path: Path) -> None:
+async def test_json_pings_go_unanswered_for_the_chosen_key_yet_keep_the_connection_alive(
+    tmp_path: Path,
+) -> None:
     with SandexServer(tmp_path, config_with(DEAF_ALICE)) as server:
         deaf, fine = await raw_dbot(server, "alice-key"), await raw_dbot(server, "bob-key")
         # Control: bob's pings are answered, with his id.
         await fine.send(json.dumps({"id": 7, "method": "ping"}))
-        assert json.loads(await asyncio.wait_for(fine.recv(), 2)) == \
-               {"method": "rpcResponse", "id": 7, "result": {"err": False}}
+        assert json.loads(await asyncio.wait_for(fine.recv(), 2)) == {
+            "method": "rpcResponse",
+            "id": 7,
+            "result": {"err": False},
+        }
         await fine.close()
         # alice's ping and heartbeat get nothing: the next frame is the reply to the request after them.
         await deaf.send(json.dumps({"id": 1, "method": "ping"}))
@@ -116,8 +134,11 @@ async def test_json_pings_go_unanswered_for_the_chosen_key_yet_keep_the_connecti
         # Live: switched off, the same connection's pings are answered again.
         await admin(server, "POST", "/admin/faults/deaf/disable", {})
         await deaf.send(json.dumps({"id": 5, "method": "ping"}))
-        assert json.loads(await asyncio.wait_for(deaf.recv(), 2)) == \
-               {"method": "rpcResponse", "id": 5, "result": {"err": False}}
+        assert json.loads(await asyncio.wait_for(deaf.recv(), 2)) == {
+            "method": "rpcResponse",
+            "id": 5,
+            "result": {"err": False},
+        }
         await deaf.close()
 
 
@@ -166,9 +187,17 @@ async def test_rejection_switched_live_through_the_operator_api(tmp_path: Path) 
     with SandexServer(tmp_path, config_with()) as server:
         alice = await DbotWs.connect(server.ws_url("/trade/ws"), "alice-key")
         (kept,) = (await alice.call("createLimitOrder", limit_order()))["ids"]
-        await admin(server, "POST", "/admin/faults/refuse",
-                    {"dialect": "dbot", "api_key": "alice-key", "reject_orders_code": 30001,
-                     "reject_orders_message": "venue busy"})
+        await admin(
+            server,
+            "POST",
+            "/admin/faults/refuse",
+            {
+                "dialect": "dbot",
+                "api_key": "alice-key",
+                "reject_orders_code": 30001,
+                "reject_orders_message": "venue busy",
+            },
+        )
         for method, params in (("createLimitOrder", limit_order("71000")), ("createSwapOrder", SWAP)):
             frame = await alice.request(method, params)
             assert frame["result"] == {"err": True, "res": "venue busy (code 30001)", "docs": ""}, frame

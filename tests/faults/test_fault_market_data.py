@@ -56,11 +56,13 @@ class DepthClient:
         while (left := deadline - asyncio.get_running_loop().time()) > 0:
             try:
                 self._apply(await self._recv(left))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
 
     async def _recv(self, timeout: float) -> dict[str, Any]:
-        return json.loads(zlib.decompress(await asyncio.wait_for(self.ws.recv(), timeout)), parse_float=Decimal)
+        return json.loads(
+            zlib.decompress(await asyncio.wait_for(self.ws.recv(), timeout)), parse_float=Decimal
+        )
 
     def _apply(self, frame: dict[str, Any]) -> None:
         if frame.get("method") != "depth.update":
@@ -80,9 +82,11 @@ class DepthClient:
 
 async def venue_book(venue: LiveVenue) -> Book:
     """The venue's own view, over REST (what a resync check compares against)."""
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{venue.base_url}/v3/order_book?symbol=BTC_USDT&limit=30") as response:
-            body = json.loads(await response.read(), parse_float=Decimal)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{venue.base_url}/v3/order_book?symbol=BTC_USDT&limit=30") as response,
+    ):
+        body = json.loads(await response.read(), parse_float=Decimal)
     return {side: {Decimal(str(p)): Decimal(str(q)) for p, q in body[side]} for side in ("asks", "bids")}
 
 
@@ -156,7 +160,7 @@ async def depth_pushes(ws: websockets.ClientConnection, seconds: float) -> list[
     while (left := deadline - asyncio.get_running_loop().time()) > 0:
         try:
             frame = json.loads(await asyncio.wait_for(ws.recv(), left))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         if frame.get("code") == 10005:
             out.append(frame["data"])

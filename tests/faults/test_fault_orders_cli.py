@@ -39,9 +39,21 @@ def exchange(server: SandexServer, creds: tuple[str, str]) -> ccxt.digifinex:
 
 def cli(server: SandexServer, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sandex.cli", "faults", *args, "--config", str(server.config_path),
-         "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, timeout=30)
+        [
+            sys.executable,
+            "-m",
+            "sandex.cli",
+            "faults",
+            *args,
+            "--config",
+            str(server.config_path),
+            "--data-dir",
+            str(server.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def cli_json(server: SandexServer, *args: str) -> Any:
@@ -85,7 +97,9 @@ def test_orders_rejected_with_the_chosen_code_for_one_key(tmp_path: Path) -> Non
 
 
 def test_pausing_the_engine_stops_order_entry_and_the_simulator(tmp_path: Path) -> None:
-    config = config_with().replace("[simulator]\nenabled = false", "[simulator]\nenabled = true\norders_per_second = 50")
+    config = config_with().replace(
+        "[simulator]\nenabled = false", "[simulator]\nenabled = true\norders_per_second = 50"
+    )
     with SandexServer(tmp_path, config) as server:
         alice = exchange(server, ALICE)
         alice.load_markets()
@@ -119,8 +133,12 @@ def test_cli_set_validates_like_the_config_and_needs_a_running_server(tmp_path: 
         assert cli_json(server, "list")["profiles"] == []
         state = cli_json(server, "set", "x", "dialect=infoway", "api_key=alice-key", "drop_every_s=2.5")
         (profile,) = state["profiles"]
-        assert (profile["dialect"], profile["api_key"], profile["drop_every_s"], profile["enabled"]) == \
-               ("infoway", "alice-key", 2.5, True)
+        assert (profile["dialect"], profile["api_key"], profile["drop_every_s"], profile["enabled"]) == (
+            "infoway",
+            "alice-key",
+            2.5,
+            True,
+        )
         state = cli_json(server, "set", "x", "api_key=")  # unset: the whole dialect
         assert state["profiles"][0]["api_key"] is None and state["profiles"][0]["drop_every_s"] == 2.5
         assert cli_json(server, "disable", "x")["profiles"][0]["enabled"] is False

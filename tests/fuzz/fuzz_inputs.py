@@ -29,25 +29,80 @@ def fuzz_settings(examples: int = EXAMPLES) -> settings:
         database=None,
         # CI (the default count) is reproducible; the long mode explores.
         derandomize=examples <= 1000,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                               HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+            HealthCheck.function_scoped_fixture,
+        ],
     )
 
 
 # -- scalars ------------------------------------------------------------------------------------
 
 #: Number-ish text a decimal or integer parser meets in the wild, and some it should never accept.
-NUMBER_TEXT = st.sampled_from([
-    "0", "-0", "1", "-1", "0.1", ".5", "5.", "1e5", "1E-7", "1e400", "-1e400", "NaN", "nan", "Infinity",
-    "-Infinity", "inf", "0x10", "1_000", " 1", "1 ", "+1", "--1", "1.2.3", "９", "²", "١٢٣", "1\u00a0",
-    "123456789012345678901234567890", "9" * 400, "0." + "0" * 40 + "1", "65000", "65000.00", "0.0001",
-    "", " ", "null", "true",
-])
+NUMBER_TEXT = st.sampled_from(
+    [
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "0.1",
+        ".5",
+        "5.",
+        "1e5",
+        "1E-7",
+        "1e400",
+        "-1e400",
+        "NaN",
+        "nan",
+        "Infinity",
+        "-Infinity",
+        "inf",
+        "0x10",
+        "1_000",
+        " 1",
+        "1 ",
+        "+1",
+        "--1",
+        "1.2.3",
+        "９",
+        "²",
+        "١٢٣",
+        "1\u00a0",
+        "123456789012345678901234567890",
+        "9" * 400,
+        "0." + "0" * 40 + "1",
+        "65000",
+        "65000.00",
+        "0.0001",
+        "",
+        " ",
+        "null",
+        "true",
+    ]
+)
 
 WEIRD_TEXT = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["\udc80", "\ud800x", "\u0000", "\u202e", "😀", "ＢＴＣ＿ＵＳＤＴ", "btc_usdt", "BTC-USDT",
-                     "BTC_USDT\n", "%00", "a" * 300, "' OR 1=1 --", "${jndi:x}", "../../etc/passwd"]),
+    st.sampled_from(
+        [
+            "\udc80",
+            "\ud800x",
+            "\u0000",
+            "\u202e",
+            "😀",
+            "ＢＴＣ＿ＵＳＤＴ",
+            "btc_usdt",
+            "BTC-USDT",
+            "BTC_USDT\n",
+            "%00",
+            "a" * 300,
+            "' OR 1=1 --",
+            "${jndi:x}",
+            "../../etc/passwd",
+        ]
+    ),
     NUMBER_TEXT,
 )
 
@@ -62,16 +117,33 @@ class RawToken:
         self.text = text
 
 
-RAW_TOKENS = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "-0", "1E+99999", "0e0", "1" * 5000,
-                              "tru", "nul", "\"unterminated", "01", "1.", ".1"]).map(RawToken)
+RAW_TOKENS = st.sampled_from(
+    [
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e400",
+        "-0",
+        "1E+99999",
+        "0e0",
+        "1" * 5000,
+        "tru",
+        "nul",
+        '"unterminated',
+        "01",
+        "1.",
+        ".1",
+    ]
+).map(RawToken)
 
 
 def json_values(strings: st.SearchStrategy[str] = WEIRD_TEXT) -> st.SearchStrategy[Any]:
     scalars = st.one_of(st.none(), st.booleans(), INTEGERS, FLOATS, strings, RAW_TOKENS)
     return st.recursive(
         scalars,
-        lambda children: st.one_of(st.lists(children, max_size=5),
-                                   st.dictionaries(strings, children, max_size=5)),
+        lambda children: st.one_of(
+            st.lists(children, max_size=5), st.dictionaries(strings, children, max_size=5)
+        ),
         max_leaves=12,
     )
 
@@ -95,8 +167,14 @@ def encode(value: Any, *, ascii_only: bool) -> str:
     if isinstance(value, list):
         return "[" + ",".join(encode(v, ascii_only=ascii_only) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{encode(str(k), ascii_only=ascii_only)}:{encode(v, ascii_only=ascii_only)}"
-                              for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ",".join(
+                f"{encode(str(k), ascii_only=ascii_only)}:{encode(v, ascii_only=ascii_only)}"
+                for k, v in value.items()
+            )
+            + "}"
+        )
     raise TypeError(type(value))
 
 
@@ -110,17 +188,22 @@ def to_wire(text: str, as_bytes: bool) -> str | bytes:
 
 # -- whole messages -------------------------------------------------------------------------------
 
+
 def nested(depth: int, opener: str, closer: str, *, inner: str = "") -> str:
     return opener * depth + inner + closer * depth
 
 
-DEEP = st.integers(min_value=50, max_value=200_000).flatmap(lambda depth: st.sampled_from([
-    nested(depth, "[", "]"),
-    nested(depth, '{"a":', "}", inner="1"),
-    '{"id":1,"method":"x","params":' + nested(depth, "[", "]") + "}",
-    '{"code":10000,"trace":"t","data":' + nested(depth, '{"d":', "}", inner="1") + "}",
-    nested(depth, "[", ""),  # never closed
-]))
+DEEP = st.integers(min_value=50, max_value=200_000).flatmap(
+    lambda depth: st.sampled_from(
+        [
+            nested(depth, "[", "]"),
+            nested(depth, '{"a":', "}", inner="1"),
+            '{"id":1,"method":"x","params":' + nested(depth, "[", "]") + "}",
+            '{"code":10000,"trace":"t","data":' + nested(depth, '{"d":', "}", inner="1") + "}",
+            nested(depth, "[", ""),  # never closed
+        ]
+    )
+)
 
 
 def oversized(minimum: int, maximum: int, template: str) -> st.SearchStrategy[str]:
@@ -132,19 +215,23 @@ def envelopes(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[di
     """Objects with some of `fields` (each maybe missing), plus stray keys."""
     optional = {name: st.one_of(st.just(_MISSING), strategy) for name, strategy in fields.items()}
     return st.fixed_dictionaries(optional, optional={"extra": json_values()}).map(
-        lambda d: {k: v for k, v in d.items() if v is not _MISSING})
+        lambda d: {k: v for k, v in d.items() if v is not _MISSING}
+    )
 
 
 _MISSING = object()
 
 
-def messages(envelope: st.SearchStrategy[dict[str, Any]], valid: list[str],
-             big: st.SearchStrategy[str]) -> st.SearchStrategy[str | bytes]:
+def messages(
+    envelope: st.SearchStrategy[dict[str, Any]], valid: list[str], big: st.SearchStrategy[str]
+) -> st.SearchStrategy[str | bytes]:
     """Everything a client might send as one message: garbage, near-misses, and real requests."""
     structured = st.tuples(envelope, st.booleans(), st.booleans()).map(
-        lambda t: to_wire(encode(t[0], ascii_only=t[1]), t[2]))
+        lambda t: to_wire(encode(t[0], ascii_only=t[1]), t[2])
+    )
     mutated = st.tuples(st.sampled_from(valid), st.integers(0, 400), st.binary(min_size=1, max_size=4)).map(
-        lambda t: (t[0].encode()[: t[1]] + t[2] + t[0].encode()[t[1]:]))
+        lambda t: t[0].encode()[: t[1]] + t[2] + t[0].encode()[t[1] :]
+    )
     return st.one_of(
         st.binary(max_size=200),
         st.text(max_size=200),

@@ -28,7 +28,9 @@ from tests.support.server import BASE_CONFIG, free_port
 
 T = TypeVar("T")
 
-CONFIG = BASE_CONFIG + """
+CONFIG = (
+    BASE_CONFIG
+    + """
 [limits.infoway]
 profile = "relaxed"
 [limits.dbot]
@@ -36,6 +38,7 @@ profile = "relaxed"
 [limits.session]
 max_frame_bytes = 262144
 """
+)
 
 
 class _Errors(logging.Handler):
@@ -48,8 +51,15 @@ class _Errors(logging.Handler):
 
 
 class FuzzVenue:
-    def __init__(self, loop: asyncio.AbstractEventLoop, ctx: ServerContext, port: int, app: web.Application,
-                 http: aiohttp.ClientSession, errors: _Errors) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        ctx: ServerContext,
+        port: int,
+        app: web.Application,
+        http: aiohttp.ClientSession,
+        errors: _Errors,
+    ) -> None:
         self.loop = loop
         self.ctx = ctx
         self.port = port
@@ -90,7 +100,9 @@ class FuzzVenue:
     def escaped(self) -> list[str]:
         """ERROR records logged since the last call (each one is an exception that escaped)."""
         records, self._errors.records = self._errors.records, []
-        return [f"{r.name}: {r.getMessage()}" + (f"\n{r.exc_info[1]!r}" if r.exc_info else "") for r in records]
+        return [
+            f"{r.name}: {r.getMessage()}" + (f"\n{r.exc_info[1]!r}" if r.exc_info else "") for r in records
+        ]
 
 
 def fuzz_venue(tmp_path: Path) -> Iterator[FuzzVenue]:
@@ -98,8 +110,12 @@ def fuzz_venue(tmp_path: Path) -> Iterator[FuzzVenue]:
     errors = _Errors()
     sandex_log = logging.getLogger("sandex")
     sandex_log.addHandler(errors)
-    text = BASE_CONFIG.replace('[server]\nhost = "127.0.0.1"',
-                               f'[server]\nhost = "127.0.0.1"\ndata_dir = "{tmp_path / "data"}"') + CONFIG[len(BASE_CONFIG):]
+    text = (
+        BASE_CONFIG.replace(
+            '[server]\nhost = "127.0.0.1"', f'[server]\nhost = "127.0.0.1"\ndata_dir = "{tmp_path / "data"}"'
+        )
+        + CONFIG[len(BASE_CONFIG) :]
+    )
     app = build_app(parse_config(text), simulator=False)
     runner = web.AppRunner(app, access_log=None)
     port = free_port()

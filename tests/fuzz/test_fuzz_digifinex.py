@@ -51,27 +51,50 @@ from tests.fuzz.fuzz_venue import FuzzVenue
 
 SECRET = "alice-secret"
 CHANNELS = ("trades", "depth", "ticker", "all_ticker", "order", "order_algo", "balance")
-METHODS = ["server.ping", "server.time", "server.auth",
-           *(f"{c}.{a}" for c in CHANNELS for a in ("subscribe", "unsubscribe"))]
-SYMBOLISH = st.one_of(st.sampled_from(["BTC_USDT", "eth_usdt", " btc_usdt ", "USDT", "BTC", "ETH_BTC"]), WEIRD_TEXT)
+METHODS = [
+    "server.ping",
+    "server.time",
+    "server.auth",
+    *(f"{c}.{a}" for c in CHANNELS for a in ("subscribe", "unsubscribe")),
+]
+SYMBOLISH = st.one_of(
+    st.sampled_from(["BTC_USDT", "eth_usdt", " btc_usdt ", "USDT", "BTC", "ETH_BTC"]), WEIRD_TEXT
+)
 WS_DOCUMENTED = {1, 3, 4, 5, 6}
 MAX_FRAME = 262144  # limits.session.max_frame_bytes in fuzz_venue.CONFIG
 
 
 def fresh_auth() -> list[str]:
     ts = str(int(time.time() * 1000))
-    return ["alice-key", ts, base64.b64encode(hmac.new(SECRET.encode(), ts.encode(), hashlib.sha256).digest()).decode()]
+    return [
+        "alice-key",
+        ts,
+        base64.b64encode(hmac.new(SECRET.encode(), ts.encode(), hashlib.sha256).digest()).decode(),
+    ]
 
 
-WS_PARAMS = st.one_of(json_values(), st.lists(SYMBOLISH, max_size=4), st.builds(fresh_auth),
-                      st.lists(st.one_of(st.sampled_from(["alice-key", "nobody"]), NUMBER_TEXT, WEIRD_TEXT), max_size=4))
-WS_ENVELOPE = envelopes({"id": st.one_of(st.integers(-(2**70), 2**70), json_values()),
-                         "method": st.one_of(st.sampled_from(METHODS), json_values()),
-                         "params": WS_PARAMS})
-WS_VALID = ['{"id":1,"method":"server.ping","params":[]}', '{"id":2,"method":"depth.subscribe","params":["BTC_USDT"]}',
-            '{"id":3,"method":"balance.subscribe","params":["USDT"]}', '{"id":4,"method":"all_ticker.subscribe"}']
-WS_MESSAGES = messages(WS_ENVELOPE, WS_VALID,
-                       oversized(60_000, 300_000, '{"id":9,"method":"depth.subscribe","params":["PAD"]}'))
+WS_PARAMS = st.one_of(
+    json_values(),
+    st.lists(SYMBOLISH, max_size=4),
+    st.builds(fresh_auth),
+    st.lists(st.one_of(st.sampled_from(["alice-key", "nobody"]), NUMBER_TEXT, WEIRD_TEXT), max_size=4),
+)
+WS_ENVELOPE = envelopes(
+    {
+        "id": st.one_of(st.integers(-(2**70), 2**70), json_values()),
+        "method": st.one_of(st.sampled_from(METHODS), json_values()),
+        "params": WS_PARAMS,
+    }
+)
+WS_VALID = [
+    '{"id":1,"method":"server.ping","params":[]}',
+    '{"id":2,"method":"depth.subscribe","params":["BTC_USDT"]}',
+    '{"id":3,"method":"balance.subscribe","params":["USDT"]}',
+    '{"id":4,"method":"all_ticker.subscribe"}',
+]
+WS_MESSAGES = messages(
+    WS_ENVELOPE, WS_VALID, oversized(60_000, 300_000, '{"id":9,"method":"depth.subscribe","params":["PAD"]}')
+)
 
 
 class RecordingSession:
@@ -176,8 +199,9 @@ def test_fuzz_digifinex_websocket_over_a_real_socket(venue: FuzzVenue) -> None:
 
     async def connection() -> websockets.ClientConnection:
         if state["ws"] is None:
-            state["ws"] = await websockets.connect(venue.ws_url("/ws/v1/"), max_size=None, ping_interval=None,
-                                                   compression=None)
+            state["ws"] = await websockets.connect(
+                venue.ws_url("/ws/v1/"), max_size=None, ping_interval=None, compression=None
+            )
         return state["ws"]
 
     async def exchange(message: str | bytes) -> list[Any]:
@@ -217,28 +241,101 @@ def test_fuzz_digifinex_websocket_over_a_real_socket(venue: FuzzVenue) -> None:
 
 # -- REST ---------------------------------------------------------------------------------------
 
-REST_DOCUMENTED = {0, errors.INVALID_API_KEY, errors.SIGN_MISMATCH, errors.ILLEGAL_PARAMS, errors.UNAUTHORIZED,
-                   errors.BAD_TIMESTAMP, errors.MISSING_API_KEY, errors.INVALID_PRICE_OR_AMOUNT,
-                   errors.PRICE_PRECISION, errors.AMOUNT_PRECISION, errors.AMOUNT_TOO_SMALL, errors.VALUE_TOO_SMALL,
-                   errors.INSUFFICIENT_BALANCE, errors.INVALID_TRADE_TYPE, errors.ORDER_NOT_FOUND, errors.BAD_SYMBOL,
-                   errors.CANNOT_CANCEL}
-PATHS = ["/v3/ping", "/v3/time", "/v3/markets", "/v3/spot/symbols", "/v3/ticker", "/v3/order_book", "/v3/trades",
-         "/v3/kline", "/v3/spot/order/new", "/v3/spot/order/cancel", "/v3/spot/order", "/v3/spot/order/detail",
-         "/v3/spot/order/current", "/v3/spot/order/history", "/v3/spot/mytrades", "/v3/spot/assets",
-         "/v3/margin/order/new", "/v3/spot/order/nope", "/v3/", "/v3/%00", "/v3/spot//order"]
-PARAM_NAMES = ["symbol", "type", "amount", "price", "post_only", "market", "order_id", "limit", "period",
-               "start_time", "end_time", "currency"]
-PARAMS = st.dictionaries(st.one_of(st.sampled_from(PARAM_NAMES), WEIRD_TEXT),
-                         st.one_of(NUMBER_TEXT, WEIRD_TEXT, st.sampled_from(
-                             ["BTC_USDT", "btc_usdt", "buy", "sell", "buy_market", "sell_market", "1", "0", "2",
-                              "spot", "margin", "1,2,3", ",".join(["1"] * 30), "1D", "1W", "60"])),
-                         max_size=6)
+REST_DOCUMENTED = {
+    0,
+    errors.INVALID_API_KEY,
+    errors.SIGN_MISMATCH,
+    errors.ILLEGAL_PARAMS,
+    errors.UNAUTHORIZED,
+    errors.BAD_TIMESTAMP,
+    errors.MISSING_API_KEY,
+    errors.INVALID_PRICE_OR_AMOUNT,
+    errors.PRICE_PRECISION,
+    errors.AMOUNT_PRECISION,
+    errors.AMOUNT_TOO_SMALL,
+    errors.VALUE_TOO_SMALL,
+    errors.INSUFFICIENT_BALANCE,
+    errors.INVALID_TRADE_TYPE,
+    errors.ORDER_NOT_FOUND,
+    errors.BAD_SYMBOL,
+    errors.CANNOT_CANCEL,
+}
+PATHS = [
+    "/v3/ping",
+    "/v3/time",
+    "/v3/markets",
+    "/v3/spot/symbols",
+    "/v3/ticker",
+    "/v3/order_book",
+    "/v3/trades",
+    "/v3/kline",
+    "/v3/spot/order/new",
+    "/v3/spot/order/cancel",
+    "/v3/spot/order",
+    "/v3/spot/order/detail",
+    "/v3/spot/order/current",
+    "/v3/spot/order/history",
+    "/v3/spot/mytrades",
+    "/v3/spot/assets",
+    "/v3/margin/order/new",
+    "/v3/spot/order/nope",
+    "/v3/",
+    "/v3/%00",
+    "/v3/spot//order",
+]
+PARAM_NAMES = [
+    "symbol",
+    "type",
+    "amount",
+    "price",
+    "post_only",
+    "market",
+    "order_id",
+    "limit",
+    "period",
+    "start_time",
+    "end_time",
+    "currency",
+]
+PARAMS = st.dictionaries(
+    st.one_of(st.sampled_from(PARAM_NAMES), WEIRD_TEXT),
+    st.one_of(
+        NUMBER_TEXT,
+        WEIRD_TEXT,
+        st.sampled_from(
+            [
+                "BTC_USDT",
+                "btc_usdt",
+                "buy",
+                "sell",
+                "buy_market",
+                "sell_market",
+                "1",
+                "0",
+                "2",
+                "spot",
+                "margin",
+                "1,2,3",
+                ",".join(["1"] * 30),
+                "1D",
+                "1W",
+                "60",
+            ]
+        ),
+    ),
+    max_size=6,
+)
 #: What a header value can carry (an HTTP client refuses control characters): Latin-1 text,
 #: including digits that are not ASCII ("²", "¹").
 HEADER_TEXT = st.one_of(
     NUMBER_TEXT.filter(lambda t: all(32 <= ord(c) < 127 or 160 <= ord(c) < 256 for c in t)),
-    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="".join(
-        chr(c) for c in range(127, 160))), max_size=30))
+    st.text(
+        alphabet=st.characters(
+            min_codepoint=32, max_codepoint=255, exclude_characters="".join(chr(c) for c in range(127, 160))
+        ),
+        max_size=30,
+    ),
+)
 
 
 def mostly(valid: list[str], other: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -246,20 +343,37 @@ def mostly(valid: list[str], other: st.SearchStrategy[str]) -> st.SearchStrategy
     return st.integers(0, 4).flatmap(lambda i: other if i == 0 else st.sampled_from(valid))
 
 
-PRICES = mostly(["65000", "64999.99", "65000.001", "1", "0.01", "999999999"],
-                st.one_of(NUMBER_TEXT, st.decimals(min_value=0, max_value=10**7, places=3).map(str)))
-AMOUNTS = mostly(["0.001", "0.0001", "0.00001", "1", "25", "10000"],
-                 st.one_of(NUMBER_TEXT, st.decimals(min_value=0, max_value=100, places=7).map(str)))
+PRICES = mostly(
+    ["65000", "64999.99", "65000.001", "1", "0.01", "999999999"],
+    st.one_of(NUMBER_TEXT, st.decimals(min_value=0, max_value=10**7, places=3).map(str)),
+)
+AMOUNTS = mostly(
+    ["0.001", "0.0001", "0.00001", "1", "25", "10000"],
+    st.one_of(NUMBER_TEXT, st.decimals(min_value=0, max_value=100, places=7).map(str)),
+)
 #: Order forms close enough to valid that the order checks (and the engine) see them.
 ORDER_FORMS = st.fixed_dictionaries(
-    {"symbol": mostly(["BTC_USDT", "btc_usdt", "ETH_USDT"], WEIRD_TEXT),
-     "type": mostly(["buy", "sell", "buy_market", "sell_market", "BUY"], WEIRD_TEXT),
-     "amount": AMOUNTS},
-    optional={"price": PRICES, "post_only": st.sampled_from(["1", "0", "2", "true", "x", ""]),
-              "market": st.sampled_from(["spot", "margin", ""]), "order_id": WEIRD_TEXT})
+    {
+        "symbol": mostly(["BTC_USDT", "btc_usdt", "ETH_USDT"], WEIRD_TEXT),
+        "type": mostly(["buy", "sell", "buy_market", "sell_market", "BUY"], WEIRD_TEXT),
+        "amount": AMOUNTS,
+    },
+    optional={
+        "price": PRICES,
+        "post_only": st.sampled_from(["1", "0", "2", "true", "x", ""]),
+        "market": st.sampled_from(["spot", "margin", ""]),
+        "order_id": WEIRD_TEXT,
+    },
+)
 CANCEL_FORMS = st.fixed_dictionaries(
-    {"order_id": st.one_of(st.lists(st.integers(0, 400).map(str), min_size=1, max_size=25).map(",".join),
-                           WEIRD_TEXT, NUMBER_TEXT)})
+    {
+        "order_id": st.one_of(
+            st.lists(st.integers(0, 400).map(str), min_size=1, max_size=25).map(",".join),
+            WEIRD_TEXT,
+            NUMBER_TEXT,
+        )
+    }
+)
 
 
 @st.composite
@@ -275,13 +389,18 @@ def rest_requests(draw: st.DrawFn) -> tuple[str, str, bytes | None, dict[str, st
     elif mode < 7:
         payload = urllib.parse.urlencode(draw(PARAMS), encoding="utf-8", errors="surrogatepass")
     else:
-        payload = draw(st.one_of(st.text(max_size=100), st.sampled_from(["%", "%zz", "a=%ff%fe", "=&=&", "a" * 5000])))
+        payload = draw(
+            st.one_of(st.text(max_size=100), st.sampled_from(["%", "%zz", "a=%ff%fe", "=&=&", "a" * 5000]))
+        )
     headers: dict[str, str] = {}
     signing = "valid" if mode < 3 else draw(st.sampled_from(["valid", "valid", "none", "fuzzed", "stale"]))
     if signing != "none":
         key = "alice-key" if signing != "fuzzed" or draw(st.booleans()) else draw(HEADER_TEXT)
-        ts = str(int(time.time())) if signing == "valid" else (
-            str(int(time.time()) - 600) if signing == "stale" else draw(HEADER_TEXT))
+        ts = (
+            str(int(time.time()))
+            if signing == "valid"
+            else (str(int(time.time()) - 600) if signing == "stale" else draw(HEADER_TEXT))
+        )
         sign = hmac.new(SECRET.encode(), payload.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         if signing == "fuzzed" and draw(st.booleans()):
             sign = draw(HEADER_TEXT)
@@ -290,9 +409,13 @@ def rest_requests(draw: st.DrawFn) -> tuple[str, str, bytes | None, dict[str, st
     if mode < 3:
         body = payload.encode("utf-8", "surrogatepass")
     elif method == "POST" and draw(st.integers(0, 19)) == 0:
-        body = b"amount=" + b"9" * draw(st.integers(MAX_FRAME - 100, MAX_FRAME + 5000))  # around the body limit
+        body = b"amount=" + b"9" * draw(
+            st.integers(MAX_FRAME - 100, MAX_FRAME + 5000)
+        )  # around the body limit
     elif method != "GET" and draw(st.booleans()):
-        body = payload.encode("utf-8", "surrogatepass") if draw(st.booleans()) else draw(st.binary(max_size=200))
+        body = (
+            payload.encode("utf-8", "surrogatepass") if draw(st.booleans()) else draw(st.binary(max_size=200))
+        )
     elif payload:
         # As any HTTP client does: characters a request line cannot carry are percent-encoded;
         # `%` itself is kept, so malformed escapes ("%zz") still reach the server.
@@ -304,8 +427,9 @@ def test_fuzz_digifinex_rest_routes(venue: FuzzVenue) -> None:
     async def call(method: str, path: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
         import yarl
 
-        url = yarl.URL(venue.base_url + path.encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
-                       encoded=True)
+        url = yarl.URL(
+            venue.base_url + path.encode("utf-8", "surrogatepass").decode("utf-8", "replace"), encoded=True
+        )
         async with venue.http.request(method, url, data=body, headers=headers) as response:
             return response.status, await response.read()
 

@@ -38,26 +38,54 @@ MAX_FRAME = 262144
 REQUEST_CODES = [10000, 10003, 10006, 10010, 11000, 11001, 11002]
 ACKS = {10000: 10001, 10003: 10004, 10006: 10007, 11000: 11010, 11001: 11010, 11002: 11010}
 ERRORS = {505, 506, 507, 515}
-CODES = st.one_of(st.sampled_from(["BTCUSDT", "ETHUSDT", "BTCUSDT,ETHUSDT", "btcusdt", ",,", "", " BTCUSDT "]),
-                  WEIRD_TEXT)
+CODES = st.one_of(
+    st.sampled_from(["BTCUSDT", "ETHUSDT", "BTCUSDT,ETHUSDT", "btcusdt", ",,", "", " BTCUSDT "]), WEIRD_TEXT
+)
 DATA = st.one_of(
     json_values(),
-    st.fixed_dictionaries({}, optional={"codes": st.one_of(CODES, json_values()), "includeTy": json_values(),
-                                        "klineTypes": st.one_of(st.sampled_from(["1", "1,2", "0", "13", "1,x"]),
-                                                                NUMBER_TEXT, json_values())}),
-    st.fixed_dictionaries({"arr": st.lists(st.fixed_dictionaries({}, optional={
-        "type": st.one_of(st.integers(-5, 20), json_values()), "codes": st.one_of(CODES, json_values())}),
-        max_size=4)}),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "codes": st.one_of(CODES, json_values()),
+            "includeTy": json_values(),
+            "klineTypes": st.one_of(
+                st.sampled_from(["1", "1,2", "0", "13", "1,x"]), NUMBER_TEXT, json_values()
+            ),
+        },
+    ),
+    st.fixed_dictionaries(
+        {
+            "arr": st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "type": st.one_of(st.integers(-5, 20), json_values()),
+                        "codes": st.one_of(CODES, json_values()),
+                    },
+                ),
+                max_size=4,
+            )
+        }
+    ),
     st.fixed_dictionaries({"ack": st.one_of(st.sampled_from([1, "1", True, "true", 0]), json_values())}),
 )
-ENVELOPE = envelopes({"code": st.one_of(st.sampled_from(REQUEST_CODES), st.integers(-(2**70), 2**70), json_values()),
-                      "trace": st.one_of(WEIRD_TEXT, json_values()),
-                      "data": DATA,
-                      "ack": st.one_of(st.sampled_from([1, "1", True]), json_values())})
-VALID = ['{"code":10000,"trace":"a","data":{"codes":"BTCUSDT"}}', '{"code":10010,"trace":"h","ack":1}',
-         '{"code":10006,"trace":"k","data":{"arr":[{"type":1,"codes":"BTCUSDT"}]}}',
-         '{"code":11002,"trace":"u","data":{"codes":"BTCUSDT","klineTypes":"1,2"}}']
-MESSAGES = messages(ENVELOPE, VALID, oversized(60_000, 300_000, '{"code":10000,"trace":"t","data":{"codes":"PAD"}}'))
+ENVELOPE = envelopes(
+    {
+        "code": st.one_of(st.sampled_from(REQUEST_CODES), st.integers(-(2**70), 2**70), json_values()),
+        "trace": st.one_of(WEIRD_TEXT, json_values()),
+        "data": DATA,
+        "ack": st.one_of(st.sampled_from([1, "1", True]), json_values()),
+    }
+)
+VALID = [
+    '{"code":10000,"trace":"a","data":{"codes":"BTCUSDT"}}',
+    '{"code":10010,"trace":"h","ack":1}',
+    '{"code":10006,"trace":"k","data":{"arr":[{"type":1,"codes":"BTCUSDT"}]}}',
+    '{"code":11002,"trace":"u","data":{"codes":"BTCUSDT","klineTypes":"1,2"}}',
+]
+MESSAGES = messages(
+    ENVELOPE, VALID, oversized(60_000, 300_000, '{"code":10000,"trace":"t","data":{"codes":"PAD"}}')
+)
 _STRING_TRACE = re.compile(r'"trace"\s*:\s*"')
 
 

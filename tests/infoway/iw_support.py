@@ -29,7 +29,12 @@ from tests.support.server import BASE_CONFIG, free_port
 
 def config_text(data_dir: Path, extra: str = "") -> str:
     """BASE_CONFIG (BTC_USDT 2/6, ETH_USDT 2/4, alice and bob, simulator off) with a data dir."""
-    return BASE_CONFIG.replace('[server]\nhost = "127.0.0.1"', f'[server]\nhost = "127.0.0.1"\ndata_dir = "{data_dir}"') + extra
+    return (
+        BASE_CONFIG.replace(
+            '[server]\nhost = "127.0.0.1"', f'[server]\nhost = "127.0.0.1"\ndata_dir = "{data_dir}"'
+        )
+        + extra
+    )
 
 
 class Venue:
@@ -51,8 +56,11 @@ class Venue:
         """A GTC limit order from the account of `key`; returns the engine's events."""
         market = self.ctx.venue.engine.markets[symbol]
         account = self.ctx.venue.engine.account_by_key[key]
-        events = await self.ctx.venue.execute(PlaceOrder(
-            account.id, symbol, side, price=market.parse_price(price), amount=market.parse_amount(amount)))
+        events = await self.ctx.venue.execute(
+            PlaceOrder(
+                account.id, symbol, side, price=market.parse_price(price), amount=market.parse_amount(amount)
+            )
+        )
         rejected = [e for e in events if isinstance(e, Rejected)]
         assert not rejected, rejected
         return events
@@ -121,7 +129,9 @@ class Client:
             if "data" not in json.loads(raw):
                 return raw
 
-    async def recv_until(self, match: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
+    async def recv_until(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    ) -> dict[str, Any]:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             remaining = deadline - asyncio.get_running_loop().time()

@@ -14,9 +14,18 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "infoway_quotes.py"
 async def test_example_client_receives_trades_depth_and_klines(venue: Venue) -> None:
     await venue.place("alice-key", "BTC_USDT", "buy", "64000", "0.5")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(EXAMPLE), "--url", f"ws://127.0.0.1:{venue.port}/ws", "--apikey", "alice-key",
-        "--codes", "BTCUSDT", "--seconds", "3",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        str(EXAMPLE),
+        "--url",
+        f"ws://127.0.0.1:{venue.port}/ws",
+        "--apikey",
+        "alice-key",
+        "--codes",
+        "BTCUSDT",
+        "--seconds",
+        "3",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     await asyncio.sleep(1.5)  # connected and subscribed by now
     await venue.trade("BTC_USDT", "65000", "0.01")

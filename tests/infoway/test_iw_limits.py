@@ -55,8 +55,11 @@ async def test_the_61st_frame_within_a_minute_gets_501_and_the_close(venue: Venu
     for i in range(59):
         await client.send({"code": 10010, "trace": f"hb{i}"})
     # The 60th frame is still served...
-    assert await client.request({"code": 10010, "trace": "hb59", "ack": 1}) == \
-        {"code": 10011, "trace": "hb59", "msg": "ok"}
+    assert await client.request({"code": 10010, "trace": "hb59", "ack": 1}) == {
+        "code": 10011,
+        "trace": "hb59",
+        "msg": "ok",
+    }
     # ...the 61st is not: error 501, then the server closes the connection.
     await client.send({"code": 10000, "trace": "61st", "data": {"codes": "BTCUSDT"}})
     error = await client.recv()
@@ -100,8 +103,21 @@ def _get(url: str) -> str:
 
 def _cli(server: SandexServer, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sandex.cli", *args, "--config", str(server.config_path),
-         "--data-dir", str(server.data_dir)], capture_output=True, text=True, timeout=60, check=False)
+        [
+            sys.executable,
+            "-m",
+            "sandex.cli",
+            *args,
+            "--config",
+            str(server.config_path),
+            "--data-dir",
+            str(server.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_repeated_limit_disconnects_block_the_key_until_an_operator_unblocks_it(tmp_path: Path) -> None:
@@ -167,8 +183,11 @@ async def test_relaxed_profile_switches_the_limits_off(tmp_path: Path) -> None:
         client = await Client.connect(venue.url())
         for i in range(100):
             await client.send({"code": 10010, "trace": f"h{i}"})
-        assert await client.request({"code": 10010, "trace": "last", "ack": 1}) == \
-            {"code": 10011, "trace": "last", "msg": "ok"}
+        assert await client.request({"code": 10010, "trace": "last", "ack": 1}) == {
+            "code": 10011,
+            "trace": "last",
+            "msg": "ok",
+        }
         assert venue.ctx.sweeper.sweep(now=time.monotonic() + 3600) == 0  # no heartbeat rule
         await client.close()
 
@@ -188,7 +207,11 @@ async def test_heartbeat_rule_with_an_injected_clock_uses_the_default_60s(venue:
     assert venue.ctx.sweeper.sweep(now=opened + 59.9) == 0
     assert venue.ctx.sweeper.sweep(now=opened + 60.05) == 1  # only the silent one
     error = await silent.recv()
-    assert error == {"traceId": None, "code": 513, "msg": "Heartbeat timeout, no heartbeat received in 60 seconds"}
+    assert error == {
+        "traceId": None,
+        "code": 513,
+        "msg": "Heartbeat timeout, no heartbeat received in 60 seconds",
+    }
     await expect_closed(silent, 1000)
     # The one that sent a heartbeat 0.6 s later is still served, until its own 60 s pass.
     assert await beating.request({**HEARTBEAT, "ack": 1}) == {"code": 10011, "trace": "hb", "msg": "ok"}
@@ -227,11 +250,15 @@ async def test_a_silent_client_gets_513_and_is_closed_after_the_configured_timeo
 async def test_more_symbols_than_allowed_get_505_and_the_connection_stays_open(tmp_path: Path) -> None:
     async with running_venue(tmp_path, "\n[limits.infoway]\nmax_symbols_per_type = 3\n") as venue:
         client = await Client.connect(venue.url())
-        assert (await client.request({"code": 10000, "trace": "a", "data": {"codes": "BTCUSDT,X1,X2"}}))["code"] == 10001
+        assert (await client.request({"code": 10000, "trace": "a", "data": {"codes": "BTCUSDT,X1,X2"}}))[
+            "code"
+        ] == 10001
         refused = await client.request({"code": 10000, "trace": "b", "data": {"codes": "ETHUSDT"}})
         assert refused["code"] == 505 and refused["traceId"] == "b"
         # Depth has its own budget; the refused request added nothing.
-        assert (await client.request({"code": 10003, "trace": "c", "data": {"codes": "ETHUSDT"}}))["code"] == 10004
+        assert (await client.request({"code": 10003, "trace": "c", "data": {"codes": "ETHUSDT"}}))[
+            "code"
+        ] == 10004
         await venue.trade("ETH_USDT", "3500", "0.1")
         frames = await client.collect(0.5)
         assert not [f for f in frames if f.get("code") == 10002]

@@ -12,7 +12,13 @@ from sandex.core.markets import make_market
 from sandex.marketdata.klines import Bar
 from sandex.protocols.infoway import codes, encoders
 from sandex.protocols.infoway.connection import InfowayConnection, depth_topic, kline_topic, trade_topic
-from sandex.protocols.infoway.requests import Heartbeat, Subscribe, SubscribeKlines, Unsubscribe, decode_request
+from sandex.protocols.infoway.requests import (
+    Heartbeat,
+    Subscribe,
+    SubscribeKlines,
+    Unsubscribe,
+    decode_request,
+)
 from sandex.protocols.infoway.subscriptions import Subscriptions
 from sandex.protocols.infoway.symbols import SymbolMap
 
@@ -21,7 +27,9 @@ BTC = make_market("BTC_USDT", 2, 6)
 
 
 def connection(limit: int = 0) -> InfowayConnection:
-    return InfowayConnection(SymbolMap(["BTC_USDT", "ETH_USDT", "ETH_BTC"]), max_symbols_per_type=limit, now=100.0)
+    return InfowayConnection(
+        SymbolMap(["BTC_USDT", "ETH_USDT", "ETH_BTC"]), max_symbols_per_type=limit, now=100.0
+    )
 
 
 def reply(conn: InfowayConnection, frame: object, now: float = 100.0) -> dict:
@@ -36,8 +44,9 @@ def reply(conn: InfowayConnection, frame: object, now: float = 100.0) -> dict:
 def test_seed_requests_decode_to_typed_unsubscribes() -> None:
     depth = decode_request(json.dumps({"code": 11001, "trace": SEED_TRACE, "data": {"codes": "BTCUSDT"}}))
     assert depth == Unsubscribe(SEED_TRACE, "depth", ("BTCUSDT",), None)
-    kline = decode_request(json.dumps(
-        {"code": 11002, "trace": SEED_TRACE, "data": {"codes": "BTCUSDT", "klineTypes": "1,2,4"}}))
+    kline = decode_request(
+        json.dumps({"code": 11002, "trace": SEED_TRACE, "data": {"codes": "BTCUSDT", "klineTypes": "1,2,4"}})
+    )
     assert kline == Unsubscribe(SEED_TRACE, "kline", ("BTCUSDT",), frozenset({1, 2, 4}))
 
 
@@ -45,15 +54,19 @@ def test_seed_requests_decode_to_typed_unsubscribes() -> None:
 def test_unsubscribe_without_codes_means_every_symbol(data: object) -> None:
     frame = {"code": 11002, "trace": "t"} if data is None else {"code": 11002, "trace": "t", "data": data}
     assert decode_request(json.dumps(frame)) == Unsubscribe("t", "kline", None, None)
-    assert decode_request(json.dumps({"code": 11001, "trace": "t", "data": None})) == Unsubscribe("t", "depth", None)
+    assert decode_request(json.dumps({"code": 11001, "trace": "t", "data": None})) == Unsubscribe(
+        "t", "depth", None
+    )
 
 
 def test_subscribes_and_heartbeats_decode() -> None:
-    assert decode_request('{"code":10000,"trace":"a","data":{"codes":"BTCUSDT, ETHUSDT,BTCUSDT","includeTy":true}}') == \
-        Subscribe("a", "trade", ("BTCUSDT", "ETHUSDT"))
-    assert decode_request('{"code":10006,"trace":"k","data":{"arr":[{"type":1,"codes":"BTCUSDT,ETHUSDT"},'
-                          '{"type":8,"codes":"BTCUSDT"}]}}') == \
-        SubscribeKlines("k", (("BTCUSDT", 1), ("ETHUSDT", 1), ("BTCUSDT", 8)))
+    assert decode_request(
+        '{"code":10000,"trace":"a","data":{"codes":"BTCUSDT, ETHUSDT,BTCUSDT","includeTy":true}}'
+    ) == Subscribe("a", "trade", ("BTCUSDT", "ETHUSDT"))
+    assert decode_request(
+        '{"code":10006,"trace":"k","data":{"arr":[{"type":1,"codes":"BTCUSDT,ETHUSDT"},'
+        '{"type":8,"codes":"BTCUSDT"}]}}'
+    ) == SubscribeKlines("k", (("BTCUSDT", 1), ("ETHUSDT", 1), ("BTCUSDT", 8)))
     assert decode_request('{"code":10010,"trace":"h"}') == Heartbeat("h", False)
     assert decode_request('{"code":10010,"trace":"h","ack":1}') == Heartbeat("h", True)
     assert decode_request('{"code":10010,"trace":"h","data":{"ack":true}}') == Heartbeat("h", True)
@@ -79,18 +92,55 @@ COLON = "\uff1a"
         ('{"code":10003,"trace":"x","data":{}}', 507, f"Param lost{COLON}codes", "x"),
         ('{"code":10003,"trace":"x","data":{"codes":""}}', 507, f"Param lost{COLON}codes", "x"),
         ('{"code":10000,"trace":"x","data":{"codes":["BTCUSDT"]}}', 506, f"Param error{COLON}codes", "x"),
-        ('{"code":10000,"trace":"x","data":{"codes":"BTCUSDT","includeTy":"yes"}}', 506,
-         f"Param error{COLON}includeTy", "x"),
+        (
+            '{"code":10000,"trace":"x","data":{"codes":"BTCUSDT","includeTy":"yes"}}',
+            506,
+            f"Param error{COLON}includeTy",
+            "x",
+        ),
         ('{"code":10006,"trace":"x","data":{"arr":[]}}', 507, f"Param lost{COLON}arr", "x"),
-        ('{"code":10006,"trace":"x","data":{"arr":[{"codes":"BTCUSDT"}]}}', 507, f"Param lost{COLON}arr[0].type", "x"),
-        ('{"code":10006,"trace":"x","data":{"arr":[{"type":"1","codes":"BTCUSDT"}]}}', 506,
-         f"Param error{COLON}arr[0].type", "x"),
-        ('{"code":10006,"trace":"x","data":{"arr":[{"type":1,"codes":"A"},{"type":13,"codes":"A"}]}}', 506,
-         f"Param error{COLON}arr[1].type", "x"),
-        ('{"code":10006,"trace":"x","data":{"arr":[{"type":0,"codes":"A"}]}}', 506, f"Param error{COLON}arr[0].type", "x"),
-        ('{"code":11002,"trace":"x","data":{"codes":"A","klineTypes":"1,x"}}', 506, f"Param error{COLON}klineTypes", "x"),
-        ('{"code":11002,"trace":"x","data":{"codes":"A","klineTypes":"13"}}', 506, f"Param error{COLON}klineTypes", "x"),
-        ('{"code":11002,"trace":"x","data":{"codes":"A","klineTypes":1}}', 506, f"Param error{COLON}klineTypes", "x"),
+        (
+            '{"code":10006,"trace":"x","data":{"arr":[{"codes":"BTCUSDT"}]}}',
+            507,
+            f"Param lost{COLON}arr[0].type",
+            "x",
+        ),
+        (
+            '{"code":10006,"trace":"x","data":{"arr":[{"type":"1","codes":"BTCUSDT"}]}}',
+            506,
+            f"Param error{COLON}arr[0].type",
+            "x",
+        ),
+        (
+            '{"code":10006,"trace":"x","data":{"arr":[{"type":1,"codes":"A"},{"type":13,"codes":"A"}]}}',
+            506,
+            f"Param error{COLON}arr[1].type",
+            "x",
+        ),
+        (
+            '{"code":10006,"trace":"x","data":{"arr":[{"type":0,"codes":"A"}]}}',
+            506,
+            f"Param error{COLON}arr[0].type",
+            "x",
+        ),
+        (
+            '{"code":11002,"trace":"x","data":{"codes":"A","klineTypes":"1,x"}}',
+            506,
+            f"Param error{COLON}klineTypes",
+            "x",
+        ),
+        (
+            '{"code":11002,"trace":"x","data":{"codes":"A","klineTypes":"13"}}',
+            506,
+            f"Param error{COLON}klineTypes",
+            "x",
+        ),
+        (
+            '{"code":11002,"trace":"x","data":{"codes":"A","klineTypes":1}}',
+            506,
+            f"Param error{COLON}klineTypes",
+            "x",
+        ),
         ('{"code":11000,"trace":"x","data":{"codes":5}}', 506, f"Param error{COLON}codes", "x"),
     ],
 )
@@ -125,12 +175,24 @@ def test_subscribes_are_additive_and_map_symbols_to_topics() -> None:
 def test_kline_unsubscribe_follows_the_seed_example() -> None:
     """A and B at 1m and 5m; `codes=A, klineTypes=1` removes A-1m only."""
     conn = connection()
-    sub = conn.receive(json.dumps({"code": 10006, "trace": "s", "data": {"arr": [
-        {"type": 1, "codes": "BTCUSDT,ETHUSDT"}, {"type": 2, "codes": "BTCUSDT,ETHUSDT"}]}}), 100.0)
+    sub = conn.receive(
+        json.dumps(
+            {
+                "code": 10006,
+                "trace": "s",
+                "data": {
+                    "arr": [{"type": 1, "codes": "BTCUSDT,ETHUSDT"}, {"type": 2, "codes": "BTCUSDT,ETHUSDT"}]
+                },
+            }
+        ),
+        100.0,
+    )
     assert json.loads(sub.reply or b"") == {"code": 10007, "trace": "s", "msg": "ok"}
     assert len(sub.subscribe) == 4
-    unsub = conn.receive(json.dumps({"code": 11002, "trace": SEED_TRACE,
-                                     "data": {"codes": "BTCUSDT", "klineTypes": "1"}}), 100.0)
+    unsub = conn.receive(
+        json.dumps({"code": 11002, "trace": SEED_TRACE, "data": {"codes": "BTCUSDT", "klineTypes": "1"}}),
+        100.0,
+    )
     assert json.loads(unsub.reply or b"") == {"code": 11010, "trace": SEED_TRACE, "msg": "ok"}
     assert unsub.unsubscribe == [kline_topic("BTC_USDT", 1)]
     assert sorted(conn.subscriptions.kline_pairs()) == [("BTCUSDT", 2), ("ETHUSDT", 1), ("ETHUSDT", 2)]
@@ -171,9 +233,19 @@ def test_symbol_limit_is_all_or_nothing_and_counts_unknown_symbols() -> None:
     assert conn.subscriptions.symbols("trade") == ["BTCUSDT", "X1"]  # nothing of the refused request
     assert reply(conn, {"code": 10000, "trace": "c", "data": {"codes": "BTCUSDT,ETHUSDT"}})["code"] == 10001
     # Kline counts distinct symbols over all types: 3 symbols at 2 types is within 3.
-    ok = reply(conn, {"code": 10006, "trace": "k", "data": {"arr": [{"type": 1, "codes": "A,B,C"}, {"type": 2, "codes": "A,B,C"}]}})
+    ok = reply(
+        conn,
+        {
+            "code": 10006,
+            "trace": "k",
+            "data": {"arr": [{"type": 1, "codes": "A,B,C"}, {"type": 2, "codes": "A,B,C"}]},
+        },
+    )
     assert ok["code"] == 10007
-    assert reply(conn, {"code": 10006, "trace": "k2", "data": {"arr": [{"type": 3, "codes": "D"}]}})["code"] == 505
+    assert (
+        reply(conn, {"code": 10006, "trace": "k2", "data": {"arr": [{"type": 3, "codes": "D"}]}})["code"]
+        == 505
+    )
 
 
 def test_only_heartbeats_move_the_heartbeat_clock() -> None:
@@ -193,35 +265,91 @@ def test_only_heartbeats_move_the_heartbeat_clock() -> None:
 
 
 def test_trade_push_shape_and_exact_turnover() -> None:
-    trade = TradeEvent(seq=1, ts=1_700_000_000_123, trade_id=1, symbol="BTC_USDT", price=6303900, amount=79330,
-                       value=6303900 * 79330, taker_side="sell", maker_order_id=1, taker_order_id=2,
-                       maker_account_id=1, taker_account_id=2, maker_wallet_id="a", taker_wallet_id="b",
-                       maker_fee=0, taker_fee=0)
+    trade = TradeEvent(
+        seq=1,
+        ts=1_700_000_000_123,
+        trade_id=1,
+        symbol="BTC_USDT",
+        price=6303900,
+        amount=79330,
+        value=6303900 * 79330,
+        taker_side="sell",
+        maker_order_id=1,
+        taker_order_id=2,
+        maker_account_id=1,
+        taker_account_id=2,
+        maker_wallet_id="a",
+        taker_wallet_id="b",
+        maker_fee=0,
+        taker_fee=0,
+    )
     raw = encoders.trade_push("BTCUSDT", BTC, trade)
-    assert raw == (b'{"code":10002,"data":{"s":"BTCUSDT","p":"63039","v":"0.07933","vw":"5000.88387",'
-                   b'"t":1700000000123,"td":2}}')
+    assert raw == (
+        b'{"code":10002,"data":{"s":"BTCUSDT","p":"63039","v":"0.07933","vw":"5000.88387",'
+        b'"t":1700000000123,"td":2}}'
+    )
     assert Decimal(63039) * Decimal("0.07933") == Decimal("5000.88387")
 
 
 def test_depth_push_is_column_major() -> None:
     top = ([(6500000, 1500000), (6499950, 250000)], [(6500100, 100000)])
     raw = json.loads(encoders.depth_push("BTCUSDT", BTC, top, 1_700_000_000_000))
-    assert raw == {"code": 10005, "data": {"s": "BTCUSDT", "t": 1_700_000_000_000,
-                                           "a": [["65001"], ["0.1"]],
-                                           "b": [["65000", "64999.5"], ["1.5", "0.25"]]}}
+    assert raw == {
+        "code": 10005,
+        "data": {
+            "s": "BTCUSDT",
+            "t": 1_700_000_000_000,
+            "a": [["65001"], ["0.1"]],
+            "b": [["65000", "64999.5"], ["1.5", "0.25"]],
+        },
+    }
 
 
 def test_kline_push_has_pca_pfr_and_t_in_seconds_as_a_string() -> None:
-    bar = Bar(open_time=1_700_000_040_000, open=6500000, high=6510000, low=6499000, close=6499350,
-              volume=1_250_000, quote_volume=8_125_000_000_000, count=3)
+    bar = Bar(
+        open_time=1_700_000_040_000,
+        open=6500000,
+        high=6510000,
+        low=6499000,
+        close=6499350,
+        volume=1_250_000,
+        quote_volume=8_125_000_000_000,
+        count=3,
+    )
     raw = json.loads(encoders.kline_push("BTCUSDT", BTC, bar, 1))
-    assert raw == {"code": 10008, "data": {
-        "s": "BTCUSDT", "o": "65000", "h": "65100", "l": "64990", "c": "64993.5", "v": "1.25",
-        "vw": "81250", "pca": "-6.5", "pfr": "-0.01%", "ty": 1, "t": "1700000040"}}
+    assert raw == {
+        "code": 10008,
+        "data": {
+            "s": "BTCUSDT",
+            "o": "65000",
+            "h": "65100",
+            "l": "64990",
+            "c": "64993.5",
+            "v": "1.25",
+            "vw": "81250",
+            "pca": "-6.5",
+            "pfr": "-0.01%",
+            "ty": 1,
+            "t": "1700000040",
+        },
+    }
 
 
-@pytest.mark.parametrize(("change", "base"), [(0, 100), (1, 200), (-1, 200), (-1, 20001), (1, 3), (-2, 3),
-                                             (123456, 100000), (-5, 1_000_000), (5, 100_000), (-5, 100_000)])
+@pytest.mark.parametrize(
+    ("change", "base"),
+    [
+        (0, 100),
+        (1, 200),
+        (-1, 200),
+        (-1, 20001),
+        (1, 3),
+        (-2, 3),
+        (123456, 100000),
+        (-5, 1_000_000),
+        (5, 100_000),
+        (-5, 100_000),
+    ],
+)
 def test_percent_change_matches_decimal_half_up(change: int, base: int) -> None:
     expected = (Decimal(change) * 100 / Decimal(base)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     text = f"{abs(expected):.2f}%"
@@ -231,8 +359,20 @@ def test_percent_change_matches_decimal_half_up(change: int, base: int) -> None:
 
 
 def test_every_infoway_kline_type_maps_to_a_sandex_interval() -> None:
-    assert codes.KLINE_INTERVALS == {1: "1m", 2: "5m", 3: "15m", 4: "30m", 5: "1h", 6: "2h", 7: "4h",
-                                     8: "1d", 9: "1w", 10: "1M", 11: "3M", 12: "1y"}
+    assert codes.KLINE_INTERVALS == {
+        1: "1m",
+        2: "5m",
+        3: "15m",
+        4: "30m",
+        5: "1h",
+        6: "2h",
+        7: "4h",
+        8: "1d",
+        9: "1w",
+        10: "1M",
+        11: "3M",
+        12: "1y",
+    }
 
 
 def test_symbol_map_and_collisions() -> None:

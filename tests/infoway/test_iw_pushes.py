@@ -103,16 +103,24 @@ def expected_bar(trades: list[TradeEvent], ktype: int, start_s: int, pp: int, ap
     o, c = prices[0], prices[-1]
     pfr = ((c - o) * 100 / o).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return {
-        "o": o, "h": max(prices), "l": min(prices), "c": c,
+        "o": o,
+        "h": max(prices),
+        "l": min(prices),
+        "c": c,
         "v": sum((dec(t.amount, ap) for t in mine), Decimal(0)),
         "vw": sum((dec(t.price, pp) * dec(t.amount, ap) for t in mine), Decimal(0)),
-        "pca": c - o, "pfr": f"{'-' if pfr < 0 else ''}{abs(pfr):.2f}%", "t": str(start_s),
+        "pca": c - o,
+        "pfr": f"{'-' if pfr < 0 else ''}{abs(pfr):.2f}%",
+        "t": str(start_s),
     }
 
 
 def as_decimals(push: dict) -> dict:
-    return {k: (Decimal(v) if k in ("o", "h", "l", "c", "v", "vw", "pca") else v)
-            for k, v in push.items() if k not in ("s", "ty")}
+    return {
+        k: (Decimal(v) if k in ("o", "h", "l", "c", "v", "vw", "pca") else v)
+        for k, v in push.items()
+        if k not in ("s", "ty")
+    }
 
 
 async def test_kline_pushes_match_klines_recomputed_from_the_trades(venue: Venue) -> None:
@@ -121,8 +129,12 @@ async def test_kline_pushes_match_klines_recomputed_from_the_trades(venue: Venue
     ack = await client.request({"code": 10006, "trace": "k", "data": {"arr": arr}})
     assert ack["code"] == 10007
     trades: list[TradeEvent] = []
-    for price, amount, side in [("65000", "0.01", "buy"), ("65120.25", "0.02", "sell"),
-                                ("64880.5", "0.003", "buy"), ("64990", "0.5", "sell")]:
+    for price, amount, side in [
+        ("65000", "0.01", "buy"),
+        ("65120.25", "0.02", "sell"),
+        ("64880.5", "0.003", "buy"),
+        ("64990", "0.5", "sell"),
+    ]:
         trades += await venue.trade("BTC_USDT", price, amount, taker_side=side)
     eth = await venue.trade("ETH_USDT", "3500.5", "0.25")
 
@@ -165,10 +177,24 @@ async def test_klines_are_pushed_about_once_a_second_while_the_bar_changes(venue
 
 
 async def test_depth_pushes_match_the_book(venue: Venue) -> None:
-    asks = [("65010", "0.1"), ("65005", "0.2"), ("65020.5", "0.3"), ("65005", "0.05"), ("65030", "1"),
-            ("65040", "2"), ("65050", "3")]
-    bids = [("64990", "0.4"), ("64995.25", "0.6"), ("64980", "0.7"), ("64990", "0.1"), ("64970", "1"),
-            ("64960", "1"), ("64900", "9")]
+    asks = [
+        ("65010", "0.1"),
+        ("65005", "0.2"),
+        ("65020.5", "0.3"),
+        ("65005", "0.05"),
+        ("65030", "1"),
+        ("65040", "2"),
+        ("65050", "3"),
+    ]
+    bids = [
+        ("64990", "0.4"),
+        ("64995.25", "0.6"),
+        ("64980", "0.7"),
+        ("64990", "0.1"),
+        ("64970", "1"),
+        ("64960", "1"),
+        ("64900", "9"),
+    ]
     for price, amount in asks:
         await venue.place("alice-key", "BTC_USDT", "sell", price, amount)
     for price, amount in bids:
@@ -183,15 +209,22 @@ async def test_depth_pushes_match_the_book(venue: Venue) -> None:
     assert first["s"] == "BTCUSDT" and {"a": first["a"], "b": first["b"]} == expected
     assert list(first) == ["s", "t", "a", "b"] and isinstance(first["t"], int)
     bids_book, asks_book = venue.ctx.venue.marketdata.top("BTC_USDT", 5)
-    assert [[f"{dec(p, 2).normalize():f}" for p, _ in asks_book], [f"{dec(q, 6).normalize():f}" for _, q in asks_book]] \
-        == expected["a"]
-    assert [[f"{dec(p, 2).normalize():f}" for p, _ in bids_book], [f"{dec(q, 6).normalize():f}" for _, q in bids_book]] \
-        == expected["b"]
+    assert [
+        [f"{dec(p, 2).normalize():f}" for p, _ in asks_book],
+        [f"{dec(q, 6).normalize():f}" for _, q in asks_book],
+    ] == expected["a"]
+    assert [
+        [f"{dec(p, 2).normalize():f}" for p, _ in bids_book],
+        [f"{dec(q, 6).normalize():f}" for _, q in bids_book],
+    ] == expected["b"]
 
     # A partial fill of the best ask changes the top level: the next push shows it.
     await venue.place("bob-key", "BTC_USDT", "buy", "65005", "0.2")
     update = await client.recv_until(lambda m: m.get("code") == 10005 and m["data"]["a"][1][0] != "0.25", 2.0)
-    assert update["data"]["a"] == [["65005", "65010", "65020.5", "65030", "65040"], ["0.05", "0.1", "0.3", "1", "2"]]
+    assert update["data"]["a"] == [
+        ["65005", "65010", "65020.5", "65030", "65040"],
+        ["0.05", "0.1", "0.3", "1", "2"],
+    ]
     await client.close()
 
 
@@ -212,16 +245,29 @@ async def test_depth_is_pushed_at_most_every_100ms_and_at_least_every_second(ven
     await churning
     assert len(busy) >= 5  # changes are pushed promptly...
     stamps = [d["t"] for d in busy]
-    assert all(b - a >= 99 for a, b in itertools.pairwise(stamps)), stamps  # ...but not more often than 100 ms
+    assert all(b - a >= 99 for a, b in itertools.pairwise(stamps)), (
+        stamps
+    )  # ...but not more often than 100 ms
     await client.close()
 
 
 async def test_unknown_symbols_are_acked_then_silent_and_counted(venue: Venue) -> None:
     client = await Client.connect(venue.url())
-    assert (await client.request({"code": 10000, "trace": "a", "data": {"codes": "DOGEUSDT,btcusdt"}}))["code"] == 10001
-    assert (await client.request({"code": 10003, "trace": "b", "data": {"codes": "DOGEUSDT"}}))["code"] == 10004
-    assert (await client.request({"code": 10006, "trace": "c", "data": {"arr": [
-        {"type": 1, "codes": "DOGEUSDT"}, {"type": 2, "codes": "DOGEUSDT"}]}}))["code"] == 10007
+    assert (await client.request({"code": 10000, "trace": "a", "data": {"codes": "DOGEUSDT,btcusdt"}}))[
+        "code"
+    ] == 10001
+    assert (await client.request({"code": 10003, "trace": "b", "data": {"codes": "DOGEUSDT"}}))[
+        "code"
+    ] == 10004
+    assert (
+        await client.request(
+            {
+                "code": 10006,
+                "trace": "c",
+                "data": {"arr": [{"type": 1, "codes": "DOGEUSDT"}, {"type": 2, "codes": "DOGEUSDT"}]},
+            }
+        )
+    )["code"] == 10007
     await venue.trade("BTC_USDT", "65000", "0.01")
     assert await client.collect(1.5) == []
     async with aiohttp.ClientSession() as http, http.get(f"{venue.base_url}/metrics") as response:
@@ -234,7 +280,9 @@ async def test_unknown_symbols_are_acked_then_silent_and_counted(venue: Venue) -
 
 async def test_other_businesses_are_served_as_empty_markets(venue: Venue) -> None:
     client = await Client.connect(venue.url(business="stock"))
-    assert (await client.request({"code": 10000, "trace": "a", "data": {"codes": "BTCUSDT"}}))["code"] == 10001
+    assert (await client.request({"code": 10000, "trace": "a", "data": {"codes": "BTCUSDT"}}))[
+        "code"
+    ] == 10001
     await venue.trade("BTC_USDT", "65000", "0.01")
     assert await client.collect(0.8) == []
     await client.close()
@@ -246,14 +294,18 @@ async def test_a_bar_that_closes_between_two_flushes_is_pushed_in_its_final_stat
     now = [1_800_000_059.7]  # 0.3 s before a minute boundary (1_800_000_060 is divisible by 60)
     async with running_venue(tmp_path, clock=lambda: now[0]) as venue:
         client = await Client.connect(venue.url())
-        await client.request({"code": 10006, "trace": "k", "data": {"arr": [{"type": 1, "codes": "BTCUSDT"}]}})
+        await client.request(
+            {"code": 10006, "trace": "k", "data": {"arr": [{"type": 1, "codes": "BTCUSDT"}]}}
+        )
         await venue.trade("BTC_USDT", "65000", "0.01")
         await venue.trade("BTC_USDT", "65100", "0.02")  # the same bar, its final state
         now[0] = 1_800_000_060.1
         await venue.trade("BTC_USDT", "64900", "0.03")  # opens the next bar
         frames = pushes(await client.collect(1.5), 10008)
         closed = [p for p in frames if p["t"] == "1800000000"]
-        assert closed and closed[-1]["c"] == "65100" and closed[-1]["v"] == "0.03" and closed[-1]["h"] == "65100"
+        assert (
+            closed and closed[-1]["c"] == "65100" and closed[-1]["v"] == "0.03" and closed[-1]["h"] == "65100"
+        )
         assert frames[-1]["t"] == "1800000060" and frames[-1]["o"] == frames[-1]["c"] == "64900"
         assert frames.index(closed[-1]) < frames.index(frames[-1])
         await client.close()

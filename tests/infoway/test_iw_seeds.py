@@ -69,7 +69,9 @@ async def test_depth_seed_request_cancels_only_the_named_symbol(venue: Venue) ->
     ],
     ids=["no-data", "data-null", "data-empty", "codes-null", "codes-empty"],
 )
-async def test_depth_unsubscribe_without_codes_is_a_full_cancellation(venue: Venue, request_text: str) -> None:
+async def test_depth_unsubscribe_without_codes_is_a_full_cancellation(
+    venue: Venue, request_text: str
+) -> None:
     client = await subscribe_depth_both(venue)
     assert await client.request_raw(request_text) == SEED_ACK
     await venue.place("alice-key", "BTC_USDT", "buy", "64000", "0.5")
@@ -77,7 +79,11 @@ async def test_depth_unsubscribe_without_codes_is_a_full_cancellation(venue: Ven
     # Depth is pushed at least once a second while subscribed: 1.5 s of silence shows none is left.
     assert pushes(await client.collect(1.5), 10005) == []
     # The connection is still open and usable.
-    assert await client.request({"code": 10010, "trace": "hb", "ack": 1}) == {"code": 10011, "trace": "hb", "msg": "ok"}
+    assert await client.request({"code": 10010, "trace": "hb", "ack": 1}) == {
+        "code": 10011,
+        "trace": "hb",
+        "msg": "ok",
+    }
     await client.close()
 
 
@@ -91,13 +97,21 @@ async def kline_pushes_after_trades(venue: Venue, client: Client) -> set[tuple[s
 async def test_kline_seed_example_removes_only_a_1m(venue: Venue) -> None:
     """A and B at 1m and 5m; codes="A", klineTypes="1" leaves A-5m, B-1m and B-5m flowing."""
     client = await Client.connect(venue.url())
-    ack = await client.request({"code": 10006, "trace": "sub", "data": {"arr": [
-        {"type": 1, "codes": "BTCUSDT,ETHUSDT"}, {"type": 2, "codes": "BTCUSDT,ETHUSDT"}]}})
+    ack = await client.request(
+        {
+            "code": 10006,
+            "trace": "sub",
+            "data": {
+                "arr": [{"type": 1, "codes": "BTCUSDT,ETHUSDT"}, {"type": 2, "codes": "BTCUSDT,ETHUSDT"}]
+            },
+        }
+    )
     assert ack == {"code": 10007, "trace": "sub", "msg": "ok"}
     before = await kline_pushes_after_trades(venue, client)
     assert before == {("BTCUSDT", 1), ("BTCUSDT", 2), ("ETHUSDT", 1), ("ETHUSDT", 2)}
-    raw = await client.request_raw(json.dumps(
-        {"code": 11002, "trace": SEED_TRACE, "data": {"codes": "BTCUSDT", "klineTypes": "1"}}))
+    raw = await client.request_raw(
+        json.dumps({"code": 11002, "trace": SEED_TRACE, "data": {"codes": "BTCUSDT", "klineTypes": "1"}})
+    )
     assert raw == SEED_ACK
     after = await kline_pushes_after_trades(venue, client)
     assert after == {("BTCUSDT", 2), ("ETHUSDT", 1), ("ETHUSDT", 2)}
@@ -106,9 +120,20 @@ async def test_kline_seed_example_removes_only_a_1m(venue: Venue) -> None:
 
 async def test_kline_seed_request_removes_the_listed_types_of_the_listed_codes(venue: Venue) -> None:
     client = await Client.connect(venue.url())
-    await client.request({"code": 10006, "trace": "sub", "data": {"arr": [
-        {"type": 1, "codes": "BTCUSDT,ETHUSDT"}, {"type": 2, "codes": "BTCUSDT"},
-        {"type": 4, "codes": "BTCUSDT"}, {"type": 5, "codes": "BTCUSDT"}]}})
+    await client.request(
+        {
+            "code": 10006,
+            "trace": "sub",
+            "data": {
+                "arr": [
+                    {"type": 1, "codes": "BTCUSDT,ETHUSDT"},
+                    {"type": 2, "codes": "BTCUSDT"},
+                    {"type": 4, "codes": "BTCUSDT"},
+                    {"type": 5, "codes": "BTCUSDT"},
+                ]
+            },
+        }
+    )
     assert await client.request_raw(KLINE_SEED_REQUEST) == SEED_ACK
     assert await kline_pushes_after_trades(venue, client) == {("BTCUSDT", 5), ("ETHUSDT", 1)}
     await client.close()
@@ -116,11 +141,20 @@ async def test_kline_seed_request_removes_the_listed_types_of_the_listed_codes(v
 
 async def test_kline_unsubscribe_without_types_removes_every_type_of_the_codes(venue: Venue) -> None:
     client = await Client.connect(venue.url())
-    await client.request({"code": 10006, "trace": "sub", "data": {"arr": [
-        {"type": 1, "codes": "BTCUSDT,ETHUSDT"}, {"type": 12, "codes": "BTCUSDT,ETHUSDT"}]}})
-    for frame in ('{"code":11002,"trace":"t","data":{"codes":"BTCUSDT"}}',
-                  '{"code":11002,"trace":"t","data":{"codes":"BTCUSDT","klineTypes":null}}',
-                  '{"code":11002,"trace":"t","data":{"codes":"BTCUSDT","klineTypes":""}}'):
+    await client.request(
+        {
+            "code": 10006,
+            "trace": "sub",
+            "data": {
+                "arr": [{"type": 1, "codes": "BTCUSDT,ETHUSDT"}, {"type": 12, "codes": "BTCUSDT,ETHUSDT"}]
+            },
+        }
+    )
+    for frame in (
+        '{"code":11002,"trace":"t","data":{"codes":"BTCUSDT"}}',
+        '{"code":11002,"trace":"t","data":{"codes":"BTCUSDT","klineTypes":null}}',
+        '{"code":11002,"trace":"t","data":{"codes":"BTCUSDT","klineTypes":""}}',
+    ):
         assert await client.request_raw(frame) == '{"code":11010,"trace":"t","msg":"ok"}'
     assert await kline_pushes_after_trades(venue, client) == {("ETHUSDT", 1), ("ETHUSDT", 12)}
     await client.close()
@@ -137,10 +171,19 @@ async def test_kline_unsubscribe_without_types_removes_every_type_of_the_codes(v
     ],
     ids=["no-data", "data-null", "codes-empty", "types-without-codes"],
 )
-async def test_kline_unsubscribe_without_codes_is_a_full_cancellation(venue: Venue, request_text: str) -> None:
+async def test_kline_unsubscribe_without_codes_is_a_full_cancellation(
+    venue: Venue, request_text: str
+) -> None:
     client = await Client.connect(venue.url())
-    await client.request({"code": 10006, "trace": "sub", "data": {"arr": [
-        {"type": 1, "codes": "BTCUSDT,ETHUSDT"}, {"type": 2, "codes": "BTCUSDT,ETHUSDT"}]}})
+    await client.request(
+        {
+            "code": 10006,
+            "trace": "sub",
+            "data": {
+                "arr": [{"type": 1, "codes": "BTCUSDT,ETHUSDT"}, {"type": 2, "codes": "BTCUSDT,ETHUSDT"}]
+            },
+        }
+    )
     assert await client.request_raw(request_text) == '{"code":11010,"trace":"t","msg":"ok"}'
     assert await kline_pushes_after_trades(venue, client) == set()
     await client.close()
@@ -153,12 +196,17 @@ async def test_trade_unsubscribe_by_codes_and_in_full(venue: Venue) -> None:
     await venue.trade("BTC_USDT", "65000", "0.01")
     await venue.trade("ETH_USDT", "3500", "0.1")
     assert [d["s"] for d in pushes(await client.collect(0.5), 10002)] == ["BTCUSDT", "ETHUSDT"]
-    assert await client.request_raw('{"code":11000,"trace":"u","data":{"codes":"ETHUSDT"}}') == \
-        '{"code":11010,"trace":"u","msg":"ok"}'
+    assert (
+        await client.request_raw('{"code":11000,"trace":"u","data":{"codes":"ETHUSDT"}}')
+        == '{"code":11010,"trace":"u","msg":"ok"}'
+    )
     await venue.trade("BTC_USDT", "65000", "0.01")
     await venue.trade("ETH_USDT", "3500", "0.1")
     assert [d["s"] for d in pushes(await client.collect(0.5), 10002)] == ["BTCUSDT"]
-    assert await client.request_raw('{"code":11000,"trace":"u2","data":{}}') == '{"code":11010,"trace":"u2","msg":"ok"}'
+    assert (
+        await client.request_raw('{"code":11000,"trace":"u2","data":{}}')
+        == '{"code":11010,"trace":"u2","msg":"ok"}'
+    )
     await venue.trade("BTC_USDT", "65000", "0.01")
     assert pushes(await client.collect(0.5), 10002) == []
     await client.close()

@@ -80,8 +80,14 @@ async def test_the_subscribe_that_takes_the_key_over_its_total_gets_516_and_noth
     # Nothing of it was applied: no ETHUSDT depth (a subscriber gets one at once, then every second).
     assert "ETHUSDT" not in depth_pushes(await second.collect(1.3))
     # The connection stays open, and other channels have their own budget.
-    assert await second.request({"code": 10010, "trace": "hb", "ack": 1}) == {"code": 10011, "trace": "hb", "msg": "ok"}
-    assert await reply_code(second, {"code": 10000, "trace": "t", "data": {"codes": "ETHUSDT,X3,X4"}}) == 10001
+    assert await second.request({"code": 10010, "trace": "hb", "ack": 1}) == {
+        "code": 10011,
+        "trace": "hb",
+        "msg": "ok",
+    }
+    assert (
+        await reply_code(second, {"code": 10000, "trace": "t", "data": {"codes": "ETHUSDT,X3,X4"}}) == 10001
+    )
 
 
 async def test_another_key_has_its_own_budget(server: SandexServer) -> None:
@@ -115,7 +121,9 @@ async def test_an_unsubscribe_gives_the_budget_back_once_no_connection_holds_the
 async def test_a_closed_connection_gives_its_symbols_back(alice: tuple[Client, Client]) -> None:
     first, second = alice
     await expect_codes(
-        (first, depth("a", "X1,X2"), 10004), (second, depth("b", "X3"), 10004), (second, depth("c", "ETHUSDT,X4"), 516)
+        (first, depth("a", "X1,X2"), 10004),
+        (second, depth("b", "X3"), 10004),
+        (second, depth("c", "ETHUSDT,X4"), 516),
     )
     await first.close()
     frame: dict[str, Any] = {}
@@ -141,7 +149,10 @@ async def test_the_default_is_5000_per_channel_and_relaxed_or_0_turn_it_off(
         clients = [await Client.connect(url(server)) for _ in range(9)]
         codes = [",".join(f"S{n}X{i:03d}" for i in range(600)) for n in range(9)]
         for n, client in enumerate(clients[:8]):
-            assert await reply_code(client, {"code": 10000, "trace": f"t{n}", "data": {"codes": codes[n]}}) == 10001
+            assert (
+                await reply_code(client, {"code": 10000, "trace": f"t{n}", "data": {"codes": codes[n]}})
+                == 10001
+            )
         last = await clients[8].request({"code": 10000, "trace": "t8", "data": {"codes": codes[8]}})
         assert last["code"] == ninth
         for client in clients:
@@ -172,7 +183,9 @@ async def test_a_key_whose_connections_are_gone_has_no_entry(tmp_path: Path) -> 
 def test_klines_count_distinct_symbols_and_every_way_out_gives_them_back() -> None:
     budget = KeySymbolBudget(2)
     symbols = SymbolMap(["BTC_USDT", "ETH_USDT"])
-    one, two = (InfowayConnection(symbols, max_symbols_per_type=600, key_budget=budget, key="k") for _ in range(2))
+    one, two = (
+        InfowayConnection(symbols, max_symbols_per_type=600, key_budget=budget, key="k") for _ in range(2)
+    )
     kline = '{"code":10006,"trace":"%s","data":{"arr":[{"type":%d,"codes":"%s"}]}}'
     assert one.receive(kline % ("a", 1, "BTCUSDT"), 0).error is None
     assert one.receive(kline % ("b", 2, "BTCUSDT,ETHUSDT"), 0).error is None  # 2 symbols, 3 pairs

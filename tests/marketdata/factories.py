@@ -161,14 +161,26 @@ class OrderFlow:
             self.amounts[order_id] = (amount, filled)
             status = PARTIAL if filled else OPEN
             return self._event(
-                order_id=order_id, side=side, price=price, amount=amount, resting=amount - filled,
-                filled=filled, status=status,
+                order_id=order_id,
+                side=side,
+                price=price,
+                amount=amount,
+                resting=amount - filled,
+                filled=filled,
+                status=status,
             )
         if kind == "taker":
             order_id, self.next_id = self.next_id, self.next_id + 1
             return self._event(
-                order_id=order_id, side=side, price=0, amount=1 + b % 50, resting=0,
-                status=CANCELLED, reason=R_IOC, kind="market", tif="ioc",
+                order_id=order_id,
+                side=side,
+                price=0,
+                amount=1 + b % 50,
+                resting=0,
+                status=CANCELLED,
+                reason=R_IOC,
+                kind="market",
+                tif="ioc",
             )
         ids = sorted(self.resting)
         order_id = ids[a % len(ids)]
@@ -185,14 +197,26 @@ class OrderFlow:
             else:
                 del self.resting[order_id]
             return self._event(
-                order_id=order_id, side=side, price=price, amount=amount, resting=qty, filled=filled,
-                status=PARTIAL if qty else FILLED, reason=R_FILL,
+                order_id=order_id,
+                side=side,
+                price=price,
+                amount=amount,
+                resting=qty,
+                filled=filled,
+                status=PARTIAL if qty else FILLED,
+                reason=R_FILL,
             )
         if kind == "cancel":
             del self.resting[order_id]
             return self._event(
-                order_id=order_id, side=side, price=price, amount=amount, resting=0, filled=filled,
-                status=CANCELLED, reason=R_CANCELLED,
+                order_id=order_id,
+                side=side,
+                price=price,
+                amount=amount,
+                resting=0,
+                filled=filled,
+                status=CANCELLED,
+                reason=R_CANCELLED,
             )
         # amend: a new price (possibly the same) and maybe a new amount, never below what filled
         new_price = self._price(side, b)
@@ -201,8 +225,14 @@ class OrderFlow:
         self.resting[order_id] = (side, new_price, qty)
         self.amounts[order_id] = (new_amount, filled)
         return self._event(
-            order_id=order_id, side=side, price=new_price, amount=new_amount, resting=qty, filled=filled,
-            status=PARTIAL if filled else OPEN, reason=R_AMENDED,
+            order_id=order_id,
+            side=side,
+            price=new_price,
+            amount=new_amount,
+            resting=qty,
+            filled=filled,
+            status=PARTIAL if filled else OPEN,
+            reason=R_AMENDED,
         )
 
     def levels(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

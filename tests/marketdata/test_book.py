@@ -60,7 +60,9 @@ def test_amend_moves_order_to_new_level() -> None:
     view.apply(order_event(order_id=1, side="buy", price=105, amount=5, resting=2, filled=3, reason=R_FILL))
     assert view.level("buy", 105) == 2
     view.apply(
-        order_event(order_id=1, side="buy", price=105, amount=5, resting=0, filled=5, status=FILLED, reason=R_FILL)
+        order_event(
+            order_id=1, side="buy", price=105, amount=5, resting=0, filled=5, status=FILLED, reason=R_FILL
+        )
     )
     assert view.top(5) == ([(100, 3)], [])
     assert view.resting(1) is None

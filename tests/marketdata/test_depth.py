@@ -16,7 +16,9 @@ from .factories import SYMBOL, OrderFlow, op_strategy, order_event, random_op
 
 @pytest.mark.parametrize(("n", "span"), [(1, 4), (3, 6), (3, 20), (30, 35), (30, 80)])
 @settings(max_examples=150, deadline=None)
-@given(ops=st.lists(op_strategy, min_size=1, max_size=400), every=st.integers(1, 5), resync=st.integers(0, 400))
+@given(
+    ops=st.lists(op_strategy, min_size=1, max_size=400), every=st.integers(1, 5), resync=st.integers(0, 400)
+)
 def test_diffs_reproduce_top_n(n: int, span: int, ops: list, every: int, resync: int) -> None:
     """A client applying each published diff holds exactly the top-N, at every publish.
 
@@ -56,7 +58,9 @@ def test_diff_of_any_two_windows_is_exact_and_minimal(n: int, b0: dict, a0: dict
     # Minimal: only prices whose quantity differs between the windows are sent.
     for i, changes in enumerate((diff.bids, diff.asks)):
         old, cur = dict(prev[i]), dict(new[i])
-        assert {p for p, _ in changes} == {p for p in old.keys() | cur.keys() if old.get(p, 0) != cur.get(p, 0)}
+        assert {p for p, _ in changes} == {
+            p for p in old.keys() | cur.keys() if old.get(p, 0) != cur.get(p, 0)
+        }
     assert diff.bids == sorted(diff.bids, reverse=True)
     assert diff.asks == sorted(diff.asks)
     assert bool(diff) == (prev != new)
@@ -76,7 +80,9 @@ def test_better_level_pushes_the_last_one_out() -> None:
 def test_levels_returning_into_the_window_are_sent_with_their_qty() -> None:
     view = BookView(SYMBOL)
     for order_id, price in enumerate([110, 111, 112, 113, 114], 1):
-        view.apply(order_event(order_id=order_id, side="sell", price=price, amount=order_id, resting=order_id))
+        view.apply(
+            order_event(order_id=order_id, side="sell", price=price, amount=order_id, resting=order_id)
+        )
     publisher = DepthView(3)
     client = publisher.snapshot(view)
     assert client == ([], [(110, 1), (111, 2), (112, 3)])
@@ -115,13 +121,13 @@ def test_long_random_runs_stay_exact(n: int, seed: int) -> None:
     shrink = ["place", "fill", "fill", "cancel", "cancel", "cancel", "amend"]
     for _ in range(10_000):
         kinds = grow if len(flow.resting) < target else shrink
-        before = {side: dict(levels) for side, levels in zip("ba", flow.levels())}
+        before = {side: dict(levels) for side, levels in zip("ba", flow.levels(), strict=False)}
         view.apply(flow.step(random_op(rnd, kinds)))
-        after = {side: dict(levels) for side, levels in zip("ba", flow.levels())}
+        after = {side: dict(levels) for side, levels in zip("ba", flow.levels(), strict=False)}
         diff = publisher.diff(view)
         if diff is not None:
             client = apply_diff(client, diff, n)
-            for side, changes in zip("ba", (diff.bids, diff.asks)):
+            for side, changes in zip("ba", (diff.bids, diff.asks), strict=False):
                 for price, qty in changes:
                     if qty == 0 and price in after[side]:
                         pushed_out += 1

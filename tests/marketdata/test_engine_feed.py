@@ -37,7 +37,9 @@ def commands(draw: st.DrawFn) -> list[tuple]:
             out.append(("cmd", PlaceOrder(account, symbol, side, tif=tif, price=price, amount=amount)))
         elif kind < 58:
             if side == "buy":
-                out.append(("cmd", PlaceOrder(account, symbol, side, kind="market", quote_amount=LEDGER_ONE // 10)))
+                out.append(
+                    ("cmd", PlaceOrder(account, symbol, side, kind="market", quote_amount=LEDGER_ONE // 10))
+                )
             else:
                 out.append(("cmd", PlaceOrder(account, symbol, side, kind="market", amount=amount)))
         elif kind < 72:

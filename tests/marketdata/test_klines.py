@@ -34,7 +34,17 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second:
 
 
 # The reference uses the datetime module, not the integer calendar arithmetic under test.
-_FIXED_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "12h": 720, "1d": 1440}
+_FIXED_MINUTES = {
+    "1m": 1,
+    "5m": 5,
+    "15m": 15,
+    "30m": 30,
+    "1h": 60,
+    "2h": 120,
+    "4h": 240,
+    "12h": 720,
+    "1d": 1440,
+}
 
 
 def ref_bar_start(interval: str, ts: int) -> int:
@@ -133,7 +143,11 @@ def test_time_range_queries(trades: list[tuple[int, int, int]], data: st.DataObj
         start = data.draw(st.none() | st.integers(lo_ts, hi_ts))
         end = data.draw(st.none() | st.integers(lo_ts, hi_ts))
         limit = data.draw(st.none() | st.integers(0, 5))
-        want = [b for b in expected if (start is None or b.open_time >= start) and (end is None or b.open_time <= end)]
+        want = [
+            b
+            for b in expected
+            if (start is None or b.open_time >= start) and (end is None or b.open_time <= end)
+        ]
         if limit is not None:
             want = want[:limit] if start is not None and end is None else want[max(0, len(want) - limit) :]
         assert klines.bars(interval, start, end, limit) == want
@@ -173,15 +187,25 @@ def test_leap_year_boundaries() -> None:
     ]
     klines = feed(trades)
     assert [b.open_time for b in klines.bars("1d")][:4] == [
-        utc(2024, 2, 28), utc(2024, 2, 29), utc(2024, 3, 1), utc(2024, 3, 31)
+        utc(2024, 2, 28),
+        utc(2024, 2, 29),
+        utc(2024, 3, 1),
+        utc(2024, 3, 31),
     ]
     assert [b.open_time for b in klines.bars("1M")] == [
-        utc(2024, 2, 1), utc(2024, 3, 1), utc(2024, 4, 1), utc(2024, 12, 1), utc(2025, 1, 1)
+        utc(2024, 2, 1),
+        utc(2024, 3, 1),
+        utc(2024, 4, 1),
+        utc(2024, 12, 1),
+        utc(2025, 1, 1),
     ]
     feb = klines.bars("1M")[0]
     assert (feb.open, feb.high, feb.low, feb.close, feb.volume, feb.count) == (10, 12, 9, 9, 6, 3)
     assert [b.open_time for b in klines.bars("3M")] == [
-        utc(2024, 1, 1), utc(2024, 4, 1), utc(2024, 10, 1), utc(2025, 1, 1)
+        utc(2024, 1, 1),
+        utc(2024, 4, 1),
+        utc(2024, 10, 1),
+        utc(2025, 1, 1),
     ]
     assert [b.open_time for b in klines.bars("1y")] == [utc(2024, 1, 1), utc(2025, 1, 1)]
     assert bar_end("1M", utc(2024, 2, 1)) == utc(2024, 3, 1)

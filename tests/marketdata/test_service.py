@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import copy
-
 from msgspec.structs import replace
 
 from sandex.core.events import BalanceEvent, Event, Rejected
@@ -103,9 +102,11 @@ def test_roll_moves_quiet_windows() -> None:
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("order"), st.sampled_from([SYMBOL, "ETH_USDT"]), op_strategy),
-        st.tuples(st.just("trade"), st.sampled_from([SYMBOL, "ETH_USDT"]), st.tuples(
-            st.integers(0, 6 * 3_600_000), st.integers(1, 100), st.integers(1, 9)
-        )),
+        st.tuples(
+            st.just("trade"),
+            st.sampled_from([SYMBOL, "ETH_USDT"]),
+            st.tuples(st.integers(0, 6 * 3_600_000), st.integers(1, 100), st.integers(1, 9)),
+        ),
         st.tuples(st.just("balance"), st.just(""), st.integers(0, 10 * 3_600_000)),
     ),
     max_size=80,
@@ -166,7 +167,10 @@ def test_state_holds_integers_beyond_64_bits() -> None:
     md = MarketData([btc])
     big = 6_000_000 * 100_000_000
     trades = [
-        replace(trade_event(seq=i, ts=T0 + i, trade_id=i, price=6_000_000, amount=100_000_000), taker_fee=60 * 10**18)
+        replace(
+            trade_event(seq=i, ts=T0 + i, trade_id=i, price=6_000_000, amount=100_000_000),
+            taker_fee=60 * 10**18,
+        )
         for i in range(1, 40_001)
     ]
     md.apply(trades)

@@ -40,7 +40,16 @@ def expected(trades: list[tuple[int, int, int]], now: int) -> tuple[int, ...]:
 
 
 def observed(t: Ticker) -> tuple[int, ...]:
-    return (t.open_24h, t.high_24h, t.low_24h, t.base_volume_24h, t.quote_volume_24h, t.count_24h, t.last, t.last_qty)
+    return (
+        t.open_24h,
+        t.high_24h,
+        t.low_24h,
+        t.base_volume_24h,
+        t.quote_volume_24h,
+        t.count_24h,
+        t.last,
+        t.last_qty,
+    )
 
 
 @settings(max_examples=300, deadline=None)

@@ -37,6 +37,7 @@ ALICE = ("alice-key", "alice-secret")
 
 # -- constant time ------------------------------------------------------------------------------
 
+
 def test_signatures_are_compared_with_compare_digest_only(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
@@ -64,12 +65,16 @@ def test_the_signing_module_never_compares_a_signature_with_eq() -> None:
     """`==` on strings returns at the first differing byte: timing tells how much of a guess
     was right. No comparison in the module may involve a signature."""
     tree = ast.parse(inspect.getsource(signing))
-    suspicious = [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, ast.Compare)
-                  and "sign" in ast.unparse(node).lower()]
+    suspicious = [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare) and "sign" in ast.unparse(node).lower()
+    ]
     assert suspicious == []
 
 
 # -- stale and replayed -------------------------------------------------------------------------
+
 
 def dfx_ws(server: SandexServer) -> Any:
     return websockets.connect(server.ws_url("/ws/v1/"), ping_interval=None)
@@ -107,15 +112,17 @@ def test_stale_rest_timestamps_are_refused_and_repeats_are_orders(tmp_path: Path
         order = "symbol=BTC_USDT&type=buy&price=60000&amount=0.01"
         for skew in (-61, 61):
             headers = signed_headers(*ALICE, order, ts=int(time.time()) + skew)
-            request = urllib.request.Request(server.base_url + "/v3/spot/order/new", data=order.encode(),
-                                             method="POST", headers=headers)
+            request = urllib.request.Request(
+                server.base_url + "/v3/spot/order/new", data=order.encode(), method="POST", headers=headers
+            )
             with urllib.request.urlopen(request, timeout=5) as response:
                 assert json.loads(response.read())["code"] == errors.BAD_TIMESTAMP
         headers = signed_headers(*ALICE, order)
         ids = []
         for _ in range(2):  # the same signed bytes twice: two orders, as on the real venue
-            request = urllib.request.Request(server.base_url + "/v3/spot/order/new", data=order.encode(),
-                                             method="POST", headers=headers)
+            request = urllib.request.Request(
+                server.base_url + "/v3/spot/order/new", data=order.encode(), method="POST", headers=headers
+            )
             with urllib.request.urlopen(request, timeout=5) as response:
                 ids.append(json.loads(response.read())["order_id"])
         assert len(set(ids)) == 2
@@ -125,14 +132,22 @@ def test_stale_rest_timestamps_are_refused_and_repeats_are_orders(tmp_path: Path
 
 # -- secrets in logs ----------------------------------------------------------------------------
 
+
 def test_secrets_never_reach_the_log_metrics_or_operator_listings(tmp_path: Path) -> None:
-    config = BASE_CONFIG.replace('[server]\nhost = "127.0.0.1"', '[server]\nhost = "127.0.0.1"\nlog_level = "debug"')
+    config = BASE_CONFIG.replace(
+        '[server]\nhost = "127.0.0.1"', '[server]\nhost = "127.0.0.1"\nlog_level = "debug"'
+    )
     with SandexServer(tmp_path, config) as server:
         base = server.base_url
         rest(base, "GET", "/v3/spot/assets", {}, ALICE)
         rest(base, "GET", "/v3/spot/assets", {}, ("alice-key", "wrong-secret"))
-        rest(base, "POST", "/v3/spot/order/new", {"symbol": "BTC_USDT", "type": "buy", "price": "1", "amount": "5"},
-             ("bob-key", "bob-secret"))
+        rest(
+            base,
+            "POST",
+            "/v3/spot/order/new",
+            {"symbol": "BTC_USDT", "type": "buy", "price": "1", "amount": "5"},
+            ("bob-key", "bob-secret"),
+        )
 
         async def websockets_traffic() -> None:
             async with dfx_ws(server) as ws:
@@ -144,19 +159,51 @@ def test_secrets_never_reach_the_log_metrics_or_operator_listings(tmp_path: Path
                         await ws.recv()
                 except websockets.exceptions.InvalidStatus:
                     pass
-            async with websockets.connect(server.ws_url("/trade/ws"), additional_headers={"x-api-key": "bob-key"}) as ws:
+            async with websockets.connect(
+                server.ws_url("/trade/ws"), additional_headers={"x-api-key": "bob-key"}
+            ) as ws:
                 await ws.send('{"id": 1, "method": "listFollowOrders", "params": {}}')
                 await ws.recv()
 
         asyncio.run(websockets_traffic())
         created = subprocess.run(
-            [sys.executable, "-m", "sandex.cli", "accounts", "create", "dave", "--secret", "dave-very-secret",
-             "--config", str(server.config_path), "--data-dir", str(server.data_dir), "--json"],
-            capture_output=True, text=True, timeout=30)
+            [
+                sys.executable,
+                "-m",
+                "sandex.cli",
+                "accounts",
+                "create",
+                "dave",
+                "--secret",
+                "dave-very-secret",
+                "--config",
+                str(server.config_path),
+                "--data-dir",
+                str(server.data_dir),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert created.returncode == 0 and json.loads(created.stdout)["secret"] == "dave-very-secret"
         listed = subprocess.run(
-            [sys.executable, "-m", "sandex.cli", "accounts", "list", "--config", str(server.config_path),
-             "--data-dir", str(server.data_dir), "--json"], capture_output=True, text=True, timeout=30)
+            [
+                sys.executable,
+                "-m",
+                "sandex.cli",
+                "accounts",
+                "list",
+                "--config",
+                str(server.config_path),
+                "--data-dir",
+                str(server.data_dir),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
             metrics = response.read().decode()
         time.sleep(0.2)
@@ -171,6 +218,7 @@ def test_secrets_never_reach_the_log_metrics_or_operator_listings(tmp_path: Path
 
 
 # -- binding ------------------------------------------------------------------------------------
+
 
 def non_loopback_address() -> str | None:
     """An IPv4 address of this machine that is not loopback, if it has one."""
@@ -210,7 +258,9 @@ def test_loopback_by_default_and_a_loud_warning_otherwise(tmp_path: Path) -> Non
         assert reachable("127.0.0.1", server.port)
         assert not reachable(address, server.port), "the default bind must be loopback only"
         assert "WARNING" not in server.log()
-    with SandexServer(tmp_path / "open", no_host, port=free_port(), extra_args=("--host", "0.0.0.0")) as server:
+    with SandexServer(
+        tmp_path / "open", no_host, port=free_port(), extra_args=("--host", "0.0.0.0")
+    ) as server:
         log = server.log()
         assert f"WARNING: binding 0.0.0.0:{server.port}" in log and "reachable from other machines" in log
         assert reachable(address, server.port)

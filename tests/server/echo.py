@@ -101,9 +101,7 @@ class EchoServer:
             on_close=self.closed.append,
         )
 
-    def on_message(
-        self, session: Session, data: bytes | str, is_binary: bool
-    ) -> Awaitable[None] | None:
+    def on_message(self, session: Session, data: bytes | str, is_binary: bool) -> Awaitable[None] | None:
         if is_binary:
             assert isinstance(data, bytes)
             session.send_binary(data)

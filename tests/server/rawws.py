@@ -36,9 +36,7 @@ class RawClient:
         self._loop = asyncio.get_running_loop()
 
     @classmethod
-    async def connect(
-        cls, port: int, path: str = "/echo", *, rcvbuf: int | None = None
-    ) -> RawClient:
+    async def connect(cls, port: int, path: str = "/echo", *, rcvbuf: int | None = None) -> RawClient:
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:

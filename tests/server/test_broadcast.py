@@ -81,7 +81,7 @@ async def test_wakes_while_a_round_runs_are_conflated_into_the_next_round() -> N
 
 async def test_min_interval_spaces_rounds() -> None:
     pending: list[Push] = []
-    broadcaster, subs = setup(1, pending, min_interval_s=0.05)
+    broadcaster, _subs = setup(1, pending, min_interval_s=0.05)
     broadcaster.start()
     loop = asyncio.get_running_loop()
     started = loop.time()

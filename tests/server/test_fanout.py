@@ -20,7 +20,7 @@ async def test_publish_delivers_identical_bytes_to_1000_subscribers(echo_server)
     topic = server.topic("BTC_USDT")
 
     clients: list[RawClient] = []
-    for start in range(0, SUBSCRIBERS, 100):  # connect in batches to keep the backlog sane
+    for _start in range(0, SUBSCRIBERS, 100):  # connect in batches to keep the backlog sane
         batch = await asyncio.gather(*(RawClient.connect(server.port) for _ in range(100)))
         clients.extend(batch)
 

@@ -90,9 +90,10 @@ def _fix_utf8(data: bytes) -> str:
 
 async def test_aiohttp_client_parses_all_length_forms(echo_server) -> None:
     server = await echo_server()
-    async with aiohttp.ClientSession() as http, http.ws_connect(
-        server.url, max_msg_size=8 * 1024 * 1024
-    ) as ws:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(server.url, max_msg_size=8 * 1024 * 1024) as ws,
+    ):
         for binary, payload in _payloads():
             if binary:
                 await ws.send_bytes(payload)

@@ -137,9 +137,7 @@ async def test_window_slides_on_a_live_connection(echo_server) -> None:
             await asyncio.sleep(0.35)
         for i in range(6):
             await ws.send(f"burst{i}")
-        assert [await ws.recv() for _ in range(6)] == [f"burst{i}" for i in range(5)] + [
-            "error:rate"
-        ]
+        assert [await ws.recv() for _ in range(6)] == [f"burst{i}" for i in range(5)] + ["error:rate"]
 
 
 async def test_repeated_limit_disconnects_block_the_key(echo_server) -> None:

@@ -56,7 +56,7 @@ def test_bodies_are_opaque_bytes(journal: Journal) -> None:
     bodies = [b"", b"\x00\xff" * 1000, bytes(range(256)), b"\x93\xa3msgpack"]
     journal.append_batch([(-1, b) for b in bodies] + [(2**62, b"big ts")])
     got = rows_of(journal)
-    assert [body for _, _, body in got] == bodies + [b"big ts"]
+    assert [body for _, _, body in got] == [*bodies, b"big ts"]
     assert got[-1][1] == 2**62
 
 

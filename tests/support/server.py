@@ -1,9 +1,9 @@
 """A real `sandex serve` in a subprocess, for end-to-end tests with real clients.
 
-    with SandexServer(tmp_path, CONFIG) as server:
-        server.base_url        # http://127.0.0.1:PORT
-        server.ws_url("/ws/v1/")
-        server.kill()          # SIGKILL, for crash tests; server.start() again on the same data dir
+with SandexServer(tmp_path, CONFIG) as server:
+    server.base_url        # http://127.0.0.1:PORT
+    server.ws_url("/ws/v1/")
+    server.kill()          # SIGKILL, for crash tests; server.start() again on the same data dir
 """
 
 from __future__ import annotations
@@ -37,12 +37,15 @@ min_value = "1"
 initial_price = "3500"
 """
 
-BASE_CONFIG = """
+BASE_CONFIG = (
+    """
 [server]
 host = "127.0.0.1"
 [simulator]
 enabled = false
-""" + MARKETS_TOML + """[[accounts]]
+"""
+    + MARKETS_TOML
+    + """[[accounts]]
 name = "alice"
 api_key = "alice-key"
 secret = "alice-secret"
@@ -53,6 +56,7 @@ api_key = "bob-key"
 secret = "bob-secret"
 balances = { USDT = "1000000", BTC = "10", ETH = "100" }
 """
+)
 
 
 def free_port() -> int:
@@ -62,8 +66,14 @@ def free_port() -> int:
 
 
 class SandexServer:
-    def __init__(self, workdir: Path, config_text: str = BASE_CONFIG, *, port: int | None = None,
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        config_text: str = BASE_CONFIG,
+        *,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.workdir / "sandex.toml"
@@ -81,13 +91,27 @@ class SandexServer:
     def ws_url(self, path: str) -> str:
         return f"ws://127.0.0.1:{self.port}{path}"
 
-    def start(self, timeout: float = 30.0) -> "SandexServer":
-        log = open(self.log_path, "ab")
+    def start(self, timeout: float = 30.0) -> SandexServer:
+        log = open(self.log_path, "ab")  # noqa: SIM115 (the server process owns it)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sandex.cli", "serve", "--config", str(self.config_path),
-             "--data-dir", str(self.data_dir), "--port", str(self.port), *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, env=env,
+            [
+                sys.executable,
+                "-m",
+                "sandex.cli",
+                "serve",
+                "--config",
+                str(self.config_path),
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                *self.extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env=env,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -120,7 +144,7 @@ class SandexServer:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def __enter__(self) -> "SandexServer":
+    def __enter__(self) -> SandexServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -33,9 +33,12 @@ def _load_sources_if_needed() -> bool:
     # Only in a source checkout (an editable install) can a source change after its build. An
     # installed wheel writes sources and builds in one go, in no particular order.
     in_checkout = folder.parents[1].name == "src" and (folder.parents[2] / "setup.py").exists()
-    stale = [name for name in COMPILED_MODULES
-             if in_checkout
-             and (folder / f"{name}.py").stat().st_mtime > min(p.stat().st_mtime for p in builds[name])]
+    stale = [
+        name
+        for name in COMPILED_MODULES
+        if in_checkout
+        and (folder / f"{name}.py").stat().st_mtime > min(p.stat().st_mtime for p in builds[name])
+    ]
     problem = ""
     if os.environ.get("SANDEX_PURE_PYTHON", "") == "1":
         pass  # asked for: no warning
@@ -51,8 +54,11 @@ def _load_sources_if_needed() -> bool:
                 sys.modules.pop(f"{__name__}.{name}", None)
             problem = f"the compiled engine does not load ({error})"
     if problem:
-        warnings.warn(f"sandex.core: {problem}; running the engine from source (slower). "
-                      "Rebuild with `make install`.", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"sandex.core: {problem}; running the engine from source (slower). Rebuild with `make install`.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     # All four from source: they call each other, and one compiled build is one unit.
     for name in COMPILED_MODULES:
         spec = importlib.util.spec_from_file_location(f"{__name__}.{name}", folder / f"{name}.py")

@@ -13,6 +13,7 @@ change to either must be mirrored in `Engine._amend`.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from sortedcontainers import SortedList
@@ -28,7 +29,7 @@ _COMPACT_SLACK = 32
 
 
 class Level:
-    __slots__ = ("price", "orders", "total", "removed")
+    __slots__ = ("orders", "price", "removed", "total")
 
     def __init__(self, price: int) -> None:
         self.price = price
@@ -56,7 +57,7 @@ class Level:
 class BookSide:
     """One side of the book. `keys` sorts so that index 0 is always the best price."""
 
-    __slots__ = ("levels", "keys", "sign", "best_price_cache")
+    __slots__ = ("best_price_cache", "keys", "levels", "sign")
 
     def __init__(self, is_bid: bool) -> None:
         self.levels: dict[int, Level] = {}
@@ -118,7 +119,7 @@ class BookSide:
         """A resting order shrank by `quantity` but keeps its place."""
         self.levels[order.price].total -= quantity
 
-    def iter_levels(self):
+    def iter_levels(self) -> Iterator[Level]:
         """Levels best first (for snapshots and tests; not for the hot path)."""
         sign = self.sign
         levels = self.levels
@@ -130,7 +131,7 @@ class BookSide:
 
 
 class OrderBook:
-    __slots__ = ("bids", "asks", "last_price")
+    __slots__ = ("asks", "bids", "last_price")
 
     def __init__(self) -> None:
         self.bids = BookSide(is_bid=True)

@@ -96,7 +96,9 @@ class PlaceTrigger(Command, tag="trg"):
     source: str = "api"  # api | limit_order | follow_order | ...
     source_id: str = ""
     sub_source: str = ""  # e.g. follow_take_profit
-    group_id: str = ""  # a label for the caller (e.g. one copy-trade's pnl orders); the engine does not act on it
+    group_id: str = (
+        ""  # a label for the caller (e.g. one copy-trade's pnl orders); the engine does not act on it
+    )
 
 
 class CancelTrigger(Command, tag="ctg"):
@@ -133,11 +135,21 @@ def register_command(cls: type) -> type:
     return cls
 
 
-for _cls in (CreateAccount, CreateWallet, Deposit, PlaceOrder, CancelOrder, AmendOrder,
-             PlaceTrigger, CancelTrigger, SetTriggerEnabled, Tick):
+for _cls in (
+    CreateAccount,
+    CreateWallet,
+    Deposit,
+    PlaceOrder,
+    CancelOrder,
+    AmendOrder,
+    PlaceTrigger,
+    CancelTrigger,
+    SetTriggerEnabled,
+    Tick,
+):
     _COMMAND_TYPES.append(_cls)
 
-_decoder: msgspec.json.Decoder | None = None
+_decoder: msgspec.json.Decoder[Command] | None = None
 
 
 def decode_command(data: bytes) -> Command:
@@ -145,5 +157,5 @@ def decode_command(data: bytes) -> Command:
     if _decoder is None:
         from typing import Union
 
-        _decoder = msgspec.json.Decoder(Union[tuple(_COMMAND_TYPES)])  # type: ignore[arg-type]
+        _decoder = msgspec.json.Decoder(Union[tuple(_COMMAND_TYPES)])  # noqa: UP007
     return _decoder.decode(data)

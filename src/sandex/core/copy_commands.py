@@ -98,8 +98,15 @@ class PlaceSwapOrder(Command, tag="sw_new"):
 
 
 AUTOMATION_COMMANDS: tuple[type[Command], ...] = (
-    CreateCopyTask, ReplaceCopyTask, ToggleCopyTasks, MoveCopyTasks, DeleteCopyTasks,
-    CreateLimitOrders, UpdateLimitOrder, DeleteLimitOrders, PlaceSwapOrder,
+    CreateCopyTask,
+    ReplaceCopyTask,
+    ToggleCopyTasks,
+    MoveCopyTasks,
+    DeleteCopyTasks,
+    CreateLimitOrders,
+    UpdateLimitOrder,
+    DeleteLimitOrders,
+    PlaceSwapOrder,
 )
 
 for _cls in AUTOMATION_COMMANDS:

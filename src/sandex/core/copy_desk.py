@@ -51,7 +51,7 @@ class DeskContext:
         trigger = self.engine.place_trigger(command)
         if trigger is None:
             return 0
-        trigger_id: int = trigger.id  # type: ignore[attr-defined]  # Trigger declares its fields as __slots__
+        trigger_id: int = trigger.id
         self.triggers[trigger_id] = (owner, record_id)
         if not enabled:
             self.engine.set_trigger_enabled(trigger, False)

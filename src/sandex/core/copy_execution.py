@@ -18,23 +18,50 @@ from functools import partial
 
 from .commands import BUY, IOC, MARKET, PlaceOrder
 from .copy_events import (
-    DONE, E_AMOUNT_TOO_SMALL, E_INSUFFICIENT_BALANCE, E_NO_LIQUIDITY, E_OTHERS, FAIL, TradeResult,
+    DONE,
+    E_AMOUNT_TOO_SMALL,
+    E_INSUFFICIENT_BALANCE,
+    E_NO_LIQUIDITY,
+    E_OTHERS,
+    FAIL,
+    TradeResult,
 )
 from .engine import Engine
-from .events import E_BELOW_MIN_AMOUNT, E_BELOW_MIN_VALUE
+from .events import E_BELOW_MIN_AMOUNT, E_BELOW_MIN_VALUE, TradeEvent
 from .events import E_INSUFFICIENT_BALANCE as ENGINE_INSUFFICIENT
-from .events import TradeEvent
 from .numbers import LEDGER_DECIMALS, format_trimmed
 
 
 class Ticket:
     """Who trades what, and how the outcome is labelled."""
 
-    __slots__ = ("account_id", "wallet_id", "symbol", "side", "chain", "result_id", "source",
-                 "sub_source", "source_id", "is_copy")
+    __slots__ = (
+        "account_id",
+        "chain",
+        "is_copy",
+        "result_id",
+        "side",
+        "source",
+        "source_id",
+        "sub_source",
+        "symbol",
+        "wallet_id",
+    )
 
-    def __init__(self, account_id: int, wallet_id: str, symbol: str, side: str, chain: str,
-                 result_id: str, source: str, sub_source: str, source_id: str, *, is_copy: bool = False) -> None:
+    def __init__(
+        self,
+        account_id: int,
+        wallet_id: str,
+        symbol: str,
+        side: str,
+        chain: str,
+        result_id: str,
+        source: str,
+        sub_source: str,
+        source_id: str,
+        *,
+        is_copy: bool = False,
+    ) -> None:
         self.account_id = account_id
         self.wallet_id = wallet_id
         self.symbol = symbol
@@ -51,7 +78,7 @@ class Ticket:
 class Fill:
     """The trades of one automated order, accumulated as the engine dispatches them."""
 
-    __slots__ = ("ticket", "on_done", "amount", "value", "fee", "first_trade_id", "first_seq")
+    __slots__ = ("amount", "fee", "first_seq", "first_trade_id", "on_done", "ticket", "value")
 
     def __init__(self, ticket: Ticket, on_done: OnDone | None) -> None:
         self.ticket = ticket
@@ -84,7 +111,9 @@ class Executor:
 
     # -- placing -----------------------------------------------------------------------------
 
-    def market(self, ticket: Ticket, *, quote_amount: int = 0, amount: int = 0, on_done: OnDone | None = None) -> None:
+    def market(
+        self, ticket: Ticket, *, quote_amount: int = 0, amount: int = 0, on_done: OnDone | None = None
+    ) -> None:
         """Buy for `quote_amount` (ledger scale) or sell `amount` (base, market scale) now."""
         engine = self.engine
         market = engine.markets[ticket.symbol]
@@ -95,29 +124,53 @@ class Executor:
         free = engine.ledger.free
         if ticket.side == BUY:
             if quote_amount <= 0 or quote_amount < market.min_value * market.value_to_ledger:
-                self._failed(ticket, on_done, E_AMOUNT_TOO_SMALL,
-                             f"buy of {_quote(quote_amount)} {market.quote} is below the {market.symbol} minimum order value")
+                self._failed(
+                    ticket,
+                    on_done,
+                    E_AMOUNT_TOO_SMALL,
+                    f"buy of {_quote(quote_amount)} {market.quote} is below the {market.symbol} minimum order value",
+                )
                 return
             if free(ticket.wallet_id, market.quote) < quote_amount:
-                self._failed(ticket, on_done, E_INSUFFICIENT_BALANCE,
-                             f"insufficient {market.quote} balance: {_quote(quote_amount)} needed, "
-                             f"{_quote(free(ticket.wallet_id, market.quote))} free")
+                self._failed(
+                    ticket,
+                    on_done,
+                    E_INSUFFICIENT_BALANCE,
+                    f"insufficient {market.quote} balance: {_quote(quote_amount)} needed, "
+                    f"{_quote(free(ticket.wallet_id, market.quote))} free",
+                )
                 return
         else:
             if amount <= 0:
                 self._failed(ticket, on_done, E_INSUFFICIENT_BALANCE, f"no {market.base} to sell")
                 return
             if amount < market.min_amount:
-                self._failed(ticket, on_done, E_AMOUNT_TOO_SMALL,
-                             f"sell of {market.format_amount(amount)} {market.base} is below the {market.symbol} minimum amount")
+                self._failed(
+                    ticket,
+                    on_done,
+                    E_AMOUNT_TOO_SMALL,
+                    f"sell of {market.format_amount(amount)} {market.base} is below the {market.symbol} minimum amount",
+                )
                 return
             if free(ticket.wallet_id, market.base) < amount * market.base_to_ledger:
                 self._failed(ticket, on_done, E_INSUFFICIENT_BALANCE, f"insufficient {market.base} balance")
                 return
-        order = engine.place_order(PlaceOrder(
-            ticket.account_id, ticket.symbol, ticket.side, MARKET, IOC, 0, amount, quote_amount,
-            ticket.wallet_id, "", ticket.source, ticket.source_id,
-        ))
+        order = engine.place_order(
+            PlaceOrder(
+                ticket.account_id,
+                ticket.symbol,
+                ticket.side,
+                MARKET,
+                IOC,
+                0,
+                amount,
+                quote_amount,
+                ticket.wallet_id,
+                "",
+                ticket.source,
+                ticket.source_id,
+            )
+        )
         if order is None:  # the checks above mirror the engine's, so this is a bug elsewhere
             self._failed(ticket, on_done, E_OTHERS, "the venue rejected the order")
             return
@@ -164,12 +217,39 @@ class Executor:
 
     # -- results -----------------------------------------------------------------------------
 
-    def emit(self, ticket: Ticket, state: str, send: int = 0, receive: int = 0, amount: int = 0, value: int = 0,
-             trade_id: int = 0, block: int = 0, code: str = "", message: str = "") -> None:
+    def emit(
+        self,
+        ticket: Ticket,
+        state: str,
+        send: int = 0,
+        receive: int = 0,
+        amount: int = 0,
+        value: int = 0,
+        trade_id: int = 0,
+        block: int = 0,
+        code: str = "",
+        message: str = "",
+    ) -> None:
         self.engine.emit(
-            TradeResult, ticket.account_id, ticket.wallet_id, ticket.result_id, state, ticket.source,
-            ticket.sub_source, ticket.source_id, ticket.chain, ticket.side, ticket.symbol, send, receive,
-            amount, value, trade_id, block, code, message,
+            TradeResult,
+            ticket.account_id,
+            ticket.wallet_id,
+            ticket.result_id,
+            state,
+            ticket.source,
+            ticket.sub_source,
+            ticket.source_id,
+            ticket.chain,
+            ticket.side,
+            ticket.symbol,
+            send,
+            receive,
+            amount,
+            value,
+            trade_id,
+            block,
+            code,
+            message,
         )
 
     def fail(self, ticket: Ticket, code: str, message: str, state: str = FAIL) -> None:

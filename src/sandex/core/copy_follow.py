@@ -17,16 +17,32 @@ from .commands import BUY, SELL
 from .copy_commands import CreateCopyTask, DeleteCopyTasks, MoveCopyTasks, ReplaceCopyTask, ToggleCopyTasks
 from .copy_desk import DeskContext
 from .copy_events import (
-    E_AMOUNT_TOO_SMALL, E_INSUFFICIENT_BALANCE, E_MAX_BALANCE_REACHED, E_MAX_BUY_AMOUNT_REACHED,
-    E_MAX_BUY_TIMES_REACHED, E_NO_LIQUIDITY, E_OUTSIDE_TRADING_HOURS, E_RESERVED_AMOUNT, E_SLIPPAGE_EXCEEDED,
-    E_TARGET_AMOUNT_OUT_OF_RANGE, E_TOKEN_BLACKLISTED, E_TOKEN_NOT_WHITELISTED, R_INVALID_TASK,
-    R_TASK_NOT_FOUND, SRC_FOLLOW,
+    E_AMOUNT_TOO_SMALL,
+    E_INSUFFICIENT_BALANCE,
+    E_MAX_BALANCE_REACHED,
+    E_MAX_BUY_AMOUNT_REACHED,
+    E_MAX_BUY_TIMES_REACHED,
+    E_NO_LIQUIDITY,
+    E_OUTSIDE_TRADING_HOURS,
+    E_RESERVED_AMOUNT,
+    E_SLIPPAGE_EXCEEDED,
+    E_TARGET_AMOUNT_OUT_OF_RANGE,
+    E_TOKEN_BLACKLISTED,
+    E_TOKEN_NOT_WHITELISTED,
+    R_INVALID_TASK,
+    R_TASK_NOT_FOUND,
+    SRC_FOLLOW,
 )
 from .copy_execution import Fill, Ticket
 from .copy_model import PER_TOKEN_WINDOW_MS, RATIO_ONE, CopyTask, TaskSpec
 from .copy_pnl import PnlDesk
 from .copy_sizing import (
-    buy_budget, estimate_fill, in_hour_window, sell_size, slippage_exceeded, within,
+    buy_budget,
+    estimate_fill,
+    in_hour_window,
+    sell_size,
+    slippage_exceeded,
+    within,
 )
 from .events import TradeEvent
 from .markets import Market
@@ -41,7 +57,16 @@ MAX_PNL_EXPIRE_MS = 432_000_000
 class TargetFill:
     """One target order's trades within the current command."""
 
-    __slots__ = ("wallet_id", "order_id", "side", "symbol", "first_trade_id", "amount", "value", "holding_after")
+    __slots__ = (
+        "amount",
+        "first_trade_id",
+        "holding_after",
+        "order_id",
+        "side",
+        "symbol",
+        "value",
+        "wallet_id",
+    )
 
     def __init__(self, wallet_id: str, order_id: int, side: str, symbol: str, first_trade_id: int) -> None:
         self.wallet_id = wallet_id
@@ -85,8 +110,14 @@ class FollowDesk:
         wallet = self._check(cmd.account_id, cmd.spec)
         if wallet is None:
             return
-        task = CopyTask(id=self.ctx.new_id(), account_id=cmd.account_id, created_ts=self.ctx.engine.now,
-                        enabled=cmd.spec.enabled, wallet_id=wallet, spec=cmd.spec)
+        task = CopyTask(
+            id=self.ctx.new_id(),
+            account_id=cmd.account_id,
+            created_ts=self.ctx.engine.now,
+            enabled=cmd.spec.enabled,
+            wallet_id=wallet,
+            spec=cmd.spec,
+        )
         self.tasks[task.id] = task
         self.reindex()
         self.ctx.announce(cmd.account_id, "follow_order", "created", [task.id])
@@ -111,19 +142,31 @@ class FollowDesk:
                 self.pnl.resume_for_task(task_id)
             elif cmd.close_pnl:
                 self.pnl.pause_for_task(task_id)
-        self.ctx.announce(cmd.account_id, "follow_order", "enabled" if cmd.enabled else "disabled",
-                          list(dict.fromkeys(cmd.task_ids)))
+        self.ctx.announce(
+            cmd.account_id,
+            "follow_order",
+            "enabled" if cmd.enabled else "disabled",
+            list(dict.fromkeys(cmd.task_ids)),
+        )
 
     def move(self, cmd: MoveCopyTasks) -> None:
         if not self._owned(cmd.account_id, cmd.task_ids):
             return
         wallet = self.ctx.engine.resolve_wallet(cmd.account_id, cmd.wallet_id)
         if wallet is None or not cmd.wallet_id:
-            self._reject(cmd.account_id, R_INVALID_TASK, f"wallet {cmd.wallet_id!r} is not one of the account's wallets")
+            self._reject(
+                cmd.account_id,
+                R_INVALID_TASK,
+                f"wallet {cmd.wallet_id!r} is not one of the account's wallets",
+            )
             return
         for task_id in cmd.task_ids:
             if wallet in self.tasks[task_id].spec.target_ids:
-                self._reject(cmd.account_id, R_INVALID_TASK, f"task {task_id} follows wallet {wallet}; it cannot trade from it")
+                self._reject(
+                    cmd.account_id,
+                    R_INVALID_TASK,
+                    f"task {task_id} follows wallet {wallet}; it cannot trade from it",
+                )
                 return
         for task_id in cmd.task_ids:
             self.tasks[task_id].wallet_id = wallet
@@ -144,8 +187,11 @@ class FollowDesk:
     def _owned(self, account_id: int, task_ids: list[str]) -> bool:
         unknown = [t for t in task_ids if t not in self.tasks or self.tasks[t].account_id != account_id]
         if unknown or not task_ids:
-            self._reject(account_id, R_TASK_NOT_FOUND,
-                         f"unknown copy trading task id(s): {', '.join(unknown)}" if unknown else "no task ids given")
+            self._reject(
+                account_id,
+                R_TASK_NOT_FOUND,
+                f"unknown copy trading task id(s): {', '.join(unknown)}" if unknown else "no task ids given",
+            )
             return False
         return True
 
@@ -181,7 +227,9 @@ class FollowDesk:
         if trade.taker_wallet_id in by_target:
             self._collect(trade, trade.taker_wallet_id, trade.taker_order_id, trade.taker_side)
         if trade.maker_wallet_id in by_target:
-            self._collect(trade, trade.maker_wallet_id, trade.maker_order_id, SELL if trade.taker_side == BUY else BUY)
+            self._collect(
+                trade, trade.maker_wallet_id, trade.maker_order_id, SELL if trade.taker_side == BUY else BUY
+            )
 
     def _collect(self, trade: TradeEvent, wallet_id: str, order_id: int, side: str) -> None:
         key = (wallet_id, order_id)
@@ -206,8 +254,18 @@ class FollowDesk:
 
     def _copy(self, task: CopyTask, target: TargetFill) -> None:
         market = self.ctx.engine.markets[target.symbol]
-        ticket = Ticket(task.account_id, task.wallet_id, target.symbol, target.side, task.spec.chain,
-                        f"{task.id}_{target.first_trade_id}", SRC_FOLLOW, "", task.id, is_copy=True)
+        ticket = Ticket(
+            task.account_id,
+            task.wallet_id,
+            target.symbol,
+            target.side,
+            task.spec.chain,
+            f"{task.id}_{target.first_trade_id}",
+            SRC_FOLLOW,
+            "",
+            task.id,
+            is_copy=True,
+        )
         executor = self.ctx.executor
         try:
             if target.side == BUY:
@@ -235,27 +293,42 @@ class FollowDesk:
         history = _recent_buys(task, market.base, engine.now)
         times_cap = settings.max_buy_times_per_token
         if times_cap is not None and len(history) >= times_cap:
-            raise Skip(E_MAX_BUY_TIMES_REACHED,
-                       f"{len(history)} copied buys of {market.base} in 7 days reach maxBuyTimesPerToken ({times_cap})")
+            raise Skip(
+                E_MAX_BUY_TIMES_REACHED,
+                f"{len(history)} copied buys of {market.base} in 7 days reach maxBuyTimesPerToken ({times_cap})",
+            )
         minimum = max(market.min_value * market.value_to_ledger, 1)
         if settings.max_buy_amount_per_token is not None:
             room = settings.max_buy_amount_per_token - sum(spent for _, spent in history)
             if room < minimum:
-                raise Skip(E_MAX_BUY_AMOUNT_REACHED,
-                           f"copied buys of {market.base} in 7 days reach maxBuyAmountPerToken "
-                           f"({_ui(settings.max_buy_amount_per_token)} {market.quote})")
+                raise Skip(
+                    E_MAX_BUY_AMOUNT_REACHED,
+                    f"copied buys of {market.base} in 7 days reach maxBuyAmountPerToken "
+                    f"({_ui(settings.max_buy_amount_per_token)} {market.quote})",
+                )
             budget = min(budget, room)
         free = engine.ledger.free(task.wallet_id, market.quote)
         quote = market.quote
         if settings.max_balance is not None and free > settings.max_balance:
-            raise Skip(E_MAX_BALANCE_REACHED, f"{quote} balance {_ui(free)} is above maxBalanceUI {_ui(settings.max_balance)}")
+            raise Skip(
+                E_MAX_BALANCE_REACHED,
+                f"{quote} balance {_ui(free)} is above maxBalanceUI {_ui(settings.max_balance)}",
+            )
         if free < budget:
-            raise Skip(E_INSUFFICIENT_BALANCE, f"insufficient {quote} balance: {_ui(budget)} needed, {_ui(free)} free")
+            raise Skip(
+                E_INSUFFICIENT_BALANCE,
+                f"insufficient {quote} balance: {_ui(budget)} needed, {_ui(free)} free",
+            )
         if free - budget < settings.reserved_amount:
-            raise Skip(E_RESERVED_AMOUNT,
-                       f"the buy would leave less than reservedAmountUI ({_ui(settings.reserved_amount)} {quote})")
+            raise Skip(
+                E_RESERVED_AMOUNT,
+                f"the buy would leave less than reservedAmountUI ({_ui(settings.reserved_amount)} {quote})",
+            )
         if budget < minimum:
-            raise Skip(E_AMOUNT_TOO_SMALL, f"a buy of {_ui(budget)} {quote} is below the {market.symbol} minimum order value")
+            raise Skip(
+                E_AMOUNT_TOO_SMALL,
+                f"a buy of {_ui(budget)} {quote} is below the {market.symbol} minimum order value",
+            )
         amount, value = estimate_fill(engine.books[market.symbol].asks, market, quote_budget=budget)
         self._check_slippage(BUY, market, amount, value, target, settings.max_slippage)
         return budget
@@ -272,9 +345,11 @@ class FollowDesk:
         before = target.holding_after + sold
         amount = sell_size(settings.amount_type, holding, sold, before, settings.x_target_ratio)
         if amount < max(market.min_amount, 1):
-            raise Skip(E_AMOUNT_TOO_SMALL,
-                       f"the target sold {_share(sold, before)} of its {market.base}; that share of the wallet's "
-                       f"{market.format_amount(holding)} is below the {market.symbol} minimum amount")
+            raise Skip(
+                E_AMOUNT_TOO_SMALL,
+                f"the target sold {_share(sold, before)} of its {market.base}; that share of the wallet's "
+                f"{market.format_amount(holding)} is below the {market.symbol} minimum amount",
+            )
         filled, value = estimate_fill(engine.books[market.symbol].bids, market, base_amount=amount)
         self._check_slippage(SELL, market, filled, value, target, settings.max_slippage)
         return amount
@@ -284,21 +359,32 @@ class FollowDesk:
         settings = task.spec.buy if side == BUY else task.spec.sell
         _check_token(task.spec, market)
         if not in_hour_window(self.ctx.engine.now, settings.start_hour, settings.end_hour):
-            raise Skip(E_OUTSIDE_TRADING_HOURS,
-                       f"{side}s are copied between {settings.start_hour}:00 and {settings.end_hour}:59 UTC")
+            raise Skip(
+                E_OUTSIDE_TRADING_HOURS,
+                f"{side}s are copied between {settings.start_hour}:00 and {settings.end_hour}:59 UTC",
+            )
         target_value = target.value * market.value_to_ledger
         if not within(target_value, settings.target_min_amount, settings.target_max_amount):
-            raise Skip(E_TARGET_AMOUNT_OUT_OF_RANGE,
-                       f"the target's {side} of {_ui(target_value)} {market.quote} is outside the task's range")
+            raise Skip(
+                E_TARGET_AMOUNT_OUT_OF_RANGE,
+                f"the target's {side} of {_ui(target_value)} {market.quote} is outside the task's range",
+            )
         return target_value
 
     @staticmethod
-    def _check_slippage(side: str, market: Market, amount: int, value: int, target: TargetFill, limit: int) -> None:
+    def _check_slippage(
+        side: str, market: Market, amount: int, value: int, target: TargetFill, limit: int
+    ) -> None:
         if amount == 0:
-            raise Skip(E_NO_LIQUIDITY, f"no {'asks' if side == BUY else 'bids'} on {market.symbol} to copy against")
+            raise Skip(
+                E_NO_LIQUIDITY, f"no {'asks' if side == BUY else 'bids'} on {market.symbol} to copy against"
+            )
         if slippage_exceeded(side, amount, value, target.amount, target.value, limit):
-            raise Skip(E_SLIPPAGE_EXCEEDED, f"average price {market.format_price(value // amount)} is more than "
-                       f"{_percent(limit)} away from the target's {market.format_price(target.value // target.amount)}")
+            raise Skip(
+                E_SLIPPAGE_EXCEEDED,
+                f"average price {market.format_price(value // amount)} is more than "
+                f"{_percent(limit)} away from the target's {market.format_price(target.value // target.amount)}",
+            )
 
     def _bought_callback(self, task: CopyTask) -> Callable[[Ticket, Fill | None, str, str], None]:
         def bought(ticket: Ticket, fill: Fill | None, code: str, message: str) -> None:
@@ -310,7 +396,6 @@ class FollowDesk:
             self.pnl.open_position(task, ticket, fill, fill.amount * market.base_to_ledger - fill.fee)
 
         return bought
-
 
     def _sold_callback(self, task: CopyTask) -> Callable[[Ticket, Fill | None, str, str], None]:
         def sold(ticket: Ticket, fill: Fill | None, code: str, message: str) -> None:
@@ -347,23 +432,51 @@ def _spec_problem(spec: TaskSpec, chains: frozenset[str]) -> str | None:
         (bool(spec.name.strip()), "name is required"),
         (spec.chain in chains, f"chain {spec.chain!r} is not one of {', '.join(sorted(chains))}"),
         (1 <= len(spec.target_ids) <= MAX_TARGETS, f"targetIds needs 1 to {MAX_TARGETS} wallet ids"),
-        (len(spec.token_blacklist) <= MAX_TOKEN_LIST, f"tokenBlacklist holds at most {MAX_TOKEN_LIST} tokens"),
-        (len(spec.token_whitelist) <= MAX_TOKEN_LIST, f"tokenWhitelist holds at most {MAX_TOKEN_LIST} tokens"),
-        (buy.amount_type in ("fixed_amount", "fixed_ratio", "follow_amount"), f"unknown buyAmountType {buy.amount_type!r}"),
+        (
+            len(spec.token_blacklist) <= MAX_TOKEN_LIST,
+            f"tokenBlacklist holds at most {MAX_TOKEN_LIST} tokens",
+        ),
+        (
+            len(spec.token_whitelist) <= MAX_TOKEN_LIST,
+            f"tokenWhitelist holds at most {MAX_TOKEN_LIST} tokens",
+        ),
+        (
+            buy.amount_type in ("fixed_amount", "fixed_ratio", "follow_amount"),
+            f"unknown buyAmountType {buy.amount_type!r}",
+        ),
         (buy.max_buy_amount > 0, "maxBuyAmountUI must be above 0"),
         (0 <= buy.buy_ratio <= 10 * RATIO_ONE, "buyRatio must be within 0..10"),
-        (0 <= buy.max_slippage <= RATIO_ONE and 0 <= sell.max_slippage <= RATIO_ONE, "maxSlippage must be within 0..1"),
-        (all(0 <= h <= 23 for h in (buy.start_hour, buy.end_hour, sell.start_hour, sell.end_hour)), "hours must be within 0..23"),
-        (buy.max_buy_times_per_token is None or buy.max_buy_times_per_token >= 1, "maxBuyTimesPerToken must be at least 1"),
+        (
+            0 <= buy.max_slippage <= RATIO_ONE and 0 <= sell.max_slippage <= RATIO_ONE,
+            "maxSlippage must be within 0..1",
+        ),
+        (
+            all(0 <= h <= 23 for h in (buy.start_hour, buy.end_hour, sell.start_hour, sell.end_hour)),
+            "hours must be within 0..23",
+        ),
+        (
+            buy.max_buy_times_per_token is None or buy.max_buy_times_per_token >= 1,
+            "maxBuyTimesPerToken must be at least 1",
+        ),
         (sell.mode in ("mixed", "only_copy", "only_pnl"), f"unknown sell mode {sell.mode!r}"),
-        (sell.amount_type in ("all", "follow_ratio", "x_target_ratio"), f"unknown sellAmountType {sell.amount_type!r}"),
+        (
+            sell.amount_type in ("all", "follow_ratio", "x_target_ratio"),
+            f"unknown sellAmountType {sell.amount_type!r}",
+        ),
         (0 <= sell.x_target_ratio <= 100 * RATIO_ONE, "xTargetRatio must be within 0..100"),
-        (0 <= sell.expire_delta <= MAX_PNL_EXPIRE_MS, f"pnlOrderExpireDelta must be within 0..{MAX_PNL_EXPIRE_MS}"),
+        (
+            0 <= sell.expire_delta <= MAX_PNL_EXPIRE_MS,
+            f"pnlOrderExpireDelta must be within 0..{MAX_PNL_EXPIRE_MS}",
+        ),
     ]
     for ok, message in checks:
         if not ok:
             return message
-    for kind, steps in (("take_profit", sell.take_profit), ("stop_loss", sell.stop_loss), ("trailing_stop", sell.trailing_stop)):
+    for kind, steps in (
+        ("take_profit", sell.take_profit),
+        ("stop_loss", sell.stop_loss),
+        ("trailing_stop", sell.trailing_stop),
+    ):
         if len(steps) > MAX_PNL_STEPS[kind]:
             return f"at most {MAX_PNL_STEPS[kind]} {kind.replace('_', '-')} steps"
         for step in steps:

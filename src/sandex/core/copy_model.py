@@ -18,7 +18,7 @@ from msgspec import Struct, field
 
 #: Decimal places of every ratio and percentage (buyRatio, maxSlippage, stopEarnPercent, ...).
 RATIO_DECIMALS = 9
-RATIO_ONE = 10**RATIO_DECIMALS
+RATIO_ONE: int = 10**RATIO_DECIMALS
 
 #: DBot's chain names, recorded on tasks and notifications; every chain trades on the venue.
 DEFAULT_CHAINS: tuple[str, ...] = ("solana", "ethereum", "base", "bsc", "tron")

@@ -8,7 +8,13 @@ a fixed amount). Swap orders trade at market at once. Both report through `Trade
 from __future__ import annotations
 
 from .commands import BUY, MARKET, SELL, PlaceTrigger
-from .copy_commands import CreateLimitOrders, DeleteLimitOrders, LimitSetting, PlaceSwapOrder, UpdateLimitOrder
+from .copy_commands import (
+    CreateLimitOrders,
+    DeleteLimitOrders,
+    LimitSetting,
+    PlaceSwapOrder,
+    UpdateLimitOrder,
+)
 from .copy_desk import DeskContext
 from .copy_events import E_EXPIRED, EXPIRED, R_INVALID_ORDER, R_ORDER_NOT_FOUND, SRC_LIMIT, SRC_SWAP
 from .copy_execution import Fill, Ticket, error_for_reject
@@ -66,12 +72,23 @@ class OrderDesk:
         ids = []
         for setting, size in zip(cmd.settings, sizes, strict=True):
             order = LimitOrder(
-                id=self.ctx.new_id(), account_id=cmd.account_id, wallet_id=wallet, symbol=market.symbol,
-                chain=cmd.chain, group_id=cmd.group_id, side=setting.side, trigger_price=setting.trigger_price,
-                direction=setting.direction, quote_amount=setting.quote_amount, sell_ratio=setting.sell_ratio,
-                amount=size, expire_delta=setting.expire_delta,
+                id=self.ctx.new_id(),
+                account_id=cmd.account_id,
+                wallet_id=wallet,
+                symbol=market.symbol,
+                chain=cmd.chain,
+                group_id=cmd.group_id,
+                side=setting.side,
+                trigger_price=setting.trigger_price,
+                direction=setting.direction,
+                quote_amount=setting.quote_amount,
+                sell_ratio=setting.sell_ratio,
+                amount=size,
+                expire_delta=setting.expire_delta,
                 expires_at=engine.now + setting.expire_delta if setting.expire_delta else 0,
-                expire_execute=setting.expire_execute, enabled=setting.enabled, created_ts=engine.now,
+                expire_execute=setting.expire_execute,
+                enabled=setting.enabled,
+                created_ts=engine.now,
                 view=setting.view,
             )
             self.limits[order.id] = order
@@ -88,9 +105,15 @@ class OrderDesk:
         setting = cmd.setting
         # The side is part of what the order is; an edit changes when and how much, not what.
         setting_for_side = LimitSetting(
-            enabled=setting.enabled, side=order.side, trigger_price=setting.trigger_price,
-            direction=setting.direction, quote_amount=setting.quote_amount, sell_ratio=setting.sell_ratio,
-            expire_delta=setting.expire_delta, expire_execute=setting.expire_execute, view=setting.view,
+            enabled=setting.enabled,
+            side=order.side,
+            trigger_price=setting.trigger_price,
+            direction=setting.direction,
+            quote_amount=setting.quote_amount,
+            sell_ratio=setting.sell_ratio,
+            expire_delta=setting.expire_delta,
+            expire_execute=setting.expire_execute,
+            view=setting.view,
         )
         problem, size = self._size(engine.markets[order.symbol], order.wallet_id, setting_for_side)
         if problem is not None:
@@ -99,17 +122,27 @@ class OrderDesk:
         self.ctx.cancel_trigger(order.trigger_id, "updated")
         order.trigger_price, order.direction = setting.trigger_price, setting.direction
         order.quote_amount, order.sell_ratio, order.amount = setting.quote_amount, setting.sell_ratio, size
-        order.expire_delta, order.expire_execute, order.enabled = setting.expire_delta, setting.expire_execute, setting.enabled
+        order.expire_delta, order.expire_execute, order.enabled = (
+            setting.expire_delta,
+            setting.expire_execute,
+            setting.enabled,
+        )
         order.expires_at = engine.now + setting.expire_delta if setting.expire_delta else 0
         order.view = setting.view
         self._place(order)
         self.ctx.announce(cmd.account_id, "limit_order", "updated", [order.id])
 
     def delete_limits(self, cmd: DeleteLimitOrders) -> None:
-        unknown = [i for i in cmd.order_ids if i not in self.limits or self.limits[i].account_id != cmd.account_id]
+        unknown = [
+            i for i in cmd.order_ids if i not in self.limits or self.limits[i].account_id != cmd.account_id
+        ]
         if unknown or not cmd.order_ids:
-            self.ctx.engine.reject(cmd.account_id, "", R_ORDER_NOT_FOUND,
-                                   f"unknown limit order id(s): {', '.join(unknown)}" if unknown else "no ids given")
+            self.ctx.engine.reject(
+                cmd.account_id,
+                "",
+                R_ORDER_NOT_FOUND,
+                f"unknown limit order id(s): {', '.join(unknown)}" if unknown else "no ids given",
+            )
             return
         ids = list(dict.fromkeys(cmd.order_ids))
         for order_id in ids:
@@ -142,9 +175,19 @@ class OrderDesk:
 
     def _place(self, order: LimitOrder) -> None:
         command = PlaceTrigger(
-            order.account_id, order.symbol, order.side, order.trigger_price, order.direction, MARKET, 0,
-            order.amount if order.side == SELL else 0, order.quote_amount if order.side == BUY else 0,
-            order.expires_at, order.wallet_id, SRC_LIMIT, order.id,
+            order.account_id,
+            order.symbol,
+            order.side,
+            order.trigger_price,
+            order.direction,
+            MARKET,
+            0,
+            order.amount if order.side == SELL else 0,
+            order.quote_amount if order.side == BUY else 0,
+            order.expires_at,
+            order.wallet_id,
+            SRC_LIMIT,
+            order.id,
         )
         order.trigger_id = self.ctx.place_trigger(self, order.id, command, order.enabled)
 
@@ -166,9 +209,14 @@ class OrderDesk:
             self.ctx.triggers.pop(event.trigger_id, None)
             if order.expire_execute and order.enabled:
                 order.state = PROCESSING
-                self.ctx.engine.defer(lambda: self.ctx.executor.market(
-                    self._ticket(order), quote_amount=order.quote_amount if order.side == BUY else 0,
-                    amount=order.amount if order.side == SELL else 0, on_done=self._limit_done))
+                self.ctx.engine.defer(
+                    lambda: self.ctx.executor.market(
+                        self._ticket(order),
+                        quote_amount=order.quote_amount if order.side == BUY else 0,
+                        amount=order.amount if order.side == SELL else 0,
+                        on_done=self._limit_done,
+                    )
+                )
             else:
                 message = "expired before its trigger price was reached"
                 self.ctx.executor.fail(self._ticket(order), E_EXPIRED, message, state=EXPIRED)
@@ -195,8 +243,17 @@ class OrderDesk:
 
     @staticmethod
     def _ticket(order: LimitOrder) -> Ticket:
-        return Ticket(order.account_id, order.wallet_id, order.symbol, order.side, order.chain, order.id,
-                      SRC_LIMIT, "", order.id)
+        return Ticket(
+            order.account_id,
+            order.wallet_id,
+            order.symbol,
+            order.side,
+            order.chain,
+            order.id,
+            SRC_LIMIT,
+            "",
+            order.id,
+        )
 
     # -- swap orders -------------------------------------------------------------------------
 
@@ -221,16 +278,27 @@ class OrderDesk:
             engine.reject(cmd.account_id, cmd.symbol, R_INVALID_ORDER, problem)
             return
         assert market is not None and wallet is not None
-        order = SwapOrder(id=self.ctx.new_id(), account_id=cmd.account_id, wallet_id=wallet, symbol=market.symbol,
-                          chain=cmd.chain, side=cmd.side, created_ts=engine.now)
+        order = SwapOrder(
+            id=self.ctx.new_id(),
+            account_id=cmd.account_id,
+            wallet_id=wallet,
+            symbol=market.symbol,
+            chain=cmd.chain,
+            side=cmd.side,
+            created_ts=engine.now,
+        )
         self.swaps[order.id] = order
         self.ctx.announce(cmd.account_id, "swap_order", "created", [order.id])
-        ticket = Ticket(cmd.account_id, wallet, market.symbol, cmd.side, cmd.chain, order.id, SRC_SWAP, "", order.id)
+        ticket = Ticket(
+            cmd.account_id, wallet, market.symbol, cmd.side, cmd.chain, order.id, SRC_SWAP, "", order.id
+        )
         if cmd.side == BUY:
             self.ctx.executor.market(ticket, quote_amount=cmd.quote_amount, on_done=self._swap_done)
         else:
             holding = engine.ledger.free(wallet, market.base) // market.base_to_ledger
-            self.ctx.executor.market(ticket, amount=apply_ratio(holding, cmd.sell_ratio), on_done=self._swap_done)
+            self.ctx.executor.market(
+                ticket, amount=apply_ratio(holding, cmd.sell_ratio), on_done=self._swap_done
+            )
 
     def _swap_done(self, ticket: Ticket, fill: Fill | None, code: str, message: str) -> None:
         order = self.swaps.get(ticket.result_id)
@@ -239,5 +307,10 @@ class OrderDesk:
         if fill is None:
             order.state, order.error_code, order.error_message = FAIL, code, message
         else:
-            order.state, order.tx_value, order.tx_amount, order.trade_id = DONE, fill.value, fill.amount, fill.first_trade_id
+            order.state, order.tx_value, order.tx_amount, order.trade_id = (
+                DONE,
+                fill.value,
+                fill.amount,
+                fill.first_trade_id,
+            )
         self.ctx.finished("swap", order, self.swaps)

@@ -16,7 +16,16 @@ from .copy_events import E_EXPIRED, EXPIRED, SRC_FOLLOW, SRC_LIMIT, SRC_TRAILING
 from .copy_execution import Fill, Ticket, error_for_reject
 from .copy_model import CopyTask, PnlOrder, PnlStep
 from .copy_sizing import apply_ratio, stop_price, take_profit_price, trailing_price
-from .events import T_CANCELLED, T_DISABLED, T_EXPIRED, T_FAILED, T_TRIGGERED, T_WAITING, TradeEvent, TriggerEvent
+from .events import (
+    T_CANCELLED,
+    T_DISABLED,
+    T_EXPIRED,
+    T_FAILED,
+    T_TRIGGERED,
+    T_WAITING,
+    TradeEvent,
+    TriggerEvent,
+)
 
 TAKE_PROFIT = "take_profit"
 STOP_LOSS = "stop_loss"
@@ -70,7 +79,8 @@ class PnlDesk:
         expires_at = engine.now + settings.expire_delta if settings.expire_delta else 0
         created: list[str] = []
         groups: tuple[tuple[str, list[PnlStep]], ...] = (
-            (TAKE_PROFIT, settings.take_profit), (STOP_LOSS, settings.stop_loss),
+            (TAKE_PROFIT, settings.take_profit),
+            (STOP_LOSS, settings.stop_loss),
             (TRAILING_STOP, settings.trailing_stop),
         )
         for kind, steps in groups:
@@ -88,13 +98,27 @@ class PnlDesk:
                 if price <= 0:
                     continue
                 pnl = PnlOrder(
-                    id=self.ctx.new_id(), account_id=task.account_id, wallet_id=ticket.wallet_id,
-                    symbol=ticket.symbol, chain=ticket.chain, source=SRC_FOLLOW, source_id=task.id,
-                    source_trade_id=position, kind=kind, group_idx=index, base_value=fill.value,
-                    base_amount=fill.amount, trigger_percent=step.price_percent,
-                    amount_percent=step.amount_percent, amount=amount, trigger_price=price, peak=peak,
-                    expire_delta=settings.expire_delta, expires_at=expires_at,
-                    expire_execute=settings.expire_execute, created_ts=engine.now,
+                    id=self.ctx.new_id(),
+                    account_id=task.account_id,
+                    wallet_id=ticket.wallet_id,
+                    symbol=ticket.symbol,
+                    chain=ticket.chain,
+                    source=SRC_FOLLOW,
+                    source_id=task.id,
+                    source_trade_id=position,
+                    kind=kind,
+                    group_idx=index,
+                    base_value=fill.value,
+                    base_amount=fill.amount,
+                    trigger_percent=step.price_percent,
+                    amount_percent=step.amount_percent,
+                    amount=amount,
+                    trigger_price=price,
+                    peak=peak,
+                    expire_delta=settings.expire_delta,
+                    expires_at=expires_at,
+                    expire_execute=settings.expire_execute,
+                    created_ts=engine.now,
                 )
                 if not self._place(pnl):
                     continue
@@ -109,8 +133,21 @@ class PnlDesk:
     def _place(self, pnl: PnlOrder) -> bool:
         direction = "up" if pnl.kind == TAKE_PROFIT else "down"
         command = PlaceTrigger(
-            pnl.account_id, pnl.symbol, SELL, pnl.trigger_price, direction, MARKET, 0, pnl.amount, 0,
-            pnl.expires_at, pnl.wallet_id, SRC_FOLLOW, pnl.source_id, f"follow_{pnl.kind}", pnl.source_trade_id,
+            pnl.account_id,
+            pnl.symbol,
+            SELL,
+            pnl.trigger_price,
+            direction,
+            MARKET,
+            0,
+            pnl.amount,
+            0,
+            pnl.expires_at,
+            pnl.wallet_id,
+            SRC_FOLLOW,
+            pnl.source_id,
+            f"follow_{pnl.kind}",
+            pnl.source_trade_id,
         )
         pnl.trigger_id = self.ctx.place_trigger(self, pnl.id, command, pnl.enabled)
         return pnl.trigger_id != 0
@@ -145,7 +182,9 @@ class PnlDesk:
                 pnl.state = PROCESSING
                 self._untrail(pnl)
                 # No orders from inside a trigger callback: sell in the next step.
-                self.ctx.engine.defer(lambda: self.ctx.executor.market(self._ticket(pnl), amount=pnl.amount, on_done=self._sold))
+                self.ctx.engine.defer(
+                    lambda: self.ctx.executor.market(self._ticket(pnl), amount=pnl.amount, on_done=self._sold)
+                )
             else:
                 message = "expired before its trigger price was reached"
                 self.ctx.executor.fail(self._ticket(pnl), E_EXPIRED, message, state=EXPIRED)
@@ -206,8 +245,9 @@ class PnlDesk:
         """After a copied sell: no pnl order of the task may sell more than the wallet still
         holds (an order that could only fail is shrunk, or cancelled when nothing is left)."""
         positions = self.ctx.state.positions
-        for position in dict.fromkeys(p.source_trade_id for p in self.of_task(task_id)
-                                      if p.symbol == symbol and p.state == INIT):
+        for position in dict.fromkeys(
+            p.source_trade_id for p in self.of_task(task_id) if p.symbol == symbol and p.state == INIT
+        ):
             left = min(positions.get(position, 0), holding)
             positions[position] = left
             self._fit_siblings(position, left)
@@ -246,8 +286,17 @@ class PnlDesk:
 
     def _ticket(self, pnl: PnlOrder) -> Ticket:
         source = SRC_TRAILING if pnl.kind == TRAILING_STOP else SRC_LIMIT
-        return Ticket(pnl.account_id, pnl.wallet_id, pnl.symbol, SELL, pnl.chain, pnl.id, source,
-                      f"follow_{pnl.kind}", pnl.source_id)
+        return Ticket(
+            pnl.account_id,
+            pnl.wallet_id,
+            pnl.symbol,
+            SELL,
+            pnl.chain,
+            pnl.id,
+            source,
+            f"follow_{pnl.kind}",
+            pnl.source_id,
+        )
 
     def _untrail(self, pnl: PnlOrder) -> None:
         waiting = self._trailing.get(pnl.symbol)

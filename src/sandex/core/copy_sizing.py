@@ -48,7 +48,9 @@ def buy_budget(settings: BuySettings, target_value: int) -> int:
     return min(target_value, settings.max_buy_amount)
 
 
-def sell_size(amount_type: str, holding: int, target_sold: int, target_before: int, x_target_ratio: int) -> int:
+def sell_size(
+    amount_type: str, holding: int, target_sold: int, target_before: int, x_target_ratio: int
+) -> int:
     """Base amount (market scale) a copied sell sells out of the follower's `holding`.
 
     `all` sells everything; `follow_ratio` the share of its holding the target just sold
@@ -63,7 +65,9 @@ def sell_size(amount_type: str, holding: int, target_sold: int, target_before: i
     return min(size, holding)
 
 
-def estimate_fill(side: BookSide, market: Market, *, quote_budget: int = 0, base_amount: int = 0) -> tuple[int, int]:
+def estimate_fill(
+    side: BookSide, market: Market, *, quote_budget: int = 0, base_amount: int = 0
+) -> tuple[int, int]:
     """What a market order would fill against `side` now: (base amount, value), market scales.
 
     A buy is sized by `quote_budget` (ledger scale) the way the engine sizes market buys (whole
@@ -86,8 +90,9 @@ def estimate_fill(side: BookSide, market: Market, *, quote_budget: int = 0, base
     return filled, value
 
 
-def slippage_exceeded(side: str, fill_amount: int, fill_value: int, ref_amount: int, ref_value: int,
-                      max_slippage: int) -> bool:
+def slippage_exceeded(
+    side: str, fill_amount: int, fill_value: int, ref_amount: int, ref_value: int, max_slippage: int
+) -> bool:
     """Is the average price fill_value/fill_amount worse than the reference price
     ref_value/ref_amount by more than `max_slippage`? (Buys: higher; sells: lower.)"""
     if side == "buy":

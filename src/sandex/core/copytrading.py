@@ -23,16 +23,25 @@ import msgspec
 
 from .commands import Command
 from .copy_commands import (
-    AUTOMATION_COMMANDS, CreateCopyTask, CreateLimitOrders, DeleteCopyTasks, DeleteLimitOrders, MoveCopyTasks,
-    PlaceSwapOrder, ReplaceCopyTask, ToggleCopyTasks, UpdateLimitOrder,
+    AUTOMATION_COMMANDS,
+    CreateCopyTask,
+    CreateLimitOrders,
+    DeleteCopyTasks,
+    DeleteLimitOrders,
+    MoveCopyTasks,
+    PlaceSwapOrder,
+    ReplaceCopyTask,
+    ToggleCopyTasks,
+    UpdateLimitOrder,
 )
 from .copy_desk import DeskContext
 from .copy_follow import FollowDesk
 from .copy_model import DEFAULT_CHAINS, AutomationState
 from .copy_orders import OrderDesk
 from .copy_pnl import PnlDesk
-from .engine import Engine, EnginePlugin
+from .engine import Engine
 from .events import TradeEvent, TriggerEvent
+from .plugin import EnginePlugin
 
 __all__ = ["CopyTrading"]
 

@@ -30,25 +30,74 @@ import functools
 import hashlib
 import heapq
 from collections import deque
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import msgspec
 from sortedcontainers import SortedList
 
 from .book import BookSide, OrderBook
 from .commands import (
-    BUY, GTC, IOC, LIMIT, MARKET, POST_ONLY, SELL, AmendOrder, CancelOrder, CancelTrigger,
-    Command, CreateAccount, CreateWallet, Deposit, PlaceOrder, PlaceTrigger, SetTriggerEnabled,
+    BUY,
+    GTC,
+    IOC,
+    LIMIT,
+    MARKET,
+    POST_ONLY,
+    SELL,
+    AmendOrder,
+    CancelOrder,
+    CancelTrigger,
+    Command,
+    CreateAccount,
+    CreateWallet,
+    Deposit,
+    PlaceOrder,
+    PlaceTrigger,
+    SetTriggerEnabled,
     Tick,
 )
 from .events import (
-    CANCELLED, E_BELOW_MIN_AMOUNT, E_BELOW_MIN_VALUE, E_DUPLICATE_KEY, E_INSUFFICIENT_BALANCE,
-    E_INVALID_AMOUNT, E_INVALID_PRICE, E_INVALID_SIDE, E_INVALID_TYPE, E_NOT_FOUND,
-    E_ORDER_NOT_FOUND, E_POST_ONLY_WOULD_TAKE, E_UNKNOWN_ACCOUNT, E_UNKNOWN_SYMBOL,
-    E_UNKNOWN_WALLET, FILLED, OPEN, PARTIAL, R_AMENDED, R_CANCELLED, R_FILL, R_IOC,
-    R_NO_LIQUIDITY, R_PLACED, R_SELF_TRADE, T_CANCELLED, T_DISABLED, T_EXPIRED, T_FAILED,
-    T_TRIGGERED, T_WAITING, AccountEvent, BalanceEvent, DepositEvent, Event, OrderEvent,
-    Rejected, TradeEvent, TriggerEvent, WalletEvent,
+    CANCELLED,
+    E_BELOW_MIN_AMOUNT,
+    E_BELOW_MIN_VALUE,
+    E_DUPLICATE_KEY,
+    E_INSUFFICIENT_BALANCE,
+    E_INVALID_AMOUNT,
+    E_INVALID_PRICE,
+    E_INVALID_SIDE,
+    E_INVALID_TYPE,
+    E_NOT_FOUND,
+    E_ORDER_NOT_FOUND,
+    E_POST_ONLY_WOULD_TAKE,
+    E_UNKNOWN_ACCOUNT,
+    E_UNKNOWN_SYMBOL,
+    E_UNKNOWN_WALLET,
+    FILLED,
+    OPEN,
+    PARTIAL,
+    R_AMENDED,
+    R_CANCELLED,
+    R_FILL,
+    R_IOC,
+    R_NO_LIQUIDITY,
+    R_PLACED,
+    R_SELF_TRADE,
+    T_CANCELLED,
+    T_DISABLED,
+    T_EXPIRED,
+    T_FAILED,
+    T_TRIGGERED,
+    T_WAITING,
+    AccountEvent,
+    BalanceEvent,
+    DepositEvent,
+    Event,
+    OrderEvent,
+    Rejected,
+    TradeEvent,
+    TriggerEvent,
+    WalletEvent,
 )
 from .ledger import Ledger
 from .markets import PPM, Market
@@ -61,7 +110,7 @@ MAX_FOLLOW_UPS = 10_000
 
 
 class Account:
-    __slots__ = ("id", "name", "api_key", "secret", "wallets")
+    __slots__ = ("api_key", "id", "name", "secret", "wallets")
 
     def __init__(self, id: int, name: str, api_key: str, secret: str) -> None:
         self.id = id
@@ -72,7 +121,7 @@ class Account:
 
 
 class Wallet:
-    __slots__ = ("id", "account_id", "name")
+    __slots__ = ("account_id", "id", "name")
 
     def __init__(self, id: str, account_id: int, name: str) -> None:
         self.id = id
@@ -81,7 +130,9 @@ class Wallet:
 
 
 class Engine:
-    def __init__(self, markets: Iterable[Market], seed: int = 0, plugins: Iterable[EnginePlugin] = ()) -> None:
+    def __init__(
+        self, markets: Iterable[Market], seed: int = 0, plugins: Iterable[EnginePlugin] = ()
+    ) -> None:
         self.markets: dict[str, Market] = {m.symbol: m for m in markets}
         self.books: dict[str, OrderBook] = {s: OrderBook() for s in self.markets}
         self.ledger = Ledger()
@@ -171,7 +222,7 @@ class Engine:
     def emit(self, event_type: type, *fields: Any) -> Event:
         """Append an event of `event_type` with the next sequence number (for plugins too)."""
         self.seq += 1
-        event = event_type(self.seq, self.now, *fields)
+        event: Event = event_type(self.seq, self.now, *fields)
         self._out.append(event)
         return event
 
@@ -179,10 +230,20 @@ class Engine:
         """Run `step` after the current matching step, within the same command."""
         self._follow_ups.append(step)
 
-    def reject(self, account_id: int, symbol: str, code: str, message: str, order_id: int = 0,
-               source: str = "", source_id: str = "") -> None:
+    def reject(
+        self,
+        account_id: int,
+        symbol: str,
+        code: str,
+        message: str,
+        order_id: int = 0,
+        source: str = "",
+        source_id: str = "",
+    ) -> None:
         self.seq += 1
-        self._out.append(Rejected(self.seq, self.now, account_id, symbol, code, message, order_id, source, source_id))
+        self._out.append(
+            Rejected(self.seq, self.now, account_id, symbol, code, message, order_id, source, source_id)
+        )
 
     # ------------------------------------------------------------------ accounts and money
     def _create_account(self, cmd: CreateAccount) -> Account | None:
@@ -268,10 +329,14 @@ class Engine:
                 self.reject(acct, symbol, E_INVALID_AMOUNT, "amount must be positive", 0, src, src_id)
                 return None
             if amount < market.min_amount:
-                self.reject(acct, symbol, E_BELOW_MIN_AMOUNT, "amount below the market minimum", 0, src, src_id)
+                self.reject(
+                    acct, symbol, E_BELOW_MIN_AMOUNT, "amount below the market minimum", 0, src, src_id
+                )
                 return None
             if price * amount < market.min_value:
-                self.reject(acct, symbol, E_BELOW_MIN_VALUE, "order value below the market minimum", 0, src, src_id)
+                self.reject(
+                    acct, symbol, E_BELOW_MIN_VALUE, "order value below the market minimum", 0, src, src_id
+                )
                 return None
             tif = cmd.tif
             if tif != GTC and tif != IOC and tif != POST_ONLY:
@@ -280,7 +345,15 @@ class Engine:
             if tif == POST_ONLY:
                 best = book.asks.best_price() if side == BUY else book.bids.best_price()
                 if best is not None and (price >= best if side == BUY else price <= best):
-                    self.reject(acct, symbol, E_POST_ONLY_WOULD_TAKE, "post-only order would take liquidity", 0, src, src_id)
+                    self.reject(
+                        acct,
+                        symbol,
+                        E_POST_ONLY_WOULD_TAKE,
+                        "post-only order would take liquidity",
+                        0,
+                        src,
+                        src_id,
+                    )
                     return None
             if side == BUY:
                 hold_currency, hold = market.quote, price * amount * market.value_to_ledger
@@ -292,10 +365,26 @@ class Engine:
             if side == BUY:
                 quote_amount, amount = cmd.quote_amount, 0
                 if quote_amount <= 0:
-                    self.reject(acct, symbol, E_INVALID_AMOUNT, "market buy needs a positive quote amount", 0, src, src_id)
+                    self.reject(
+                        acct,
+                        symbol,
+                        E_INVALID_AMOUNT,
+                        "market buy needs a positive quote amount",
+                        0,
+                        src,
+                        src_id,
+                    )
                     return None
                 if quote_amount < market.min_value * market.value_to_ledger:
-                    self.reject(acct, symbol, E_BELOW_MIN_VALUE, "order value below the market minimum", 0, src, src_id)
+                    self.reject(
+                        acct,
+                        symbol,
+                        E_BELOW_MIN_VALUE,
+                        "order value below the market minimum",
+                        0,
+                        src,
+                        src_id,
+                    )
                     return None
                 hold_currency, hold = market.quote, quote_amount
             else:
@@ -304,7 +393,9 @@ class Engine:
                     self.reject(acct, symbol, E_INVALID_AMOUNT, "amount must be positive", 0, src, src_id)
                     return None
                 if amount < market.min_amount:
-                    self.reject(acct, symbol, E_BELOW_MIN_AMOUNT, "amount below the market minimum", 0, src, src_id)
+                    self.reject(
+                        acct, symbol, E_BELOW_MIN_AMOUNT, "amount below the market minimum", 0, src, src_id
+                    )
                     return None
                 hold_currency, hold = market.base, amount * market.base_to_ledger
         else:
@@ -313,20 +404,40 @@ class Engine:
         hold_key = (wallet_id, hold_currency)
         cell = self.ledger.balances.get(hold_key)
         if cell is None or cell[0] < hold:
-            self.reject(acct, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {hold_currency} balance", 0, src, src_id)
+            self.reject(
+                acct, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {hold_currency} balance", 0, src, src_id
+            )
             return None
         cell[0] -= hold
         cell[1] += hold
         self._dirty[hold_key] = cell
-        order = Order(self.next_order_id, acct, wallet_id, symbol, side, kind, tif, price, amount,
-                      quote_amount, self.now, cmd.client_order_id, src, src_id)
+        order = Order(
+            self.next_order_id,
+            acct,
+            wallet_id,
+            symbol,
+            side,
+            kind,
+            tif,
+            price,
+            amount,
+            quote_amount,
+            self.now,
+            cmd.client_order_id,
+            src,
+            src_id,
+        )
         self.next_order_id += 1
         order.hold = hold
         order.hold_key = hold_key
         order.hold_cell = cell
         self._execute(order, book, market)
-        self._order_event(order, R_PLACED if order.status != CANCELLED else
-                          (R_IOC if order.filled or kind == LIMIT else R_NO_LIQUIDITY))
+        self._order_event(
+            order,
+            R_PLACED
+            if order.status != CANCELLED
+            else (R_IOC if order.filled or kind == LIMIT else R_NO_LIQUIDITY),
+        )
         return order
 
     def _execute(self, order: Order, book: OrderBook, market: Market) -> None:
@@ -399,8 +510,16 @@ class Engine:
             self._after_trades(book, market.symbol, traded)
         return exhausted
 
-    def _trade(self, taker: Order, maker: Order, quantity: int, price: int, market: Market,
-               opposite: BookSide, level: Any) -> None:
+    def _trade(
+        self,
+        taker: Order,
+        maker: Order,
+        quantity: int,
+        price: int,
+        market: Market,
+        opposite: BookSide,
+        level: Any,
+    ) -> None:
         value = price * quantity
         value_l = value * market.value_to_ledger
         base_l = quantity * market.base_to_ledger
@@ -449,9 +568,21 @@ class Engine:
         self.next_trade_id += 1
         self.seq += 1
         trade = TradeEvent(
-            self.seq, self.now, trade_id, market.symbol, price, quantity, value, taker.side,
-            maker.id, taker.id, maker.account_id, taker.account_id, maker.wallet_id,
-            taker.wallet_id, buyer_fee if maker is buyer else seller_fee,
+            self.seq,
+            self.now,
+            trade_id,
+            market.symbol,
+            price,
+            quantity,
+            value,
+            taker.side,
+            maker.id,
+            taker.id,
+            maker.account_id,
+            taker.account_id,
+            maker.wallet_id,
+            taker.wallet_id,
+            buyer_fee if maker is buyer else seller_fee,
             buyer_fee if taker is buyer else seller_fee,
         )
         self._out.append(trade)
@@ -483,12 +614,31 @@ class Engine:
 
     def _order_event(self, o: Order, reason: str) -> None:
         self.seq += 1
-        self._out.append(OrderEvent(
-            self.seq, self.now, o.id, o.account_id, o.wallet_id, o.symbol, o.side, o.kind, o.tif,
-            o.price, o.amount, o.quote_amount, o.filled, o.filled_value,
-            o.remaining if o.qpos else 0, o.status, reason, o.created_ts, o.client_order_id,
-            o.source, o.source_id,
-        ))
+        self._out.append(
+            OrderEvent(
+                self.seq,
+                self.now,
+                o.id,
+                o.account_id,
+                o.wallet_id,
+                o.symbol,
+                o.side,
+                o.kind,
+                o.tif,
+                o.price,
+                o.amount,
+                o.quote_amount,
+                o.filled,
+                o.filled_value,
+                o.remaining if o.qpos else 0,
+                o.status,
+                reason,
+                o.created_ts,
+                o.client_order_id,
+                o.source,
+                o.source_id,
+            )
+        )
 
     def _release_hold(self, order: Order) -> None:
         """Give back everything the order still holds (it leaves the book or never rests)."""
@@ -510,14 +660,26 @@ class Engine:
     def _owned_order(self, account_id: int, order_id: int, symbol_hint: str = "") -> Order | None:
         order = self.orders.get(order_id)
         if order is None or order.account_id != account_id:
-            self.reject(account_id, symbol_hint, E_ORDER_NOT_FOUND, f"order {order_id} not found or not open", order_id)
+            self.reject(
+                account_id,
+                symbol_hint,
+                E_ORDER_NOT_FOUND,
+                f"order {order_id} not found or not open",
+                order_id,
+            )
             return None
         return order
 
     def _cancel(self, cmd: CancelOrder) -> None:
         order = self.orders.get(cmd.order_id)
         if order is None or order.account_id != cmd.account_id:
-            self.reject(cmd.account_id, "", E_ORDER_NOT_FOUND, f"order {cmd.order_id} not found or not open", cmd.order_id)
+            self.reject(
+                cmd.account_id,
+                "",
+                E_ORDER_NOT_FOUND,
+                f"order {cmd.order_id} not found or not open",
+                cmd.order_id,
+            )
             return
         book = self.books[order.symbol]
         self._cancel_resting(order, book.bids if order.side == BUY else book.asks, None, R_CANCELLED)
@@ -528,7 +690,13 @@ class Engine:
         # about as much as the work each of them does). Any change to those must be mirrored.
         order = self.orders.get(cmd.order_id)
         if order is None or order.account_id != cmd.account_id:
-            self.reject(cmd.account_id, "", E_ORDER_NOT_FOUND, f"order {cmd.order_id} not found or not open", cmd.order_id)
+            self.reject(
+                cmd.account_id,
+                "",
+                E_ORDER_NOT_FOUND,
+                f"order {cmd.order_id} not found or not open",
+                cmd.order_id,
+            )
             return
         symbol = order.symbol
         market = self.markets[symbol]
@@ -560,13 +728,21 @@ class Engine:
             new_hold = remaining * market.base_to_ledger
         old_price = order.price
         if crosses and price != old_price and order.tif == POST_ONLY:
-            self.reject(acct, symbol, E_POST_ONLY_WOULD_TAKE, "post-only order would take liquidity", order.id)
+            self.reject(
+                acct, symbol, E_POST_ONLY_WOULD_TAKE, "post-only order would take liquidity", order.id
+            )
             return
         delta = new_hold - order.hold
         if delta:
             cell = order.hold_cell
             if delta > 0 and cell[0] < delta:
-                self.reject(acct, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {order.hold_key[1]} balance", order.id)
+                self.reject(
+                    acct,
+                    symbol,
+                    E_INSUFFICIENT_BALANCE,
+                    f"insufficient {order.hold_key[1]} balance",
+                    order.id,
+                )
                 return
             cell[0] -= delta
             cell[1] += delta
@@ -605,12 +781,31 @@ class Engine:
             target.total += remaining
             order.qpos = qpos
         seq = self.seq = self.seq + 1
-        self._out.append(OrderEvent(
-            seq, self.now, order.id, acct, order.wallet_id, symbol, order.side, order.kind, order.tif,
-            price, amount, order.quote_amount, order.filled, order.filled_value,
-            remaining, order.status, R_AMENDED, order.created_ts, order.client_order_id,
-            order.source, order.source_id,
-        ))
+        self._out.append(
+            OrderEvent(
+                seq,
+                self.now,
+                order.id,
+                acct,
+                order.wallet_id,
+                symbol,
+                order.side,
+                order.kind,
+                order.tif,
+                price,
+                amount,
+                order.quote_amount,
+                order.filled,
+                order.filled_value,
+                remaining,
+                order.status,
+                R_AMENDED,
+                order.created_ts,
+                order.client_order_id,
+                order.source,
+                order.source_id,
+            )
+        )
 
     # ------------------------------------------------------------------ triggers
     def place_trigger(self, cmd: PlaceTrigger) -> Trigger | None:
@@ -627,19 +822,42 @@ class Engine:
             self.reject(acct, symbol, E_INVALID_SIDE, f"invalid side {cmd.side!r}", 0, src, src_id)
             return None
         if cmd.direction not in ("up", "down") or cmd.trigger_price <= 0:
-            self.reject(acct, symbol, E_INVALID_PRICE, "trigger needs a positive price and direction up|down", 0, src, src_id)
+            self.reject(
+                acct,
+                symbol,
+                E_INVALID_PRICE,
+                "trigger needs a positive price and direction up|down",
+                0,
+                src,
+                src_id,
+            )
             return None
         if cmd.kind not in (LIMIT, MARKET) or (cmd.kind == LIMIT and cmd.price <= 0):
-            self.reject(acct, symbol, E_INVALID_TYPE, "trigger order must be market, or limit with a price", 0, src, src_id)
+            self.reject(
+                acct,
+                symbol,
+                E_INVALID_TYPE,
+                "trigger order must be market, or limit with a price",
+                0,
+                src,
+                src_id,
+            )
             return None
         sized = cmd.quote_amount if (cmd.kind == MARKET and cmd.side == BUY) else cmd.amount
         if sized <= 0:
-            self.reject(acct, symbol, E_INVALID_AMOUNT, "trigger order needs a positive amount", 0, src, src_id)
+            self.reject(
+                acct, symbol, E_INVALID_AMOUNT, "trigger order needs a positive amount", 0, src, src_id
+            )
             return None
         trigger = Trigger()
         trigger.id = self.next_trigger_id
         self.next_trigger_id += 1
-        trigger.account_id, trigger.wallet_id, trigger.symbol, trigger.side = acct, wallet_id, symbol, cmd.side
+        trigger.account_id, trigger.wallet_id, trigger.symbol, trigger.side = (
+            acct,
+            wallet_id,
+            symbol,
+            cmd.side,
+        )
         trigger.trigger_price, trigger.direction, trigger.kind = cmd.trigger_price, cmd.direction, cmd.kind
         trigger.price, trigger.amount, trigger.quote_amount = cmd.price, cmd.amount, cmd.quote_amount
         trigger.expires_at, trigger.status, trigger.order_id = cmd.expires_at, T_WAITING, 0
@@ -663,9 +881,28 @@ class Engine:
     def _trigger_event(self, t: Trigger, reason: str) -> TriggerEvent:
         self.seq += 1
         event = TriggerEvent(
-            self.seq, self.now, t.id, t.account_id, t.wallet_id, t.symbol, t.side, t.trigger_price,
-            t.direction, t.kind, t.price, t.amount, t.quote_amount, t.expires_at, t.status, reason,
-            t.order_id, t.created_ts, t.source, t.source_id, t.sub_source, t.group_id,
+            self.seq,
+            self.now,
+            t.id,
+            t.account_id,
+            t.wallet_id,
+            t.symbol,
+            t.side,
+            t.trigger_price,
+            t.direction,
+            t.kind,
+            t.price,
+            t.amount,
+            t.quote_amount,
+            t.expires_at,
+            t.status,
+            reason,
+            t.order_id,
+            t.created_ts,
+            t.source,
+            t.source_id,
+            t.sub_source,
+            t.group_id,
         )
         self._out.append(event)
         for plugin in self.plugins:
@@ -676,12 +913,22 @@ class Engine:
         trigger = self.triggers.pop(trigger_id, None)
         if trigger is None or trigger.status != T_WAITING:
             return
-        order = self.place_order(PlaceOrder(
-            trigger.account_id, trigger.symbol, trigger.side, trigger.kind,
-            GTC if trigger.kind == LIMIT else IOC, trigger.price, trigger.amount,
-            trigger.quote_amount, trigger.wallet_id, "", trigger.source or "trigger",
-            trigger.source_id or str(trigger.id),
-        ))
+        order = self.place_order(
+            PlaceOrder(
+                trigger.account_id,
+                trigger.symbol,
+                trigger.side,
+                trigger.kind,
+                GTC if trigger.kind == LIMIT else IOC,
+                trigger.price,
+                trigger.amount,
+                trigger.quote_amount,
+                trigger.wallet_id,
+                "",
+                trigger.source or "trigger",
+                trigger.source_id or str(trigger.id),
+            )
+        )
         if order is None:
             trigger.status = T_FAILED
             rejected = self._out[-1]
@@ -694,7 +941,9 @@ class Engine:
     def _owned_trigger(self, account_id: int, trigger_id: int) -> Trigger | None:
         trigger = self.triggers.get(trigger_id)
         if trigger is None or trigger.account_id != account_id:
-            self.reject(account_id, "", E_NOT_FOUND, f"trigger {trigger_id} not found or not active", trigger_id)
+            self.reject(
+                account_id, "", E_NOT_FOUND, f"trigger {trigger_id} not found or not active", trigger_id
+            )
             return None
         return trigger
 
@@ -772,16 +1021,21 @@ class Engine:
 
     # ------------------------------------------------------------------ queries
     def balances_of(self, wallet_id: str) -> dict[str, tuple[int, int]]:
-        return {cur: (cell[0], cell[1]) for (wid, cur), cell in self.ledger.balances.items() if wid == wallet_id}
+        return {
+            cur: (cell[0], cell[1]) for (wid, cur), cell in self.ledger.balances.items() if wid == wallet_id
+        }
 
     def open_orders_of(self, account_id: int, symbol: str | None = None) -> list[Order]:
-        return [o for o in self.orders.values()
-                if o.account_id == account_id and (symbol is None or o.symbol == symbol)]
+        return [
+            o
+            for o in self.orders.values()
+            if o.account_id == account_id and (symbol is None or o.symbol == symbol)
+        ]
 
     def book_levels(self, symbol: str, depth: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         book = self.books[symbol]
-        bids = [(lvl.price, lvl.total) for _, lvl in zip(range(depth), book.bids.iter_levels())]
-        asks = [(lvl.price, lvl.total) for _, lvl in zip(range(depth), book.asks.iter_levels())]
+        bids = [(lvl.price, lvl.total) for _, lvl in zip(range(depth), book.bids.iter_levels(), strict=False)]
+        asks = [(lvl.price, lvl.total) for _, lvl in zip(range(depth), book.asks.iter_levels(), strict=False)]
         return bids, asks
 
     # ------------------------------------------------------------------ snapshots
@@ -789,9 +1043,20 @@ class Engine:
         orders = sorted(self.orders.values(), key=lambda o: o.qpos)
         state = {
             "version": 1,
-            "markets": sorted((m.symbol, m.price_precision, m.amount_precision) for m in self.markets.values()),
-            "counters": [self.seed, self.seq, self.now, self.next_order_id, self.next_trade_id,
-                         self.next_trigger_id, self.next_account_id, self.wallet_counter, self.qpos],
+            "markets": sorted(
+                (m.symbol, m.price_precision, m.amount_precision) for m in self.markets.values()
+            ),
+            "counters": [
+                self.seed,
+                self.seq,
+                self.now,
+                self.next_order_id,
+                self.next_trade_id,
+                self.next_trigger_id,
+                self.next_account_id,
+                self.wallet_counter,
+                self.qpos,
+            ],
             "accounts": [[a.id, a.name, a.api_key, a.secret, a.wallets] for a in self.accounts.values()],
             "wallets": [[w.id, w.account_id, w.name] for w in self.wallets.values()],
             "balances": [[w, c, cell[0], cell[1]] for (w, c), cell in self.ledger.balances.items()],
@@ -812,8 +1077,17 @@ class Engine:
         for symbol, pp, ap in state["markets"]:
             if (symbol, pp, ap) not in known:
                 raise ValueError(f"snapshot market {symbol} ({pp}/{ap}) differs from the configured markets")
-        (self.seed, self.seq, self.now, self.next_order_id, self.next_trade_id,
-         self.next_trigger_id, self.next_account_id, self.wallet_counter, self.qpos) = state["counters"]
+        (
+            self.seed,
+            self.seq,
+            self.now,
+            self.next_order_id,
+            self.next_trade_id,
+            self.next_trigger_id,
+            self.next_account_id,
+            self.wallet_counter,
+            self.qpos,
+        ) = state["counters"]
         for aid, name, key, secret, wallets in state["accounts"]:
             account = Account(aid, name, key, secret)
             account.wallets = list(wallets)

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 
 class Ledger:
-    __slots__ = ("balances", "fees", "deposits", "dirty")
+    __slots__ = ("balances", "deposits", "dirty", "fees")
 
     def __init__(self) -> None:
         #: (wallet_id, currency) -> [free, held]; a two-item list is the cheapest mutable cell.

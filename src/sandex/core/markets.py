@@ -29,7 +29,9 @@ class Market:
 
     def __post_init__(self) -> None:
         if self.price_precision + self.amount_precision > LEDGER_DECIMALS:
-            raise ValueError(f"{self.symbol}: price_precision + amount_precision must be <= {LEDGER_DECIMALS}")
+            raise ValueError(
+                f"{self.symbol}: price_precision + amount_precision must be <= {LEDGER_DECIMALS}"
+            )
         object.__setattr__(self, "base_to_ledger", 10 ** (LEDGER_DECIMALS - self.amount_precision))
         object.__setattr__(
             self, "value_to_ledger", 10 ** (LEDGER_DECIMALS - self.price_precision - self.amount_precision)

@@ -11,7 +11,7 @@ import re
 
 #: Decimal places of every ledger balance, whatever the currency (like ERC-20's 18).
 LEDGER_DECIMALS = 18
-LEDGER_ONE = 10**LEDGER_DECIMALS
+LEDGER_ONE: int = 10**LEDGER_DECIMALS
 
 _DECIMAL = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?$")
 
@@ -33,6 +33,7 @@ def parse_scaled(text: str | int, decimals: int, *, allow_negative: bool = False
     """
     if isinstance(text, bool):
         raise NumberError("invalid", f"not a number: {text!r}")
+    value: int
     if isinstance(text, int):
         value = text * 10**decimals
     elif isinstance(text, str):
@@ -75,6 +76,7 @@ def format_trimmed(value: int, decimals: int) -> str:
 def rescale(value: int, from_decimals: int, to_decimals: int) -> int:
     """Move a scaled integer to another scale, rounding toward zero when it loses places."""
     if to_decimals >= from_decimals:
-        return value * 10 ** (to_decimals - from_decimals)
-    step = 10 ** (from_decimals - to_decimals)
+        scale: int = 10 ** (to_decimals - from_decimals)
+        return value * scale
+    step: int = 10 ** (from_decimals - to_decimals)
     return value // step if value >= 0 else -((-value) // step)

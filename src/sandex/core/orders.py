@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
 
 #: The fields of an order that snapshots store, in row order (see `Order.to_row`).
 ORDER_ROW = (
-    "id", "account_id", "wallet_id", "symbol", "side", "kind", "tif", "price", "amount",
-    "quote_amount", "filled", "filled_value", "remaining", "hold", "status", "created_ts",
-    "client_order_id", "source", "source_id", "qpos",
+    "id",
+    "account_id",
+    "wallet_id",
+    "symbol",
+    "side",
+    "kind",
+    "tif",
+    "price",
+    "amount",
+    "quote_amount",
+    "filled",
+    "filled_value",
+    "remaining",
+    "hold",
+    "status",
+    "created_ts",
+    "client_order_id",
+    "source",
+    "source_id",
+    "qpos",
 )
 
 
@@ -16,14 +34,26 @@ class Order:
     # (wallet, currency) and its balance cell, so an amend adjusts the hold without building a
     # key or looking the cell up. The engine sets both when it takes the hold (place_order) or
     # restores the order (from_state); they are not part of the snapshot row.
-    __slots__ = ORDER_ROW + ("hold_key", "hold_cell")
+    __slots__ = (*ORDER_ROW, "hold_key", "hold_cell")
     hold_key: tuple[str, str]
     hold_cell: list[int]
 
     def __init__(
-        self, id: int, account_id: int, wallet_id: str, symbol: str, side: str, kind: str, tif: str,
-        price: int, amount: int, quote_amount: int, created_ts: int, client_order_id: str,
-        source: str, source_id: str,
+        self,
+        id: int,
+        account_id: int,
+        wallet_id: str,
+        symbol: str,
+        side: str,
+        kind: str,
+        tif: str,
+        price: int,
+        amount: int,
+        quote_amount: int,
+        created_ts: int,
+        client_order_id: str,
+        source: str,
+        source_id: str,
     ) -> None:
         self.id = id
         self.account_id = account_id
@@ -46,16 +76,27 @@ class Order:
         self.source_id = source_id
         self.qpos = 0  # place-in-queue token; 0 = not on the book
 
-    def to_row(self) -> list:
+    def to_row(self) -> list[Any]:
         return [getattr(self, name) for name in ORDER_ROW]
 
     @classmethod
-    def from_row(cls, row: list) -> "Order":
-        fields = dict(zip(ORDER_ROW, row))
+    def from_row(cls, row: list[Any]) -> Order:
+        fields = dict(zip(ORDER_ROW, row, strict=False))
         order = cls(
-            fields["id"], fields["account_id"], fields["wallet_id"], fields["symbol"], fields["side"],
-            fields["kind"], fields["tif"], fields["price"], fields["amount"], fields["quote_amount"],
-            fields["created_ts"], fields["client_order_id"], fields["source"], fields["source_id"],
+            fields["id"],
+            fields["account_id"],
+            fields["wallet_id"],
+            fields["symbol"],
+            fields["side"],
+            fields["kind"],
+            fields["tif"],
+            fields["price"],
+            fields["amount"],
+            fields["quote_amount"],
+            fields["created_ts"],
+            fields["client_order_id"],
+            fields["source"],
+            fields["source_id"],
         )
         for name in _ORDER_STATE:
             setattr(order, name, fields[name])
@@ -68,9 +109,25 @@ _ORDER_STATE = ("filled", "filled_value", "remaining", "hold", "status", "qpos")
 
 #: The fields of a trigger that snapshots store, in row order.
 TRIGGER_ROW = (
-    "id", "account_id", "wallet_id", "symbol", "side", "trigger_price", "direction", "kind",
-    "price", "amount", "quote_amount", "expires_at", "status", "order_id", "created_ts",
-    "source", "source_id", "sub_source", "group_id",
+    "id",
+    "account_id",
+    "wallet_id",
+    "symbol",
+    "side",
+    "trigger_price",
+    "direction",
+    "kind",
+    "price",
+    "amount",
+    "quote_amount",
+    "expires_at",
+    "status",
+    "order_id",
+    "created_ts",
+    "source",
+    "source_id",
+    "sub_source",
+    "group_id",
 )
 
 
@@ -96,12 +153,12 @@ class Trigger:
     sub_source: str
     group_id: str
 
-    def to_row(self) -> list:
+    def to_row(self) -> list[Any]:
         return [getattr(self, name) for name in TRIGGER_ROW]
 
     @classmethod
-    def from_row(cls, row: list) -> "Trigger":
+    def from_row(cls, row: list[Any]) -> Trigger:
         trigger = cls()
-        for name, value in zip(TRIGGER_ROW, row):
+        for name, value in zip(TRIGGER_ROW, row, strict=False):
             setattr(trigger, name, value)
         return trigger

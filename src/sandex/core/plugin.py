@@ -26,7 +26,7 @@ class EnginePlugin:
     name = "plugin"
     commands: tuple[type[Command], ...] = ()
 
-    def attach(self, engine: "Engine") -> None:
+    def attach(self, engine: Engine) -> None:
         self.engine = engine
 
     def handle(self, command: Command) -> None:  # pragma: no cover - interface

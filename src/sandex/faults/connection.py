@@ -53,11 +53,25 @@ Note = Callable[[str, str, str], None]
 
 
 class ConnectionFaults:
-    __slots__ = ("session", "dialect", "key", "armed", "ignore_pings", "delay_ms", "jitter_ms",
-                 "_jitter", "_note", "_queue", "_last_due", "_flush_timer", "_drop_timer")
+    __slots__ = (
+        "_drop_timer",
+        "_flush_timer",
+        "_jitter",
+        "_last_due",
+        "_note",
+        "_queue",
+        "armed",
+        "delay_ms",
+        "dialect",
+        "ignore_pings",
+        "jitter_ms",
+        "key",
+        "session",
+    )
 
-    def __init__(self, session: Session, dialect: str, key: str | None,
-                 armed: Sequence[ArmedProfile], note: Note) -> None:
+    def __init__(
+        self, session: Session, dialect: str, key: str | None, armed: Sequence[ArmedProfile], note: Note
+    ) -> None:
         self.session = session
         self.dialect = dialect
         self.key = key
@@ -86,8 +100,11 @@ class ConnectionFaults:
         self._arm_drop_timer()
 
     def note(self, fault: str, profile: FaultProfile | None = None) -> None:
-        name = profile.name if profile is not None else next(
-            (a.profile.name for a in self.armed if _has(a.profile, fault)), "?")
+        name = (
+            profile.name
+            if profile is not None
+            else next((a.profile.name for a in self.armed if _has(a.profile, fault)), "?")
+        )
         self._note(name, self.dialect, fault)
 
     # -- dropping ----------------------------------------------------------------------------
@@ -105,7 +122,9 @@ class ConnectionFaults:
         # The interval counts from when the connection opened, so re-arming after an unrelated
         # profile change does not give the connection a fresh lease.
         age = loop.time() - _opened_on_loop_clock(self.session, loop)
-        self._drop_timer = loop.call_later(max(0.0, profile.drop_every_s - age), self.drop, profile, "drop_every")
+        self._drop_timer = loop.call_later(
+            max(0.0, profile.drop_every_s - age), self.drop, profile, "drop_every"
+        )
 
     def maybe_drop(self) -> bool:
         """The once-a-second random drop; True if the connection was cut."""
@@ -119,8 +138,14 @@ class ConnectionFaults:
         self._drop_timer = None
         if not self.session.is_open:
             return
-        log.info("fault injection: cutting %s connection %s (key=%s, profile %s, %s)",
-                 self.dialect, self.session.peer, self.key, profile.name, fault)
+        log.info(
+            "fault injection: cutting %s connection %s (key=%s, profile %s, %s)",
+            self.dialect,
+            self.session.peer,
+            self.key,
+            profile.name,
+            fault,
+        )
         self.note(fault, profile)
         # An abort, not a close: no close frame, exactly what a network failure looks like.
         self.session.abort()

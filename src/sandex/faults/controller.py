@@ -176,8 +176,12 @@ class FaultController:
         for armed in self._matching(dialect, key):
             if armed.draw(armed.profile.handshake_502_probability):
                 self.note(armed.profile.name, dialect, "handshake_502")
-                log.info("fault injection: refusing a %s upgrade (key=%s) with 502 (profile %s)",
-                         dialect, key, armed.profile.name)
+                log.info(
+                    "fault injection: refusing a %s upgrade (key=%s) with 502 (profile %s)",
+                    dialect,
+                    key,
+                    armed.profile.name,
+                )
                 return True
         return False
 
@@ -215,7 +219,11 @@ class FaultController:
             faults.close()
 
     def _bind(self, session: Session, dialect: str, key: str | None) -> None:
-        armed = [a for a in self._matching(dialect, key) if a.profile.touches_connections or a.profile.touches_depth]
+        armed = [
+            a
+            for a in self._matching(dialect, key)
+            if a.profile.touches_connections or a.profile.touches_depth
+        ]
         current = session.faults
         if not armed:
             if current is not None:
@@ -239,8 +247,15 @@ class FaultController:
 
     # ------------------------------------------------------------------ market data
 
-    def publish_depth(self, hub: TopicHub, topic: Hashable, frame: bytes, *,
-                      skippable: bool = False, stale: bytes | None = None) -> int:
+    def publish_depth(
+        self,
+        hub: TopicHub,
+        topic: Hashable,
+        frame: bytes,
+        *,
+        skippable: bool = False,
+        stale: bytes | None = None,
+    ) -> int:
         """`hub.publish` for a depth frame. `skippable`: an update the skip fault may withhold;
         `stale`: an older snapshot the stale fault may send instead of `frame`."""
         if not self._depth_active:
@@ -252,8 +267,9 @@ class FaultController:
                 delivered += 1
         return delivered
 
-    def depth_frame(self, subscriber: object, frame: bytes, *, skippable: bool = False,
-                    stale: bytes | None = None) -> bytes | None:
+    def depth_frame(
+        self, subscriber: object, frame: bytes, *, skippable: bool = False, stale: bytes | None = None
+    ) -> bytes | None:
         """What one subscriber gets for a depth frame: `frame`, `stale` instead, or None
         (skipped). Frames that are not depth (neither flag) pass untouched."""
         if not self._depth_active or not (skippable or stale is not None):
@@ -305,7 +321,9 @@ class FaultController:
         out = []
         for profile in self._profiles.values():
             view = msgspec.structs.asdict(profile)
-            view["injected"] = {fault: n for (name, fault), n in sorted(self.injected.items()) if name == profile.name}
+            view["injected"] = {
+                fault: n for (name, fault), n in sorted(self.injected.items()) if name == profile.name
+            }
             out.append(view)
         return out
 

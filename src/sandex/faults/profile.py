@@ -20,7 +20,7 @@ from typing import Annotated, Final, Literal
 import msgspec
 from msgspec import Meta
 
-__all__ = ["DIALECTS", "FaultProfile", "Probability", "profile_seed", "problems"]
+__all__ = ["DIALECTS", "FaultProfile", "Probability", "problems", "profile_seed"]
 
 Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 #: Delays are capped at 10 minutes: anything longer is a typo, not a network.
@@ -80,8 +80,9 @@ class FaultProfile(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
 
     @property
     def touches_connections(self) -> bool:
-        return bool(self.drop_every_s or self.drop_probability or self.ignore_pings
-                    or self.delay_ms or self.jitter_ms)
+        return bool(
+            self.drop_every_s or self.drop_probability or self.ignore_pings or self.delay_ms or self.jitter_ms
+        )
 
     @property
     def touches_depth(self) -> bool:

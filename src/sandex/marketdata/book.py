@@ -14,6 +14,8 @@ sorted index, and the best price of each side is kept rather than looked up.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sortedcontainers import SortedDict
 
 from sandex.core.commands import BUY, SELL
@@ -38,7 +40,7 @@ class _Side:
     index only when the best level empties.
     """
 
-    __slots__ = ("name", "is_bid", "levels", "best")
+    __slots__ = ("best", "is_bid", "levels", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -70,13 +72,13 @@ class _Side:
 class BookView:
     """Price levels of one symbol: `price -> total resting` per side, fed by `apply(OrderEvent)`."""
 
-    __slots__ = ("symbol", "_orders", "_bids", "_asks")
+    __slots__ = ("_asks", "_bids", "_orders", "symbol")
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
         # order_id -> [side, price, resting] for every order resting on the book right now (the
         # side is its _Side object, so an update goes straight to the right levels).
-        self._orders: dict[int, list] = {}
+        self._orders: dict[int, list[Any]] = {}
         self._bids = _Side(BUY)
         self._asks = _Side(SELL)
 
@@ -133,10 +135,10 @@ class BookView:
         bids = self._bids.levels
         bid_prices = bids.keys()[-n:]
         bid_prices.reverse()
-        bid_levels = list(zip(bid_prices, map(bids.__getitem__, bid_prices)))
+        bid_levels = list(zip(bid_prices, map(bids.__getitem__, bid_prices), strict=False))
         asks = self._asks.levels
         ask_prices = asks.keys()[:n]
-        ask_levels = list(zip(ask_prices, map(asks.__getitem__, ask_prices)))
+        ask_levels = list(zip(ask_prices, map(asks.__getitem__, ask_prices), strict=False))
         return bid_levels, ask_levels
 
     def best_bid(self) -> Level | None:
@@ -151,7 +153,8 @@ class BookView:
 
     def level(self, side: str, price: int) -> int:
         """Total resting at `price` on `side` (0 when there is no such level)."""
-        return (self._bids if side == BUY else self._asks).levels.get(price, 0)
+        total: int = (self._bids if side == BUY else self._asks).levels.get(price, 0)
+        return total
 
     def resting(self, order_id: int) -> Level | None:
         """(price, resting) of an order on the book, or None when it is not resting."""

@@ -59,7 +59,9 @@ def depth_diff(prev_top: Top, new_top: Top) -> DepthDiff:
     )
 
 
-def _apply_side(levels: list[Level], changes: list[Level], n: int, descending: bool, side: str) -> list[Level]:
+def _apply_side(
+    levels: list[Level], changes: list[Level], n: int, descending: bool, side: str
+) -> list[Level]:
     book = dict(levels)
     for price, qty in changes:
         if qty > 0:
@@ -87,7 +89,7 @@ def apply_diff(top: Top, diff: DepthDiff, n: int) -> Top:
 class DepthView:
     """What one publisher last sent for one symbol at one depth: a snapshot, then diffs."""
 
-    __slots__ = ("depth", "_sent")
+    __slots__ = ("_sent", "depth")
 
     def __init__(self, depth: int) -> None:
         if depth <= 0:

@@ -139,7 +139,7 @@ _open_time = attrgetter("open_time")
 class KlineSeries:
     """The bars of one (symbol, interval), oldest first, at most `limit` of them."""
 
-    __slots__ = ("interval", "limit", "_bars", "_end")
+    __slots__ = ("_bars", "_end", "interval", "limit")
 
     def __init__(self, interval: str, limit: int = DEFAULT_LIMIT) -> None:
         self.interval = check_interval(interval)
@@ -178,7 +178,9 @@ class KlineSeries:
         """A copy of the newest bar (which may be older than now when the market is quiet)."""
         return replace(self._bars[-1]) if self._bars else None
 
-    def bars(self, start_ms: int | None = None, end_ms: int | None = None, limit: int | None = None) -> list[Bar]:
+    def bars(
+        self, start_ms: int | None = None, end_ms: int | None = None, limit: int | None = None
+    ) -> list[Bar]:
         """Bars with `start_ms <= open_time <= end_ms` (either end open when None), oldest first.
 
         With `limit`, at most that many: the oldest ones when only `start_ms` is given (paging
@@ -216,12 +218,14 @@ class KlineSeries:
 class Klines:
     """Every interval's series for one symbol."""
 
-    __slots__ = ("symbol", "limit", "_series", "_all", "_live", "_live_end")
+    __slots__ = ("_all", "_live", "_live_end", "_series", "limit", "symbol")
 
     def __init__(self, symbol: str, limit: int = DEFAULT_LIMIT) -> None:
         self.symbol = symbol
         self.limit = limit
-        self._series: dict[str, KlineSeries] = {interval: KlineSeries(interval, limit) for interval in INTERVALS}
+        self._series: dict[str, KlineSeries] = {
+            interval: KlineSeries(interval, limit) for interval in INTERVALS
+        }
         self._all = tuple(self._series.values())
         self._refresh_live()
 

@@ -58,7 +58,7 @@ class MarketDataUpdate:
 class SymbolData:
     """The views of one symbol."""
 
-    __slots__ = ("market", "book", "trades", "ticker", "klines", "kline_keys")
+    __slots__ = ("book", "kline_keys", "klines", "market", "ticker", "trades")
 
     def __init__(
         self,

@@ -53,7 +53,7 @@ class Ticker(Struct, frozen=True, gc=False):
 class _Bucket:
     """The trades of one minute."""
 
-    __slots__ = ("minute", "open", "high", "low", "volume", "quote_volume", "count")
+    __slots__ = ("count", "high", "low", "minute", "open", "quote_volume", "volume")
 
     def __init__(self, minute: int, price: int) -> None:
         self.minute = minute
@@ -70,17 +70,17 @@ class _Bucket:
 
 class Ticker24h:
     __slots__ = (
-        "symbol",
         "_buckets",
-        "_volume",
-        "_quote_volume",
         "_count",
-        "_now",
+        "_extremes_valid",
+        "_high",
         "_last",
         "_last_qty",
-        "_high",
         "_low",
-        "_extremes_valid",
+        "_now",
+        "_quote_volume",
+        "_volume",
+        "symbol",
     )
 
     def __init__(self, symbol: str) -> None:

@@ -16,7 +16,7 @@ DEFAULT_CAPACITY = 200
 
 
 class RecentTrades:
-    __slots__ = ("symbol", "capacity", "_ring")
+    __slots__ = ("_ring", "capacity", "symbol")
 
     def __init__(self, symbol: str, capacity: int = DEFAULT_CAPACITY) -> None:
         if capacity <= 0:
@@ -50,7 +50,9 @@ class RecentTrades:
         return list(self._ring)
 
     @classmethod
-    def from_state(cls, symbol: str, trades: list[TradeEvent], capacity: int = DEFAULT_CAPACITY) -> RecentTrades:
+    def from_state(
+        cls, symbol: str, trades: list[TradeEvent], capacity: int = DEFAULT_CAPACITY
+    ) -> RecentTrades:
         ring = cls(symbol, capacity)
         ring._ring.extend(trades)
         return ring

@@ -10,10 +10,12 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import time
+from typing import Any
 
 from aiohttp import web
 
 from ..core.commands import CreateWallet
+from ..core.engine import Account
 from ..core.numbers import LEDGER_DECIMALS, NumberError, format_trimmed
 from ..venue import CommandRejected
 from .context import ServerContext
@@ -35,17 +37,27 @@ def _loopback_only(request: web.Request) -> None:
 loopback_only = _loopback_only
 
 
-def account_view(ctx: ServerContext, account) -> dict:  # type: ignore[no-untyped-def]
+def account_view(ctx: ServerContext, account: Account) -> dict[str, Any]:
     wallets = []
     for wallet_id in account.wallets:
         balances = {
-            currency: {"free": format_trimmed(free, LEDGER_DECIMALS), "held": format_trimmed(held, LEDGER_DECIMALS)}
+            currency: {
+                "free": format_trimmed(free, LEDGER_DECIMALS),
+                "held": format_trimmed(held, LEDGER_DECIMALS),
+            }
             for currency, (free, held) in sorted(ctx.venue.engine.balances_of(wallet_id).items())
         }
-        wallets.append({"id": wallet_id, "name": ctx.venue.engine.wallets[wallet_id].name, "balances": balances})
+        wallets.append(
+            {"id": wallet_id, "name": ctx.venue.engine.wallets[wallet_id].name, "balances": balances}
+        )
     blocked = {dialect: guard.is_blocked(account.api_key) for dialect, guard in ctx.key_guards.items()}
-    return {"id": account.id, "name": account.name, "api_key": account.api_key, "wallets": wallets,
-            "blocked": {d: b for d, b in blocked.items() if b}}
+    return {
+        "id": account.id,
+        "name": account.name,
+        "api_key": account.api_key,
+        "wallets": wallets,
+        "blocked": {d: b for d, b in blocked.items() if b},
+    }
 
 
 async def list_accounts(request: web.Request) -> web.Response:
@@ -99,9 +111,17 @@ async def list_blocked(request: web.Request) -> web.Response:
     out = []
     for dialect, guard in ctx.key_guards.items():
         for blocked in guard.blocked():
-            expires_in = None if blocked.until is None else max(0.0, round(blocked.until - time.monotonic(), 1))
-            out.append({"dialect": dialect, "key": blocked.key, "expires_in_s": expires_in,
-                        "violations": blocked.violations})
+            expires_in = (
+                None if blocked.until is None else max(0.0, round(blocked.until - time.monotonic(), 1))
+            )
+            out.append(
+                {
+                    "dialect": dialect,
+                    "key": blocked.key,
+                    "expires_in_s": expires_in,
+                    "violations": blocked.violations,
+                }
+            )
     return web.json_response(out)
 
 

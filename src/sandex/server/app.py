@@ -24,8 +24,8 @@ from ..marketdata.service import MarketDataUpdate
 from ..venue import Venue
 from . import admin, admin_faults
 from .admin import CTX
-from .context import FAULTS, ServerContext
 from .broadcast import Broadcaster
+from .context import FAULTS, ServerContext
 from .hub import TopicHub
 from .liveness import LivenessSweeper
 from .metrics import Metrics
@@ -79,7 +79,8 @@ def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
         ),
         faults=faults,
         broadcaster=Broadcaster(
-            hub, faults,
+            hub,
+            faults,
             min_interval_s=config.server.market_data_interval_ms / 1000,
             share=config.server.market_data_share,
             orders_in_flight=venue.has_client_commands_in_flight,
@@ -109,8 +110,11 @@ async def healthz(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     if not ctx.venue.ready:
         return web.json_response({"status": "starting"}, status=503)
-    body: dict[str, Any] = {"status": "ok", "journal_seq": ctx.venue.applied_seq,
-                            "connections": ctx.registry.counts()}
+    body: dict[str, Any] = {
+        "status": "ok",
+        "journal_seq": ctx.venue.applied_seq,
+        "connections": ctx.registry.counts(),
+    }
     error = ctx.venue.order_entry_error
     if error:
         body["order_entry"] = f"halted: {error}"
@@ -122,7 +126,9 @@ async def metrics_route(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
-def build_app(config: Config, *, ctx: ServerContext | None = None, simulator: bool | None = None) -> web.Application:
+def build_app(
+    config: Config, *, ctx: ServerContext | None = None, simulator: bool | None = None
+) -> web.Application:
     ctx = ctx or build_context(config)
     app = web.Application(client_max_size=ctx.limits.session.max_frame_bytes)
     app[CTX] = ctx

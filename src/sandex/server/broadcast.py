@@ -122,8 +122,12 @@ class Broadcaster:
                 continue
             frame: bytes | None = push.frame
             if controller is not None:
-                frame = controller.depth_frame(session, push.frame,  # type: ignore[arg-type]
-                                               skippable=push.skippable, stale=push.stale)
+                frame = controller.depth_frame(
+                    session,
+                    push.frame,
+                    skippable=push.skippable,
+                    stale=push.stale,
+                )
             if frame is not None:
                 session.send_frame(frame)  # type: ignore[attr-defined]
 

@@ -40,7 +40,7 @@ Delivery = tuple[bytes, int, tuple[Subscriber, ...]]
 
 
 class TopicHub:
-    __slots__ = ("_topics", "_groups")
+    __slots__ = ("_groups", "_topics")
 
     def __init__(self) -> None:
         self._topics: dict[Hashable, dict[Subscriber, None]] = {}
@@ -88,8 +88,9 @@ class TopicHub:
                     del self._topics[topic]
         return len(own)
 
-    def _regroup(self, session: Subscriber, old: frozenset[Hashable] | None,
-                 new: frozenset[Hashable] | None) -> None:
+    def _regroup(
+        self, session: Subscriber, old: frozenset[Hashable] | None, new: frozenset[Hashable] | None
+    ) -> None:
         groups = self._groups
         if old:
             members = groups.get(old)

@@ -29,7 +29,7 @@ class SlidingWindowLimiter:
     those timestamps has left the window; refused frames are not recorded.
     """
 
-    __slots__ = ("limit", "window_s", "_stamps", "_next")
+    __slots__ = ("_next", "_stamps", "limit", "window_s")
 
     def __init__(self, limit: int, window_s: float) -> None:
         if limit < 1:
@@ -79,7 +79,7 @@ class KeyedLimiters:
     while it lasts, not forever, and each sweep is paid for by the requests that made its entries.
     """
 
-    __slots__ = ("limit", "window_s", "_clock", "_limiters", "_next_sweep")
+    __slots__ = ("_clock", "_limiters", "_next_sweep", "limit", "window_s")
 
     def __init__(self, limit: int, window_s: float, clock: Clock = time.monotonic) -> None:
         SlidingWindowLimiter(limit, window_s)  # the same argument checks, now rather than on first use

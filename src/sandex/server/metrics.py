@@ -23,7 +23,13 @@ from prometheus_client.registry import Collector
 class DialectTally:
     """Running totals for one dialect's sessions; sessions increment the fields directly."""
 
-    __slots__ = ("frames_in", "frames_out", "slow_consumer_drops", "rate_limit_violations", "rest_rate_limit_violations")
+    __slots__ = (
+        "frames_in",
+        "frames_out",
+        "rate_limit_violations",
+        "rest_rate_limit_violations",
+        "slow_consumer_drops",
+    )
 
     def __init__(self) -> None:
         self.frames_in = 0
@@ -144,9 +150,7 @@ class _SessionCollector(Collector):
                 connections.add_metric([dialect], count)
         yield connections
 
-        blocked = GaugeMetricFamily(
-            "sandex_blocked_keys", "API keys currently blocked.", labels=["dialect"]
-        )
+        blocked = GaugeMetricFamily("sandex_blocked_keys", "API keys currently blocked.", labels=["dialect"])
         for dialect, count_fn in sorted(m._blocked.items()):
             blocked.add_metric([dialect], count_fn())
         yield blocked

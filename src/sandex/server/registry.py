@@ -69,9 +69,7 @@ class SessionRegistry:
         return iter(self.sessions())
 
     def __contains__(self, session: object) -> bool:
-        return isinstance(session, Session) and session in self._by_dialect.get(
-            session.dialect, ()
-        )
+        return isinstance(session, Session) and session in self._by_dialect.get(session.dialect, ())
 
     def close_key(self, dialect: str, key: str, code: int = 1008, message: str = "") -> int:
         """Start closing every session of one key (e.g. after an operator blocks it)."""

@@ -25,8 +25,9 @@ MAX_ENTRIES: Final = 1_000_000
 
 
 class ReplayGuard:
-    def __init__(self, window_s: float, *, clock: Callable[[], float] = time.time,
-                 max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(
+        self, window_s: float, *, clock: Callable[[], float] = time.time, max_entries: int = MAX_ENTRIES
+    ) -> None:
         self.window_s = window_s
         self._clock = clock
         self._max = max_entries

@@ -64,23 +64,23 @@ class Session:
     """A live WebSocket connection of one dialect. Create it with `Session.accept`."""
 
     __slots__ = (
-        "dialect",
-        "key",
+        "_close_timeout",
+        "_close_timer",
+        "_phase",
+        "_send_limit",
+        "_tally",
+        "_transport",
+        "_ws",
         "account_id",
-        "state",
-        "topics",
-        "opened_at",
-        "last_recv",
+        "dialect",
+        "faults",
         "frames_in",
         "frames_out",
-        "faults",
-        "_ws",
-        "_transport",
-        "_tally",
-        "_send_limit",
-        "_close_timeout",
-        "_phase",
-        "_close_timer",
+        "key",
+        "last_recv",
+        "opened_at",
+        "state",
+        "topics",
     )
 
     dialect: str
@@ -267,9 +267,7 @@ class Session:
         self._phase = _CLOSING
         if not self._write(encode_close(code, message)):
             return  # already lost or dropped; nothing to wait for
-        self._close_timer = asyncio.get_running_loop().call_later(
-            self._close_timeout, self._close_timed_out
-        )
+        self._close_timer = asyncio.get_running_loop().call_later(self._close_timeout, self._close_timed_out)
 
     def abort(self) -> None:
         """Drop the connection at once, discarding anything still buffered."""

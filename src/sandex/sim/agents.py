@@ -26,8 +26,16 @@ STEP = 0.0005
 
 
 class MarketAgent:
-    def __init__(self, market: Market, rng: random.Random, *, maker_id: int, taker_id: int,
-                 levels: int = 10, taker_ratio: float = 0.3) -> None:
+    def __init__(
+        self,
+        market: Market,
+        rng: random.Random,
+        *,
+        maker_id: int,
+        taker_id: int,
+        levels: int = 10,
+        taker_ratio: float = 0.3,
+    ) -> None:
         self.market = market
         self.rng = rng
         self.maker_id = maker_id
@@ -70,7 +78,9 @@ class MarketAgent:
             notional = QUOTE_NOTIONAL * 0.3 * (0.1 + self.rng.random())
             if side == "buy":
                 quote = int(notional * 10**LEDGER_DECIMALS)
-                return PlaceOrder(self.taker_id, m.symbol, "buy", kind="market", quote_amount=quote, source="sim")
+                return PlaceOrder(
+                    self.taker_id, m.symbol, "buy", kind="market", quote_amount=quote, source="sim"
+                )
             amount = max(int(notional / self.fair * 10**m.amount_precision), m.min_amount, 1)
             return PlaceOrder(self.taker_id, m.symbol, "sell", kind="market", amount=amount, source="sim")
         side = self.rng.choice(("buy", "sell"))
@@ -85,8 +95,15 @@ class MarketAgent:
         if order is not None and order.account_id == self.maker_id:
             return AmendOrder(self.maker_id, order_id, price, order.filled + amount)
         self.pending.add(slot)
-        return PlaceOrder(self.maker_id, m.symbol, side, price=price, amount=amount, source="sim",
-                          source_id=f"{side}:{level}")
+        return PlaceOrder(
+            self.maker_id,
+            m.symbol,
+            side,
+            price=price,
+            amount=amount,
+            source="sim",
+            source_id=f"{side}:{level}",
+        )
 
     def placed(self, slot_id: str, order_id: int) -> None:
         """Record the order id the engine gave a maker quote placed for slot `side:level`."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..config import SimulatorConfig
 from ..core.commands import Command, CreateAccount, Deposit, PlaceOrder
@@ -39,8 +39,16 @@ def _feedback(agent: MarketAgent, command: Command, events: list[Event]) -> None
         agent.placed(command.source_id, order_id)
 
 
-def simulate(markets: Iterable[Market], seed: int, steps: int, *, levels: int = 10,
-             taker_ratio: float = 0.3, start_ms: int = 1_700_000_000_000, step_ms: int = 50) -> list[Event]:
+def simulate(
+    markets: Iterable[Market],
+    seed: int,
+    steps: int,
+    *,
+    levels: int = 10,
+    taker_ratio: float = 0.3,
+    start_ms: int = 1_700_000_000_000,
+    step_ms: int = 50,
+) -> list[Event]:
     """Run the agents against a fresh engine with a fake clock; return every event."""
     markets = list(markets)
     engine = Engine(markets, seed=seed)
@@ -54,8 +62,17 @@ def simulate(markets: Iterable[Market], seed: int, steps: int, *, levels: int = 
         for currency in currencies:
             events += engine.apply(Deposit(account.wallets[0], currency, FUNDING * LEDGER_ONE), now)
     rng = random.Random(seed)
-    agents = [MarketAgent(m, random.Random(rng.random()), maker_id=maker.id, taker_id=taker.id,
-                          levels=levels, taker_ratio=taker_ratio) for m in markets]
+    agents = [
+        MarketAgent(
+            m,
+            random.Random(rng.random()),
+            maker_id=maker.id,
+            taker_id=taker.id,
+            levels=levels,
+            taker_ratio=taker_ratio,
+        )
+        for m in markets
+    ]
     for _ in range(steps):
         now += step_ms
         for agent in agents:
@@ -88,9 +105,14 @@ class Simulator:
         await self._fund(accounts.values())
         rng = random.Random(self.config.seed)
         self.agents = [
-            MarketAgent(m, random.Random(rng.random()), maker_id=accounts[MAKER].id,
-                        taker_id=accounts[TAKER].id, levels=self.config.levels,
-                        taker_ratio=self.config.taker_ratio)
+            MarketAgent(
+                m,
+                random.Random(rng.random()),
+                maker_id=accounts[MAKER].id,
+                taker_id=accounts[TAKER].id,
+                levels=self.config.levels,
+                taker_ratio=self.config.taker_ratio,
+            )
             for m in venue.markets
         ]
         # Adopt the quotes a previous run left on the book, so a restart amends them.
@@ -107,7 +129,9 @@ class Simulator:
             for currency in currencies:
                 free = self.venue.engine.ledger.free(account.wallets[0], currency)
                 if free < FUNDING * LEDGER_ONE // 10:
-                    await self.venue.execute(Deposit(account.wallets[0], currency, FUNDING * LEDGER_ONE - free), internal=True)
+                    await self.venue.execute(
+                        Deposit(account.wallets[0], currency, FUNDING * LEDGER_ONE - free), internal=True
+                    )
 
     async def stop(self) -> None:
         if self._task:
@@ -138,8 +162,14 @@ class Simulator:
                         self._send(agent, command)
             if now > refund_at:
                 refund_at = now + 60
-                await self._fund([self.venue.engine.accounts[self.agents[0].maker_id],
-                                  self.venue.engine.accounts[self.agents[0].taker_id]] if self.agents else [])
+                await self._fund(
+                    [
+                        self.venue.engine.accounts[self.agents[0].maker_id],
+                        self.venue.engine.accounts[self.agents[0].taker_id],
+                    ]
+                    if self.agents
+                    else []
+                )
 
     def _send(self, agent: MarketAgent, command: Command) -> None:
         self._inflight += 1

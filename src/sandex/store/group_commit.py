@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import sqlite3
 import time
@@ -46,7 +47,7 @@ class JournalUnavailable(Exception):
 class _Pending:
     """One submitted command waiting for its batch."""
 
-    __slots__ = ("ts", "body", "future")
+    __slots__ = ("body", "future", "ts")
 
     def __init__(self, ts: int, body: bytes, future: asyncio.Future[int]) -> None:
         self.ts = ts
@@ -152,10 +153,8 @@ class GroupCommitter:
         await self._idle.wait()
         if self._probe_task is not None:
             self._probe_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._probe_task
-            except asyncio.CancelledError:
-                pass
             self._probe_task = None
         # Joining the thread is quick (nothing is queued), but do it off the loop anyway:
         # a probe write cancelled above may still be finishing on the writer thread.
@@ -226,10 +225,8 @@ class GroupCommitter:
         except BaseException as error:  # reported to the loop, which halts order entry
             outcome = error
         assert self._loop is not None
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is gone (shutdown mid-write): nobody left to tell
             self._loop.call_soon_threadsafe(self._finish_batch, batch, outcome)
-        except RuntimeError:  # the loop is gone (shutdown mid-write): nobody left to tell
-            pass
 
     def _finish_batch(self, batch: list[_Pending], outcome: tuple[int, float] | BaseException) -> None:
         self._in_flight = None

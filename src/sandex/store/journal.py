@@ -15,6 +15,7 @@ The journal knows nothing about what the bytes mean.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -27,10 +28,7 @@ __all__ = ["Journal"]
 _SYNC_MODES: Final = {"full": "FULL", "normal": "NORMAL"}
 
 _SCHEMA: Final = (
-    "CREATE TABLE IF NOT EXISTS commands ("
-    " seq INTEGER PRIMARY KEY,"
-    " ts INTEGER NOT NULL,"
-    " body BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS commands ( seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, body BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)",
 )
 
@@ -245,7 +243,5 @@ class Journal:
             pass  # the original error is the one worth reporting
         # Re-read the committed tail instead of trusting the in-memory counter, so the
         # next batch continues densely from whatever the database actually holds.
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._last_seq = self._query_last_seq()
-        except sqlite3.Error:
-            pass

@@ -45,7 +45,11 @@ class Submit:
     def result(self, events: Sequence[Event]) -> Any:
         """The reply's `res` from the command's events; DbotError if the venue refused it."""
         for event in events:
-            if type(event) is AutomationEvent and event.account_id == self.account_id and event.kind == self.kind:
+            if (
+                type(event) is AutomationEvent
+                and event.account_id == self.account_id
+                and event.kind == self.kind
+            ):
                 return self.render(event)
         for event in events:
             # Validation rejects carry no order source; rejects of orders placed later in the
@@ -67,7 +71,7 @@ def _nothing(_: AutomationEvent) -> None:
 
 
 def _page(items: list[T], page: int, size: int) -> list[T]:
-    return items[page * size:(page + 1) * size]
+    return items[page * size : (page + 1) * size]
 
 
 class DbotApi:
@@ -110,24 +114,36 @@ class DbotApi:
         spec = task_spec(task, raw)
         if task.id:
             return Submit(cc.ReplaceCopyTask(account.id, task.id, spec), account.id, "follow_order", _nothing)
-        return Submit(cc.CreateCopyTask(account.id, spec), account.id, "follow_order", lambda e: {"id": e.ids[0]})
+        return Submit(
+            cc.CreateCopyTask(account.id, spec), account.id, "follow_order", lambda e: {"id": e.ids[0]}
+        )
 
     def toggle_task(self, account: Account, raw: bytes) -> Plan:
         req = p.decode(raw, p.ToggleOne)
         assert isinstance(req, p.ToggleOne)
-        return Submit(cc.ToggleCopyTasks(account.id, [req.id], p.flag(req.enabled), p.flag(req.closePnlOrder)),
-                      account.id, "follow_order", _nothing)
+        return Submit(
+            cc.ToggleCopyTasks(account.id, [req.id], p.flag(req.enabled), p.flag(req.closePnlOrder)),
+            account.id,
+            "follow_order",
+            _nothing,
+        )
 
     def toggle_tasks(self, account: Account, raw: bytes) -> Plan:
         req = p.decode(raw, p.ToggleMany)
         assert isinstance(req, p.ToggleMany)
-        return Submit(cc.ToggleCopyTasks(account.id, list(req.ids), p.flag(req.enabled), p.flag(req.closePnlOrder)),
-                      account.id, "follow_order", _nothing)
+        return Submit(
+            cc.ToggleCopyTasks(account.id, list(req.ids), p.flag(req.enabled), p.flag(req.closePnlOrder)),
+            account.id,
+            "follow_order",
+            _nothing,
+        )
 
     def move_tasks(self, account: Account, raw: bytes) -> Plan:
         req = p.decode(raw, p.MoveMany)
         assert isinstance(req, p.MoveMany)
-        return Submit(cc.MoveCopyTasks(account.id, list(req.ids), req.walletId), account.id, "follow_order", _nothing)
+        return Submit(
+            cc.MoveCopyTasks(account.id, list(req.ids), req.walletId), account.id, "follow_order", _nothing
+        )
 
     def delete_tasks(self, account: Account, raw: bytes) -> Plan:
         req = p.decode(raw, p.DeleteMany)
@@ -135,14 +151,21 @@ class DbotApi:
         ids = req.task_ids()
         if not ids:
             raise DbotError("invalid params: ids must list at least one task id")
-        return Submit(cc.DeleteCopyTasks(account.id, list(ids), p.flag(req.deletePnlOrder)),
-                      account.id, "follow_order", _nothing)
+        return Submit(
+            cc.DeleteCopyTasks(account.id, list(ids), p.flag(req.deletePnlOrder)),
+            account.id,
+            "follow_order",
+            _nothing,
+        )
 
     def list_tasks(self, account: Account, raw: bytes) -> Plan:
         req = p.decode(raw, p.ListTasks)
         assert isinstance(req, p.ListTasks)
-        tasks = [t for t in self._state.tasks.values()
-                 if t.account_id == account.id and (req.chain is None or t.spec.chain == req.chain)]
+        tasks = [
+            t
+            for t in self._state.tasks.values()
+            if t.account_id == account.id and (req.chain is None or t.spec.chain == req.chain)
+        ]
         return Answer([task_view(self.engine, t) for t in _page(tasks, req.page, req.size)])
 
     def list_pnl_orders(self, account: Account, raw: bytes) -> Plan:
@@ -150,7 +173,8 @@ class DbotApi:
         assert isinstance(req, p.ListPnlOrders)
         token = req.token.upper() if req.token else None
         orders = [
-            o for o in self._state.pnl_orders.values()
+            o
+            for o in self._state.pnl_orders.values()
             if o.account_id == account.id
             and (req.chain is None or o.chain == req.chain)
             and (req.state is None or o.state == req.state)
@@ -166,9 +190,12 @@ class DbotApi:
         assert isinstance(req, p.CreateLimit)
         market = market_of(self.engine, req.pair)
         raw_settings = LOOSE.decode(raw)["settings"]  # the same list, as sent (kept for the views)
-        settings = [limit_setting(s, market, sent) for s, sent in zip(req.settings, raw_settings, strict=True)]
-        command = cc.CreateLimitOrders(account.id, market.symbol, req.walletId or "", req.chain, req.groupId or "",
-                                       settings)
+        settings = [
+            limit_setting(s, market, sent) for s, sent in zip(req.settings, raw_settings, strict=True)
+        ]
+        command = cc.CreateLimitOrders(
+            account.id, market.symbol, req.walletId or "", req.chain, req.groupId or "", settings
+        )
         return Submit(command, account.id, "limit_order", lambda e: {"ids": list(e.ids)})
 
     def update_limit_order(self, account: Account, raw: bytes) -> Plan:
@@ -190,7 +217,8 @@ class DbotApi:
         setting = cc.LimitSetting(
             enabled=order.enabled if req.enabled is None else p.flag(req.enabled),
             side=order.side,
-            trigger_price=order.trigger_price if req.triggerPriceUsd is None
+            trigger_price=order.trigger_price
+            if req.triggerPriceUsd is None
             else trigger_price(req.triggerPriceUsd, market, direction),
             direction=direction,
             quote_amount=quote_amount,
@@ -206,7 +234,8 @@ class DbotApi:
         assert isinstance(req, p.ListLimitOrders)
         token = req.token.upper() if req.token else None
         orders = [
-            o for o in self._state.limit_orders.values()
+            o
+            for o in self._state.limit_orders.values()
             if o.account_id == account.id
             and (req.chain is None or o.chain == req.chain)
             and (req.state is None or o.state == req.state)
@@ -227,11 +256,23 @@ class DbotApi:
         assert isinstance(req, p.SwapOrder)
         market = market_of(self.engine, req.pair)
         if req.type == "buy":
-            command = cc.PlaceSwapOrder(account.id, market.symbol, req.walletId or "", req.chain, "buy",
-                                        quote_amount=money(req.amountOrPercent, "amountOrPercent"))
+            command = cc.PlaceSwapOrder(
+                account.id,
+                market.symbol,
+                req.walletId or "",
+                req.chain,
+                "buy",
+                quote_amount=money(req.amountOrPercent, "amountOrPercent"),
+            )
         else:
-            command = cc.PlaceSwapOrder(account.id, market.symbol, req.walletId or "", req.chain, "sell",
-                                        sell_ratio=ratio(req.amountOrPercent, "amountOrPercent"))
+            command = cc.PlaceSwapOrder(
+                account.id,
+                market.symbol,
+                req.walletId or "",
+                req.chain,
+                "sell",
+                sell_ratio=ratio(req.amountOrPercent, "amountOrPercent"),
+            )
         return Submit(command, account.id, "swap_order", lambda e: {"id": e.ids[0]})
 
     def get_swap_orders(self, account: Account, raw: bytes) -> Plan:

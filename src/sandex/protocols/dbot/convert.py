@@ -64,7 +64,9 @@ def market_of(engine: Engine, pair: str) -> Market:
     symbol = pair.strip().upper().replace("/", "_").replace("-", "_")
     market = engine.markets.get(symbol)
     if market is None:
-        raise DbotError(f"unknown pair {pair!r}; pairs are the venue's symbols: {', '.join(sorted(engine.markets))}")
+        raise DbotError(
+            f"unknown pair {pair!r}; pairs are the venue's symbols: {', '.join(sorted(engine.markets))}"
+        )
     return market
 
 
@@ -83,8 +85,13 @@ def ratio_out(value: int) -> Decimal:
 def _steps(single: Decimal | None, group: list[p.PnlGroup] | None, name: str) -> list[PnlStep]:
     """A group wins over the single percentage (which sells everything at one price)."""
     if group:
-        return [PnlStep(ratio(g.pricePercent, f"{name}.pricePercent", None), ratio(g.amountPercent, f"{name}.amountPercent"))
-                for g in group]
+        return [
+            PnlStep(
+                ratio(g.pricePercent, f"{name}.pricePercent", None),
+                ratio(g.amountPercent, f"{name}.amountPercent"),
+            )
+            for g in group
+        ]
     if single is not None and single > 0:
         return [PnlStep(ratio(single, name, None), 10**RATIO_DECIMALS)]
     return []
@@ -109,26 +116,36 @@ def task_spec(task: p.FollowTask, raw: bytes | msgspec.Raw) -> TaskSpec:
         wallet_id=task.walletId or "",
         group_id=task.groupId or "",
         buy=BuySettings(
-            enabled=p.flag(buy.enabled), start_hour=buy.startHour, end_hour=buy.endHour,
-            amount_type=buy.buyAmountType, max_buy_amount=max_buy,
+            enabled=p.flag(buy.enabled),
+            start_hour=buy.startHour,
+            end_hour=buy.endHour,
+            amount_type=buy.buyAmountType,
+            max_buy_amount=max_buy,
             buy_ratio=ratio(buy.buyRatio, "buySettings.buyRatio", 10),
             max_balance=_optional_money(buy.maxBalanceUI, "buySettings.maxBalanceUI"),
             reserved_amount=money(buy.reservedAmountUI, "buySettings.reservedAmountUI"),
             target_min_amount=money(buy.targetMinAmountUI, "buySettings.targetMinAmountUI"),
             target_max_amount=_optional_money(buy.targetMaxAmountUI, "buySettings.targetMaxAmountUI"),
             max_buy_times_per_token=buy.maxBuyTimesPerToken,
-            max_buy_amount_per_token=_optional_money(buy.maxBuyAmountPerToken, "buySettings.maxBuyAmountPerToken"),
+            max_buy_amount_per_token=_optional_money(
+                buy.maxBuyAmountPerToken, "buySettings.maxBuyAmountPerToken"
+            ),
             max_slippage=ratio(buy.maxSlippage, "buySettings.maxSlippage"),
         ),
         sell=SellSettings(
-            enabled=p.flag(sell.enabled), start_hour=sell.startHour, end_hour=sell.endHour, mode=sell.mode,
-            amount_type=sell.sellAmountType, x_target_ratio=ratio(sell.xTargetRatio, "sellSettings.xTargetRatio", 100),
+            enabled=p.flag(sell.enabled),
+            start_hour=sell.startHour,
+            end_hour=sell.endHour,
+            mode=sell.mode,
+            amount_type=sell.sellAmountType,
+            x_target_ratio=ratio(sell.xTargetRatio, "sellSettings.xTargetRatio", 100),
             target_min_amount=money(sell.targetMinAmountUI, "sellSettings.targetMinAmountUI"),
             target_max_amount=_optional_money(sell.targetMaxAmountUI, "sellSettings.targetMaxAmountUI"),
             take_profit=_steps(sell.stopEarnPercent, sell.stopEarnGroup, "sellSettings.stopEarnPercent"),
             stop_loss=_steps(sell.stopLossPercent, sell.stopLossGroup, "sellSettings.stopLossPercent"),
             trailing_stop=_steps(None, sell.trailingStopGroup, "sellSettings.trailingStopGroup"),
-            expire_delta=sell.pnlOrderExpireDelta, expire_execute=p.flag(sell.pnlOrderExpireExecute),
+            expire_delta=sell.pnlOrderExpireDelta,
+            expire_execute=p.flag(sell.pnlOrderExpireExecute),
             max_slippage=ratio(sell.maxSlippage, "sellSettings.maxSlippage"),
         ),
         view=task_view_json(task, raw),

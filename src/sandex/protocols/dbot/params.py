@@ -210,4 +210,3 @@ def decode(raw: bytes | msgspec.Raw, kind: type[Struct]) -> Struct:
         raise DbotError(f"invalid params: {exc}") from None
     except RecursionError:  # msgspec's guard against absurd nesting (found by fuzzing)
         raise DbotError("invalid params: nested too deeply") from None
-

@@ -26,8 +26,9 @@ from aiohttp import web
 from ...config import Config
 from ...core.copy_events import TradeResult
 from ...core.copytrading import CopyTrading
-from ...core.engine import Account, EnginePlugin
+from ...core.engine import Account
 from ...core.events import Event
+from ...core.plugin import EnginePlugin
 from ...marketdata.service import MarketDataUpdate
 from ...server.context import ServerContext
 from ...server.endpoint import serve_session
@@ -39,7 +40,14 @@ from ...venue import JournalUnavailable
 from .api import NEW_ORDERS, Answer, DbotApi
 from .notify import TRADE_TYPES, encode_notification, trade_type
 from .wire import (
-    NULL, BadRequest, DbotError, decode_request, rest_body, rest_error, rpc_error, rpc_response,
+    NULL,
+    BadRequest,
+    DbotError,
+    decode_request,
+    rest_body,
+    rest_error,
+    rpc_error,
+    rpc_response,
     subscribe_response,
 )
 
@@ -122,9 +130,16 @@ class DbotService:
             session.state = connection
 
         return await serve_session(
-            request, dialect=DIALECT, key=account.api_key, account_id=account.id, hub=ctx.hub,
-            registry=ctx.registry, config=ctx.session_config, metrics=ctx.metrics,
-            on_open=opened, on_message=self.on_message,
+            request,
+            dialect=DIALECT,
+            key=account.api_key,
+            account_id=account.id,
+            hub=ctx.hub,
+            registry=ctx.registry,
+            config=ctx.session_config,
+            metrics=ctx.metrics,
+            on_open=opened,
+            on_message=self.on_message,
         )
 
     async def on_message(self, session: Session, data: str | bytes, is_binary: bool) -> None:
@@ -136,7 +151,9 @@ class DbotService:
         if request.method == "subscribeTradeResults":
             unknown = sorted(set(request.trade_type_filter or ()) - TRADE_TYPES)
             if unknown:
-                _send(session, rpc_error(request.id, f"unknown tradeTypeFilter value(s): {', '.join(unknown)}"))
+                _send(
+                    session, rpc_error(request.id, f"unknown tradeTypeFilter value(s): {', '.join(unknown)}")
+                )
                 return
             session.state.trade_filter = frozenset(request.trade_type_filter or ())
             _send(session, subscribe_response())
@@ -171,8 +188,11 @@ class DbotService:
             if account is None:
                 continue
             kind = trade_type(event)
-            sessions = [s for s in registry.for_key(DIALECT, account.api_key)
-                        if s.state is not None and s.state.wants(kind)]
+            sessions = [
+                s
+                for s in registry.for_key(DIALECT, account.api_key)
+                if s.state is not None and s.state.wants(kind)
+            ]
             if sessions:
                 frame = encode_frame(encode_notification(engine, event), binary=False)
                 for session in sessions:
@@ -260,7 +280,9 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     rest = service.rest
     router.add_post("/automation/follow_order", rest("createOrUpdateFollowOrder", _body))
     router.add_patch("/automation/follow_order", rest("updateFollowOrder", _body))
-    router.add_delete("/automation/follow_order/{id}", rest("deleteFollowOrders", _path_ids("deletePnlOrder")))
+    router.add_delete(
+        "/automation/follow_order/{id}", rest("deleteFollowOrders", _path_ids("deletePnlOrder"))
+    )
     router.add_post("/automation/follow_order/delete_many", rest("deleteFollowOrders", _body))
     router.add_patch("/automation/follow_orders", rest("batchToggleFollowOrder", _body))
     router.add_patch("/automation/follow_orders_update", rest("batchUpdateFollowOrder", _body))

@@ -26,7 +26,9 @@ def price(market: Market, value: int, amount: int = 0) -> Decimal | None:
         if not value:
             return None
         exact = Decimal(value) / Decimal(amount)
-        return _trim(exact.scaleb(-market.price_precision).quantize(Decimal(1).scaleb(-(market.price_precision + 8))))
+        return _trim(
+            exact.scaleb(-market.price_precision).quantize(Decimal(1).scaleb(-(market.price_precision + 8)))
+        )
     return Decimal(format_trimmed(value, market.price_precision))
 
 
@@ -39,8 +41,14 @@ def _trim(value: Decimal) -> Decimal:
 
 def token_info(currency: str) -> dict[str, Any]:
     """DBot's token info block for a sandex currency (amounts are in ledger scale: 18 decimals)."""
-    return {"contract": currency, "name": currency, "symbol": currency, "decimals": 18, "icon": None,
-            "totalSupply": None}
+    return {
+        "contract": currency,
+        "name": currency,
+        "symbol": currency,
+        "decimals": 18,
+        "icon": None,
+        "totalSupply": None,
+    }
 
 
 def wallet_view(wallet: Wallet) -> dict[str, Any]:
@@ -48,15 +56,17 @@ def wallet_view(wallet: Wallet) -> dict[str, Any]:
 
 
 def task_view(engine: Engine, task: CopyTask) -> dict[str, Any]:
-    view = LOOSE.decode(task.spec.view)
-    view.update({
-        "id": task.id,
-        "accountId": str(task.account_id),
-        "enabled": task.enabled,
-        "walletId": task.wallet_id,
-        "targetIds": list(task.spec.target_ids),
-        "createAt": task.created_ts,
-    })
+    view: dict[str, Any] = LOOSE.decode(task.spec.view)
+    view.update(
+        {
+            "id": task.id,
+            "accountId": str(task.account_id),
+            "enabled": task.enabled,
+            "walletId": task.wallet_id,
+            "targetIds": list(task.spec.target_ids),
+            "createAt": task.created_ts,
+        }
+    )
     wallet = engine.wallets.get(task.wallet_id)
     view["walletName"] = wallet.name if wallet else None
     view["walletAddress"] = task.wallet_id
@@ -104,34 +114,38 @@ def pnl_view(engine: Engine, pnl: PnlOrder) -> dict[str, Any]:
 
 def limit_view(engine: Engine, order: LimitOrder) -> dict[str, Any]:
     market = engine.markets[order.symbol]
-    view = LOOSE.decode(order.view)
-    view.update({
-        "id": order.id,
-        "accountId": str(order.account_id),
-        "enabled": order.enabled,
-        "groupId": order.group_id or None,
-        "state": order.state,
-        "chain": order.chain,
-        "tradeType": order.side,
-        "triggerDirection": order.direction,
-        "triggerPriceUsd": price(market, order.trigger_price),
-        "currencyAmountUI": ui(order.quote_amount) if order.side == "buy" else ratio_out(order.sell_ratio),
-        "amount": market.format_amount(order.amount) if order.side == "sell" else None,
-        "txPriceUsd": price(market, order.tx_value, order.tx_amount) if order.tx_amount else None,
-        "pair": order.symbol,
-        "token": market.base,
-        "walletId": order.wallet_id,
-        "walletType": WALLET_TYPE,
-        "walletAddress": order.wallet_id,
-        "expireAt": order.expires_at or None,
-        "expireDelta": order.expire_delta,
-        "expireExecute": order.expire_execute,
-        "createAt": order.created_ts,
-        "errorCode": order.error_code,
-        "errorMessage": order.error_message,
-        "currencyInfo": token_info(market.quote),
-        "tokenInfo": token_info(market.base),
-    })
+    view: dict[str, Any] = LOOSE.decode(order.view)
+    view.update(
+        {
+            "id": order.id,
+            "accountId": str(order.account_id),
+            "enabled": order.enabled,
+            "groupId": order.group_id or None,
+            "state": order.state,
+            "chain": order.chain,
+            "tradeType": order.side,
+            "triggerDirection": order.direction,
+            "triggerPriceUsd": price(market, order.trigger_price),
+            "currencyAmountUI": ui(order.quote_amount)
+            if order.side == "buy"
+            else ratio_out(order.sell_ratio),
+            "amount": market.format_amount(order.amount) if order.side == "sell" else None,
+            "txPriceUsd": price(market, order.tx_value, order.tx_amount) if order.tx_amount else None,
+            "pair": order.symbol,
+            "token": market.base,
+            "walletId": order.wallet_id,
+            "walletType": WALLET_TYPE,
+            "walletAddress": order.wallet_id,
+            "expireAt": order.expires_at or None,
+            "expireDelta": order.expire_delta,
+            "expireExecute": order.expire_execute,
+            "createAt": order.created_ts,
+            "errorCode": order.error_code,
+            "errorMessage": order.error_message,
+            "currencyInfo": token_info(market.quote),
+            "tokenInfo": token_info(market.base),
+        }
+    )
     return view
 
 

@@ -90,8 +90,9 @@ def rpc_response(request_id: msgspec.Raw, res: Any = None, *, has_res: bool = Fa
 
 
 def rpc_error(request_id: msgspec.Raw, message: str) -> bytes:
-    return ENCODER.encode({"method": "rpcResponse", "id": request_id,
-                           "result": {"err": True, "res": message, "docs": ""}})
+    return ENCODER.encode(
+        {"method": "rpcResponse", "id": request_id, "result": {"err": True, "res": message, "docs": ""}}
+    )
 
 
 def subscribe_response() -> bytes:

@@ -65,7 +65,9 @@ def _scaled(text: str, decimals: int, precision_code: int, what: str) -> int:
     return value
 
 
-def place_order_command(form: Mapping[str, str], account_id: int, markets: Mapping[str, Market]) -> PlaceOrder:
+def place_order_command(
+    form: Mapping[str, str], account_id: int, markets: Mapping[str, Market]
+) -> PlaceOrder:
     check_spot(form)
     market = market_of(form, markets)
     type_ = require(form, "type").lower()
@@ -79,7 +81,9 @@ def place_order_command(form: Mapping[str, str], account_id: int, markets: Mappi
             raise RestError(errors.ILLEGAL_PARAMS, "post_only must be 1 or 0")
         price = _scaled(require(form, "price"), market.price_precision, errors.PRICE_PRECISION, "price")
         amount = _scaled(amount_text, market.amount_precision, errors.AMOUNT_PRECISION, "amount")
-        return PlaceOrder(account_id, market.symbol, side, LIMIT, POST_ONLY if post_only else GTC, price, amount)
+        return PlaceOrder(
+            account_id, market.symbol, side, LIMIT, POST_ONLY if post_only else GTC, price, amount
+        )
     if side == BUY:
         # Quote cost, read in the value scale (price x amount places) and moved to ledger scale.
         cost = _scaled(amount_text, market.value_decimals, errors.AMOUNT_PRECISION, "amount")
@@ -98,7 +102,11 @@ def placed_order(events: list[Event], account_id: int) -> OrderEvent:
     for event in events:
         if isinstance(event, Rejected):
             raise errors.from_reject(event.code, event.message)
-        if isinstance(event, OrderEvent) and event.account_id == account_id and event.reason in _NEW_ORDER_REASONS:
+        if (
+            isinstance(event, OrderEvent)
+            and event.account_id == account_id
+            and event.reason in _NEW_ORDER_REASONS
+        ):
             return event
     raise RestError(errors.INTERNAL, "the engine reported no order")
 

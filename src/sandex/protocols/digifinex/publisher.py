@@ -49,8 +49,16 @@ CLEAN_TRADES = 50
 
 
 class Publisher:
-    def __init__(self, venue: Venue, hub: TopicHub, broadcaster: Broadcaster, *, depth_levels: int,
-                 snapshot_interval_s: float, faults: FaultController | None = None) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        hub: TopicHub,
+        broadcaster: Broadcaster,
+        *,
+        depth_levels: int,
+        snapshot_interval_s: float,
+        faults: FaultController | None = None,
+    ) -> None:
         self.venue = venue
         self.hub = hub
         self.broadcaster = broadcaster

@@ -108,8 +108,13 @@ class RestRateLimits:
     """10005: private calls counted per API key, public ones per client address, at most N of each
     in any sliding second (0 = not limited). Refusals count in the dialect's metrics tally."""
 
-    def __init__(self, per_key: int = 0, per_ip: int = 0, tally: DialectTally | None = None,
-                 clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_key: int = 0,
+        per_ip: int = 0,
+        tally: DialectTally | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self._keys = KeyedLimiters(per_key, 1.0, clock) if per_key else None
         self._ips = KeyedLimiters(per_ip, 1.0, clock) if per_ip else None
         self._tally = tally
@@ -125,7 +130,9 @@ class RestRateLimits:
             return
         if self._tally is not None:
             self._tally.rest_rate_limit_violations += 1
-        raise RestError(errors.RATE_LIMITED, f"{RATE_LIMIT_MESSAGE}: {limiters.limit} requests per second per {per}")
+        raise RestError(
+            errors.RATE_LIMITED, f"{RATE_LIMIT_MESSAGE}: {limiters.limit} requests per second per {per}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +141,9 @@ class Signed:
     params: dict[str, str]
 
 
-async def authenticate(request: web.Request, venue: Venue, clock: Callable[[], float],
-                       limits: RestRateLimits) -> Signed:
+async def authenticate(
+    request: web.Request, venue: Venue, clock: Callable[[], float], limits: RestRateLimits
+) -> Signed:
     """Check ACCESS-KEY / ACCESS-TIMESTAMP / ACCESS-SIGN; return the account and its params."""
     headers = request.headers
     key = headers.get("ACCESS-KEY", "").strip()

@@ -42,8 +42,13 @@ MAX_IDS: Final = 20
 
 
 class PrivateApi:
-    def __init__(self, venue: Venue, clock: Callable[[], float], faults: FaultController | None = None,
-                 limits: RestRateLimits | None = None) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        clock: Callable[[], float],
+        faults: FaultController | None = None,
+        limits: RestRateLimits | None = None,
+    ) -> None:
         self.venue = venue
         self.clock = clock
         self.faults = faults or FaultController()
@@ -110,8 +115,11 @@ class PrivateApi:
 
     async def order(self, request: web.Request) -> web.Response:
         signed = await self._signed(request)
-        found = [o for text in orders.order_ids(signed.params, limit=MAX_IDS)
-                 if (o := self._own_order(signed.account.id, text)) is not None]
+        found = [
+            o
+            for text in orders.order_ids(signed.params, limit=MAX_IDS)
+            if (o := self._own_order(signed.account.id, text)) is not None
+        ]
         return json_response({"code": 0, "data": [views.order_row(self.markets[o.symbol], o) for o in found]})
 
     async def order_detail(self, request: web.Request) -> web.Response:
@@ -119,16 +127,26 @@ class PrivateApi:
         order = self._own_order(signed.account.id, orders.require(signed.params, "order_id"))
         if order is None:
             raise RestError(errors.ORDER_NOT_FOUND, "No order info found")
-        fills = [t for t in reversed(self.venue.accountdata.trades(signed.account.id, order.symbol))
-                 if t.taker_order_id == order.order_id or t.maker_order_id == order.order_id]
-        return json_response({"code": 0, "data": views.order_detail_row(self.markets[order.symbol], order, fills)})
+        fills = [
+            t
+            for t in reversed(self.venue.accountdata.trades(signed.account.id, order.symbol))
+            if t.taker_order_id == order.order_id or t.maker_order_id == order.order_id
+        ]
+        return json_response(
+            {"code": 0, "data": views.order_detail_row(self.markets[order.symbol], order, fills)}
+        )
 
     async def current(self, request: web.Request) -> web.Response:
         signed = await self._signed(request)
         symbol = self._symbol_filter(signed.params)
-        open_orders = sorted(self.venue.accountdata.open_orders(signed.account.id, symbol),
-                             key=lambda o: o.order_id, reverse=True)
-        return json_response({"code": 0, "data": [views.order_row(self.markets[o.symbol], o) for o in open_orders]})
+        open_orders = sorted(
+            self.venue.accountdata.open_orders(signed.account.id, symbol),
+            key=lambda o: o.order_id,
+            reverse=True,
+        )
+        return json_response(
+            {"code": 0, "data": [views.order_row(self.markets[o.symbol], o) for o in open_orders]}
+        )
 
     async def history(self, request: web.Request) -> web.Response:
         """Open and finished orders, newest first, optionally by symbol and creation time."""
@@ -139,9 +157,12 @@ class PrivateApi:
         start_ms, end_ms = self._time_range(params)
         data = self.venue.accountdata
         every = data.open_orders(signed.account.id, symbol) + data.closed_orders(signed.account.id, symbol)
-        chosen = sorted((o for o in every if start_ms <= o.created_ts <= end_ms),
-                        key=lambda o: o.order_id, reverse=True)[:limit]
-        return json_response({"code": 0, "data": [views.order_row(self.markets[o.symbol], o) for o in chosen]})
+        chosen = sorted(
+            (o for o in every if start_ms <= o.created_ts <= end_ms), key=lambda o: o.order_id, reverse=True
+        )[:limit]
+        return json_response(
+            {"code": 0, "data": [views.order_row(self.markets[o.symbol], o) for o in chosen]}
+        )
 
     # -- trades and balances -----------------------------------------------------------------
 
@@ -156,8 +177,11 @@ class PrivateApi:
         for trade in self.venue.accountdata.trades(account_id, symbol):
             if not start_ms <= trade.ts <= end_ms:
                 continue
-            rows.append(views.my_trade_row(self.markets[trade.symbol], trade, account_id,
-                                           self._own_kind(account_id, trade)))
+            rows.append(
+                views.my_trade_row(
+                    self.markets[trade.symbol], trade, account_id, self._own_kind(account_id, trade)
+                )
+            )
             if len(rows) == limit:
                 break
         return json_response({"code": 0, "list": rows})

@@ -22,15 +22,26 @@ from .errors import RestError
 from .rest_common import RestRateLimits, Route, answers_errors, int_param, json_response, public_params
 
 #: DigiFinex kline periods -> sandex intervals.
-PERIODS: Final = {"1": "1m", "5": "5m", "15": "15m", "30": "30m", "60": "1h", "240": "4h",
-                  "720": "12h", "1D": "1d", "1W": "1w"}
+PERIODS: Final = {
+    "1": "1m",
+    "5": "5m",
+    "15": "15m",
+    "30": "30m",
+    "60": "1h",
+    "240": "4h",
+    "720": "12h",
+    "1D": "1d",
+    "1W": "1w",
+}
 ORDER_BOOK_DEFAULT, ORDER_BOOK_MAX = 10, 150
 TRADES_DEFAULT, TRADES_MAX = 100, 500
 KLINE_DEFAULT_BARS, KLINE_MAX_BARS = 100, 500
 
 
 class PublicApi:
-    def __init__(self, venue: Venue, clock: Callable[[], float], limits: RestRateLimits | None = None) -> None:
+    def __init__(
+        self, venue: Venue, clock: Callable[[], float], limits: RestRateLimits | None = None
+    ) -> None:
         self.venue = venue
         self.clock = clock
         self.limits = limits or RestRateLimits()

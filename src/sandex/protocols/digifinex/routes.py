@@ -34,24 +34,40 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     limits = ctx.limits.digifinex
     venue = ctx.venue
     clock = time.time
-    publisher = Publisher(venue, ctx.hub, ctx.broadcaster, depth_levels=limits.depth_levels,
-                          snapshot_interval_s=limits.depth_snapshot_interval_s, faults=ctx.faults)
+    publisher = Publisher(
+        venue,
+        ctx.hub,
+        ctx.broadcaster,
+        depth_levels=limits.depth_levels,
+        snapshot_interval_s=limits.depth_snapshot_interval_s,
+        faults=ctx.faults,
+    )
     app[PUBLISHER] = publisher
     venue.listeners.append(publisher.on_events)
     handler = WsHandler(venue, ctx.hub, publisher, clock, faults=ctx.faults)
 
     async def websocket(request: web.Request) -> web.StreamResponse:
         return await serve_session(
-            request, dialect=DIALECT, on_message=handler.handle, on_open=handler.open,
-            hub=ctx.hub, registry=ctx.registry, config=ctx.session_config, metrics=ctx.metrics,
+            request,
+            dialect=DIALECT,
+            on_message=handler.handle,
+            on_open=handler.open,
+            hub=ctx.hub,
+            registry=ctx.registry,
+            config=ctx.session_config,
+            metrics=ctx.metrics,
         )
 
     app.router.add_get("/ws/v1/", websocket)
     app.router.add_get("/ws/v1", websocket)
     # One budget per API key for private calls, one per client address for public ones (0 = off).
-    rest_limits = RestRateLimits(limits.rest_private_per_second, limits.rest_public_per_second,
-                                 ctx.metrics.tally(DIALECT))
-    rest_routes = PublicApi(venue, clock, rest_limits).routes() + PrivateApi(venue, clock, ctx.faults, rest_limits).routes()
+    rest_limits = RestRateLimits(
+        limits.rest_private_per_second, limits.rest_public_per_second, ctx.metrics.tally(DIALECT)
+    )
+    rest_routes = (
+        PublicApi(venue, clock, rest_limits).routes()
+        + PrivateApi(venue, clock, ctx.faults, rest_limits).routes()
+    )
     for method, path, route in rest_routes:
         app.router.add_route(method, path, route)
     # Anything else under the dialect's prefixes answers in DigiFinex's envelope, not HTML (and
@@ -59,10 +75,13 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     app.router.add_route("*", "/v3/{tail:.*}", answers_errors(_unknown_endpoint, admit=rest_limits.check_ip))
 
     if limits.idle_timeout_s or limits.max_connection_age_s:
-        ctx.sweeper.set_policy(DIALECT, IdleTimeout(
-            timeout_s=limits.idle_timeout_s or None,
-            max_age_s=limits.max_connection_age_s or None,
-        ))
+        ctx.sweeper.set_policy(
+            DIALECT,
+            IdleTimeout(
+                timeout_s=limits.idle_timeout_s or None,
+                max_age_s=limits.max_connection_age_s or None,
+            ),
+        )
 
     async def start(app: web.Application) -> None:
         publisher.start()

@@ -42,6 +42,7 @@ def ok(**fields: Any) -> Body:
 
 # -- public ----------------------------------------------------------------------------------------
 
+
 def markets_body(markets: Iterable[Market], now_s: int) -> Body:
     """GET /v3/markets: DigiFinex's older listing (min_amount is the minimum order value)."""
     data = [
@@ -151,13 +152,21 @@ def kline_body(market: Market, bars: Iterable[Bar]) -> Body:
     """Rows are [time_s, volume, close, high, low, open] — DigiFinex's order, oldest first."""
     pp, ap = market.price_precision, market.amount_precision
     data = [
-        [b.open_time // 1000, num(b.volume, ap), num(b.close, pp), num(b.high, pp), num(b.low, pp), num(b.open, pp)]
+        [
+            b.open_time // 1000,
+            num(b.volume, ap),
+            num(b.close, pp),
+            num(b.high, pp),
+            num(b.low, pp),
+            num(b.open, pp),
+        ]
         for b in bars
     ]
     return ok(data=data)
 
 
 # -- private ---------------------------------------------------------------------------------------
+
 
 def order_row(market: Market, order: OrderEvent) -> Body:
     pp = market.price_precision

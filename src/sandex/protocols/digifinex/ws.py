@@ -27,8 +27,17 @@ from sandex.venue import Venue
 from . import errors
 from .publisher import Publisher
 from .requests import (
-    PRIVATE_CHANNELS, Auth, Call, Envelope, Ping, ServerTime, Subscribe, Unsubscribe, decode_envelope,
-    parse_call, request_id,
+    PRIVATE_CHANNELS,
+    Auth,
+    Call,
+    Envelope,
+    Ping,
+    ServerTime,
+    Subscribe,
+    Unsubscribe,
+    decode_envelope,
+    parse_call,
+    request_id,
 )
 from .signing import WINDOW_S, check_ws_auth
 from .subscriptions import ALL, Subscriptions, topic
@@ -47,8 +56,14 @@ class Connection:
 
 
 class WsHandler:
-    def __init__(self, venue: Venue, hub: TopicHub, publisher: Publisher,
-                 clock: Callable[[], float] = time.time, faults: FaultController | None = None) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        hub: TopicHub,
+        publisher: Publisher,
+        clock: Callable[[], float] = time.time,
+        faults: FaultController | None = None,
+    ) -> None:
         self.venue = venue
         self.hub = hub
         self.publisher = publisher
@@ -109,8 +124,11 @@ class WsHandler:
         # A valid signature over a timestamp another connection already signed in with is a
         # captured frame being replayed: refuse it (the same connection may repeat itself).
         if self.auth_replays.seen((call.api_key, call.timestamp), owner=id(session), now=self.clock()):
-            raise errors.WsError(errors.WS_REQUIRE_AUTH, "replayed server.auth: this signed timestamp was "
-                                 "already used by another connection; sign a fresh timestamp")
+            raise errors.WsError(
+                errors.WS_REQUIRE_AUTH,
+                "replayed server.auth: this signed timestamp was "
+                "already used by another connection; sign a fresh timestamp",
+            )
         if conn.account_id is not None and conn.account_id != account.id:
             # Another account on the same socket: the old account's private subscriptions go,
             # so this connection never receives pushes of an account it is no longer signed in as.

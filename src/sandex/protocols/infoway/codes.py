@@ -53,7 +53,11 @@ E_SYMBOLS_PER_KEY: Final = 516  # distinct symbols per channel over all the key'
 Channel = Literal["trade", "depth", "kline"]
 
 SUBSCRIBE_CODES: Final[dict[int, Channel]] = {SUB_TRADE: "trade", SUB_DEPTH: "depth", SUB_KLINE: "kline"}
-UNSUBSCRIBE_CODES: Final[dict[int, Channel]] = {UNSUB_TRADE: "trade", UNSUB_DEPTH: "depth", UNSUB_KLINE: "kline"}
+UNSUBSCRIBE_CODES: Final[dict[int, Channel]] = {
+    UNSUB_TRADE: "trade",
+    UNSUB_DEPTH: "depth",
+    UNSUB_KLINE: "kline",
+}
 SUBSCRIBE_ACKS: Final[dict[Channel, int]] = {"trade": ACK_TRADE, "depth": ACK_DEPTH, "kline": ACK_KLINE}
 KNOWN_CODES: Final = frozenset({*SUBSCRIBE_CODES, *UNSUBSCRIBE_CODES, HEARTBEAT})
 

@@ -65,8 +65,15 @@ class InfowayConnection:
 
     __slots__ = ("last_heartbeat", "subscriptions", "symbols")
 
-    def __init__(self, symbols: SymbolMap, *, max_symbols_per_type: int = 0, now: float = 0.0,
-                 key_budget: KeySymbolBudget | None = None, key: str = "") -> None:
+    def __init__(
+        self,
+        symbols: SymbolMap,
+        *,
+        max_symbols_per_type: int = 0,
+        now: float = 0.0,
+        key_budget: KeySymbolBudget | None = None,
+        key: str = "",
+    ) -> None:
         self.symbols = symbols
         #: `key_budget` is shared by every connection of the endpoint; this one counts under `key`.
         self.subscriptions = Subscriptions(max_symbols_per_type, budget=key_budget, key=key)
@@ -108,8 +115,9 @@ class InfowayConnection:
             exc.trace = request.trace
             raise
         topic = trade_topic if request.channel == "trade" else depth_topic
-        outcome = Outcome(reply=encoders.ack(codes.SUBSCRIBE_ACKS[request.channel], request.trace),
-                          channel=request.channel)
+        outcome = Outcome(
+            reply=encoders.ack(codes.SUBSCRIBE_ACKS[request.channel], request.trace), channel=request.channel
+        )
         for code in added:
             symbol = self.symbols.venue_symbol(code)
             if symbol is None:

@@ -80,7 +80,7 @@ class KlineData(Struct):
     s: str
     o: str
     h: str
-    l: str  # low (the wire name)
+    l: str  # noqa: E741  # low (the wire name)
     c: str
     v: str  # base volume
     vw: str  # quote volume (turnover)

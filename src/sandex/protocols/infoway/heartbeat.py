@@ -39,7 +39,12 @@ class HeartbeatPolicy:
 
     def on_timeout(self, session: Session) -> None:
         seconds = f"{self.timeout_s:g}"
-        log.info("infoway: no heartbeat from %s (key=%s) in %ss; closing with 513", session.peer, session.key, seconds)
+        log.info(
+            "infoway: no heartbeat from %s (key=%s) in %ss; closing with 513",
+            session.peer,
+            session.key,
+            seconds,
+        )
         payload = encoders.error(codes.E_HEARTBEAT_TIMEOUT, MSG_HEARTBEAT_TIMEOUT.format(seconds=seconds))
         session.send_frame(encode_frame(payload, binary=False))
         if self.on_error is not None:

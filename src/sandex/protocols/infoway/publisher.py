@@ -164,7 +164,9 @@ class InfowayPublisher:
             if not due and last is not None and top == last[1]:
                 continue  # the change was below the published levels
             frame = self._depth_frame(symbol, market, top)
-            self._faults.publish_depth(hub, topic, frame, skippable=True, stale=self._depth_frames.get(symbol))
+            self._faults.publish_depth(
+                hub, topic, frame, skippable=True, stale=self._depth_frames.get(symbol)
+            )
             self._depth_last[symbol] = (now, top)
             self._depth_frames[symbol] = frame
             pushed += 1

@@ -128,7 +128,7 @@ def decode_request(payload: str | bytes) -> Request:
     try:
         envelope = _ENVELOPE.decode(payload)
     except (msgspec.DecodeError, RecursionError):  # not JSON, JSON that is not an object, or
-        raise not_json() from None                 # nested deeper than msgspec will follow
+        raise not_json() from None  # nested deeper than msgspec will follow
     trace = _trace_for_errors(envelope.trace)
     try:
         return _decode(envelope)

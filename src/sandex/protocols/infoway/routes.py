@@ -94,8 +94,11 @@ class InfowayEndpoint:
         symbols = self.crypto if business == CRYPTO else EMPTY
         account = self.ctx.venue.engine.account_by_key[key]
         connection = InfowayConnection(
-            symbols, max_symbols_per_type=self.limits.max_symbols_per_type, now=time.monotonic(),
-            key_budget=self.key_symbols, key=key,
+            symbols,
+            max_symbols_per_type=self.limits.max_symbols_per_type,
+            now=time.monotonic(),
+            key_budget=self.key_symbols,
+            key=key,
         )
         fpm = self.limits.frames_per_minute
         return await serve_session(
@@ -169,8 +172,11 @@ class InfowayEndpoint:
             if frame is not None:
                 session.send_frame(frame)
         if outcome.unknown:
-            log.info("infoway: key %s subscribed to unknown symbols %s (acked, no data will follow)",
-                     session.key, ",".join(outcome.unknown))
+            log.info(
+                "infoway: key %s subscribed to unknown symbols %s (acked, no data will follow)",
+                session.key,
+                ",".join(outcome.unknown),
+            )
             self.metrics.unknown_symbols.labels(channel=outcome.channel or "").inc(len(outcome.unknown))
         if outcome.error is not None:
             self.count_error(outcome.error.code)
@@ -178,8 +184,12 @@ class InfowayEndpoint:
     def _over_limit(self, session: Session) -> None:
         """The first frame over the per-minute budget: 501, close, and count it against the key."""
         limit = self.limits.frames_per_minute
-        log.info("infoway: %s (key=%s) sent more than %d frames in a minute; closing with 501",
-                 session.peer, session.key, limit)
+        log.info(
+            "infoway: %s (key=%s) sent more than %d frames in a minute; closing with 501",
+            session.peer,
+            session.key,
+            limit,
+        )
         self._send_error(session, codes.E_RATE_LIMIT, MSG_RATE_LIMIT.format(limit=limit))
         session.close(CLOSE_RATE_LIMIT, "rate limit exceeded")
         if self.guard is not None and session.key is not None and self.guard.record_violation(session.key):

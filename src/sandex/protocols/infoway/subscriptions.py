@@ -80,8 +80,9 @@ class KeySymbolBudget:
 class Subscriptions:
     __slots__ = ("_budget", "_key", "_klines", "_sets", "limit")
 
-    def __init__(self, max_symbols_per_type: int = 0, *, budget: KeySymbolBudget | None = None,
-                 key: str = "") -> None:
+    def __init__(
+        self, max_symbols_per_type: int = 0, *, budget: KeySymbolBudget | None = None, key: str = ""
+    ) -> None:
         #: Most symbols per channel (kline: distinct symbols over all types); 0 = unlimited.
         self.limit = max_symbols_per_type
         #: The key-wide budget this connection takes from, if any, and the key it counts under.

@@ -31,7 +31,9 @@ class SymbolMap:
             code = wire_code(symbol)
             taken = self._to_venue.get(code)
             if taken is not None:
-                log.warning("infoway: markets %s and %s both read %s; %s is not served", taken, symbol, code, symbol)
+                log.warning(
+                    "infoway: markets %s and %s both read %s; %s is not served", taken, symbol, code, symbol
+                )
                 continue
             self._to_venue[code] = symbol
             self._to_wire[symbol] = code
