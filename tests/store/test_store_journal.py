@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -173,17 +172,16 @@ def test_closed_journal_refuses_writes(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_reads_a_million_rows_well_under_two_seconds(tmp_path: Path) -> None:
+def test_reads_a_million_rows_in_order(tmp_path: Path) -> None:
+    # How fast is bench/journal.py's read-back figure (beside its append peer), not a timed test.
     with Journal(tmp_path / "journal.sqlite", sync="normal") as j:
         body = bytes(100)
         for _ in range(10):
             j.append_batch([(0, body)] * 100_000)
-        started = time.perf_counter()
         count = 0
         last = 0
         for seq, _, _ in j.read_from(0):
             count += 1
+            assert seq == last + 1
             last = seq
-        elapsed = time.perf_counter() - started
     assert count == last == 1_000_000
-    assert elapsed < 2.0, f"read 1M rows in {elapsed:.2f}s"
