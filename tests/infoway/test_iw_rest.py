@@ -7,7 +7,9 @@ about the same market: the same trade, the same book, the same candle.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +23,15 @@ import ccxt
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from infoway import InfowayAPIError, InfowayAuthError, InfowayClient, InfowayRateLimitError, KlineType
+from infoway import (
+    InfowayAPIError,
+    InfowayAuthError,
+    InfowayClient,
+    InfowayRateLimitError,
+    InfowayWebSocket,
+    KlineType,
+)
+from sandex.config import SimulatorConfig
 from tests.support.server import BASE_CONFIG, SandexServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -211,6 +221,38 @@ def test_several_codes_get_two_candles_each_and_the_end_timestamp_is_honoured(ma
     assert all(int(c["t"]) <= newest_t - 1 for c in before[0]["respList"])
 
 
+async def test_the_sdk_websocket_and_rest_halves_agree(market: Market) -> None:
+    depths: list[dict[str, Any]] = []
+    klines: list[dict[str, Any]] = []
+
+    async def on_depth(data: dict[str, Any]) -> None:
+        depths.append(data)
+
+    async def on_kline(data: dict[str, Any]) -> None:
+        klines.append(data)
+
+    ws = InfowayWebSocket(api_key="alice-key", business="crypto", base_url=market.server.ws_url("/ws"))
+    ws.on_depth, ws.on_kline = on_depth, on_kline
+    task = asyncio.create_task(ws.connect())
+    try:
+        await ws.subscribe_depth("BTCUSDT")
+        await ws.subscribe_kline("ETHUSDT", KlineType.MIN_1)
+        for _ in range(100):
+            if depths:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await ws.close()
+        await asyncio.wait_for(task, 10)
+    with market.client() as client:
+        [depth] = await asyncio.to_thread(client.crypto.get_depth, "BTCUSDT")
+        [row] = await asyncio.to_thread(client.crypto.get_kline, "ETHUSDT", KlineType.MIN_1, 1)
+    assert depths and (depths[0]["a"], depths[0]["b"]) == (depth["a"], depth["b"])
+    # No ETH trade since: no kline push, and REST still shows the candle the WebSocket pushed before.
+    assert not klines
+    assert row["respList"][0]["c"] == last_push(market, 10008, "ETHUSDT", ty=1)["c"]
+
+
 def test_symbols_and_symbol_info_list_the_venue_markets(market: Market) -> None:
     with market.client() as client:
         listed = client.basic.get_symbols("CRYPTO")
@@ -366,3 +408,28 @@ def test_the_rate_limit_raises_the_sdk_rate_limit_error_and_a_blocked_key_the_au
                 assert json.loads(ws.recv(5))["code"] == 501
             with pytest.raises(InfowayAuthError):
                 alice.crypto.get_depth("BTCUSDT")
+
+
+# -- a fresh demo venue -----------------------------------------------------------------------
+
+
+def _demo_key(server: SandexServer) -> str:
+    found = re.search(r"api_key=(\S+)", server.log())
+    assert found, server.log()
+    return found.group(1)
+
+
+@pytest.mark.skipif(
+    "history" not in SimulatorConfig.__struct_fields__,
+    reason="needs the simulator's history warm-up ([simulator] history, issue 16 item 12)",
+)
+@pytest.mark.timeout(300)
+def test_a_fresh_demo_venue_with_history_answers_500_candles(tmp_path: Path) -> None:
+    server = SandexServer(tmp_path, '[simulator]\nhistory = "3d"\n')
+    server.start(timeout=240)
+    try:
+        with InfowayClient(api_key=_demo_key(server), base_url=server.base_url, max_retries=1) as client:
+            [row] = client.crypto.get_kline("BTCUSDT", KlineType.MIN_1, 500)
+        assert len(row["respList"]) == 500
+    finally:
+        server.stop()
