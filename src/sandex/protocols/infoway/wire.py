@@ -484,20 +484,10 @@ def depth_push(code: str, market: Market, top: Top, ts_ms: int) -> bytes:
 
 
 def kline_push(code: str, market: Market, bar: Bar, kline_type: int) -> bytes:
-    pp = market.price_precision
-    change = bar.close - bar.open
+    # The REST candle's values, so a push and a REST answer of the same bar cannot differ.
+    c = candle(market, bar)
     data = KlineData(
-        s=code,
-        o=format_trimmed(bar.open, pp),
-        h=format_trimmed(bar.high, pp),
-        l=format_trimmed(bar.low, pp),
-        c=format_trimmed(bar.close, pp),
-        v=format_trimmed(bar.volume, market.amount_precision),
-        vw=format_trimmed(bar.quote_volume, market.value_decimals),
-        pca=format_trimmed(change, pp),
-        pfr=percent_change(change, bar.open),
-        ty=kline_type,
-        t=str(bar.open_time // 1000),
+        s=code, o=c.o, h=c.h, l=c.l, c=c.c, v=c.v, vw=c.vw, pca=c.pca, pfr=c.pc, ty=kline_type, t=c.t
     )
     return _encode(_Push(PUSH_KLINE, data))
 
