@@ -369,6 +369,8 @@ def test_unknown_paths_answer_the_envelope_and_the_server_stays_healthy(market: 
     assert (status, body["ret"], body["msg"]) == (200, 507, "Param lost：codes")
     status, body = raw(market.server.base_url + "/crypto/v2/batch_kline", method="GET")
     assert status == 404 and body["ret"] == 404
+    status, body = raw(market.server.base_url + "/common/basic/symbols?type=CRYPTO", b"{}")
+    assert status == 404 and body["ret"] == 404 and body["msg"].startswith("Not found：POST")
     with urllib.request.urlopen(market.server.base_url + "/healthz", timeout=5) as response:
         assert response.status == 200
     assert "Traceback" not in market.server.log()

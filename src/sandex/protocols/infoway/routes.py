@@ -323,15 +323,25 @@ def _json(body: bytes, status: int) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json")
 
 
+#: The paths sandex serves outside `/crypto/` (reached by another method, they are not found).
+SERVED: Final = frozenset({"/common/basic/symbols", "/common/basic/symbols/info", "/package/info"})
+
+
 def _crypto_not_found(request: web.Request) -> object:
     tail = request.match_info["tail"].strip("/")
     if tail in ("batch_trade", "batch_depth"):
         raise rest_param_lost("codes")
-    raise RestError(RET_NOT_FOUND, f"Not found{COLON}{request.method} {request.path}", http_status=404)
+    raise _not_found(request)
 
 
 def _not_simulated(request: web.Request) -> object:
+    if request.path.rstrip("/") in SERVED:
+        raise _not_found(request)
     raise not_simulated(request.path)
+
+
+def _not_found(request: web.Request) -> RestError:
+    return RestError(RET_NOT_FOUND, f"Not found{COLON}{request.method} {request.path}", http_status=404)
 
 
 #: A REST handler: the request in, the envelope's `data` out (or a coroutine of it).
