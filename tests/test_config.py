@@ -417,7 +417,9 @@ def test_profiles_have_the_documented_defaults() -> None:
         "block_duration_s": 3600,
         "depth_levels": 5,
         "depth_push_interval_ms": 100,
+        "rest_calls_per_minute": 1200,
     }
+    assert INFOWAY_PROFILES["relaxed"].rest_calls_per_minute == 0
     assert DIGIFINEX_PROFILES["strict"].idle_timeout_s == 60
     assert DIGIFINEX_PROFILES["relaxed"].idle_timeout_s == 0
     for profiles in (DIGIFINEX_PROFILES, INFOWAY_PROFILES):

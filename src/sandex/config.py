@@ -214,6 +214,7 @@ class InfowayLimits(msgspec.Struct, frozen=True, kw_only=True):
     block_duration_s: int
     depth_levels: int
     depth_push_interval_ms: int
+    rest_calls_per_minute: int  # REST market data, per API key; 0 = unlimited
 
 
 class DbotLimits(msgspec.Struct, frozen=True, kw_only=True):
@@ -263,6 +264,7 @@ INFOWAY_PROFILES: Mapping[str, InfowayLimits] = {
         block_duration_s=3600,
         depth_levels=5,
         depth_push_interval_ms=100,
+        rest_calls_per_minute=1200,  # "about 1200 calls/minute/key" (the official SDK's docs)
     ),
     "relaxed": InfowayLimits(
         frames_per_minute=0,
@@ -275,6 +277,7 @@ INFOWAY_PROFILES: Mapping[str, InfowayLimits] = {
         block_duration_s=3600,
         depth_levels=5,
         depth_push_interval_ms=100,
+        rest_calls_per_minute=0,
     ),
 }
 DBOT_PROFILES: Mapping[str, DbotLimits] = {
@@ -306,6 +309,7 @@ class InfowayLimitsConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=Tru
     block_duration_s: Limit | None = None  # 0 = blocked until an operator unblocks the key
     depth_levels: Positive | None = None
     depth_push_interval_ms: Positive | None = None
+    rest_calls_per_minute: Limit | None = None
 
 
 class DbotLimitsConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):

@@ -178,6 +178,36 @@ async def test_a_block_expires_after_the_configured_duration(tmp_path: Path) -> 
         await client.close()
 
 
+async def test_blocking_a_key_closes_its_open_connections_with_511(tmp_path: Path) -> None:
+    extra = "\n[limits.infoway]\nblock_after_disconnects = 1\nframes_per_minute = 3\n"
+    async with running_venue(tmp_path, extra) as venue:
+        # Two quiet connections of alice (one subscribed), and one of bob.
+        quiet = await Client.connect(venue.url())
+        subscribed = await Client.connect(venue.url())
+        assert (await subscribed.request({"code": 10000, "trace": "s", "data": {"codes": "BTCUSDT"}}))[
+            "code"
+        ] == 10001
+        other = await Client.connect(venue.url(key="bob-key"))
+        # A third connection of alice breaks the frame limit: the key is blocked...
+        noisy = await Client.connect(venue.url())
+        for i in range(4):
+            await noisy.send({"code": 10010, "trace": f"h{i}"})
+        assert (await noisy.recv())["code"] == 501
+        await expect_closed(noisy, 1008)
+        # ...and every open connection of the key is told so (511) and closed, without a frame of its own.
+        for client in (quiet, subscribed):
+            error = await client.recv()
+            assert error == {"traceId": None, "code": 511, "msg": "Apikey blacklisted, the apikey is blocked"}
+            await expect_closed(client, 1008)
+        # Bob's key is not blocked: his connection still works.
+        assert await other.request({"code": 10010, "trace": "b", "ack": 1}) == {
+            "code": 10011,
+            "trace": "b",
+            "msg": "ok",
+        }
+        await other.close()
+
+
 async def test_relaxed_profile_switches_the_limits_off(tmp_path: Path) -> None:
     async with running_venue(tmp_path, '\n[limits.infoway]\nprofile = "relaxed"\n') as venue:
         client = await Client.connect(venue.url())

@@ -10,17 +10,17 @@ import pytest
 from sandex.core.events import TradeEvent
 from sandex.core.markets import make_market
 from sandex.marketdata.klines import Bar
-from sandex.protocols.infoway import codes, encoders
+from sandex.protocols.infoway import wire
 from sandex.protocols.infoway.connection import InfowayConnection, depth_topic, kline_topic, trade_topic
-from sandex.protocols.infoway.requests import (
+from sandex.protocols.infoway.subscriptions import Subscriptions
+from sandex.protocols.infoway.symbols import SymbolMap
+from sandex.protocols.infoway.wire import (
     Heartbeat,
     Subscribe,
     SubscribeKlines,
     Unsubscribe,
     decode_request,
 )
-from sandex.protocols.infoway.subscriptions import Subscriptions
-from sandex.protocols.infoway.symbols import SymbolMap
 
 SEED_TRACE = "423afec425004bd8a5e02e1ba5f9b2b0"
 BTC = make_market("BTC_USDT", 2, 6)
@@ -283,7 +283,7 @@ def test_trade_push_shape_and_exact_turnover() -> None:
         maker_fee=0,
         taker_fee=0,
     )
-    raw = encoders.trade_push("BTCUSDT", BTC, trade)
+    raw = wire.trade_push("BTCUSDT", BTC, trade)
     assert raw == (
         b'{"code":10002,"data":{"s":"BTCUSDT","p":"63039","v":"0.07933","vw":"5000.88387",'
         b'"t":1700000000123,"td":2}}'
@@ -293,7 +293,7 @@ def test_trade_push_shape_and_exact_turnover() -> None:
 
 def test_depth_push_is_column_major() -> None:
     top = ([(6500000, 1500000), (6499950, 250000)], [(6500100, 100000)])
-    raw = json.loads(encoders.depth_push("BTCUSDT", BTC, top, 1_700_000_000_000))
+    raw = json.loads(wire.depth_push("BTCUSDT", BTC, top, 1_700_000_000_000))
     assert raw == {
         "code": 10005,
         "data": {
@@ -316,7 +316,7 @@ def test_kline_push_has_pca_pfr_and_t_in_seconds_as_a_string() -> None:
         quote_volume=8_125_000_000_000,
         count=3,
     )
-    raw = json.loads(encoders.kline_push("BTCUSDT", BTC, bar, 1))
+    raw = json.loads(wire.kline_push("BTCUSDT", BTC, bar, 1))
     assert raw == {
         "code": 10008,
         "data": {
@@ -355,11 +355,11 @@ def test_percent_change_matches_decimal_half_up(change: int, base: int) -> None:
     text = f"{abs(expected):.2f}%"
     if expected < 0:
         text = "-" + text
-    assert encoders.percent_change(change, base) == text
+    assert wire.percent_change(change, base) == text
 
 
 def test_every_infoway_kline_type_maps_to_a_sandex_interval() -> None:
-    assert codes.KLINE_INTERVALS == {
+    assert wire.KLINE_INTERVALS == {
         1: "1m",
         2: "5m",
         3: "15m",

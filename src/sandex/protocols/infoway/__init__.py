@@ -1,17 +1,17 @@
-"""The Infoway dialect: Infoway's real-time quote WebSocket (trades, depth, klines).
+"""The Infoway dialect: Infoway's real-time quote WebSocket and its REST market data.
 
-Sans-I/O core, readable module by module:
+The common dialect shape, sans-I/O but for `routes`:
 
-- `codes`         — the numeric protocol, error and kline-type codes;
-- `errors`        — refusals as exceptions with their wire code and message;
-- `requests`      — decoding and validating client frames into typed requests;
-- `subscriptions` — one connection's symbol sets (additive subscribes, the seeds' unsubscribes)
-                    and the budget a key's connections share;
-- `connection`    — one connection as a state machine: frame in, reply and topic changes out;
-- `encoders`      — welcome, acks, errors and the trade/depth/kline pushes as JSON bytes;
-- `symbols`       — `BTCUSDT` <-> `BTC_USDT`.
-
-I/O and timing: `publisher` (venue events -> pushes, encoded once per topic), `heartbeat` (the
-513 rule for the shared sweeper), `metrics`, and `routes` (the `/ws` endpoint, mounted by
-`sandex.server.app`).
+- `wire`          — the numeric protocol codes and kline types; client frames decoded and
+                    validated into typed requests; welcome, acks, errors, pushes and REST bodies
+                    encoded as JSON bytes;
+- `errors`        — the WebSocket error codes and REST `ret` codes, refusals as exceptions;
+- `connection`    — one WebSocket connection as a state machine: frame in, reply and topic
+                    changes out (with `subscriptions`: additive subscribes, the seeds'
+                    unsubscribes, the budget a key's connections share);
+- `api`           — the REST calls: plain parameters in, the envelope's data out;
+- `publisher`     — venue events -> pushes, encoded once per topic (`on_events`);
+- `symbols`       — `BTCUSDT` <-> `BTC_USDT`; `metrics` — Infoway's own Prometheus series;
+- `routes`        — the `/ws` endpoint, the REST routes, the heartbeat rule and the push timers:
+                    the only module that touches aiohttp or the server's sessions.
 """

@@ -15,17 +15,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from . import codes, encoders
-from .codes import Channel
-from .errors import InfowayError
-from .requests import Heartbeat, Subscribe, SubscribeKlines, Unsubscribe, decode_request
+from . import wire
+from .errors import (
+    E_HEARTBEAT_TIMEOUT,
+    E_KEY_BLACKLISTED,
+    MSG_HEARTBEAT_TIMEOUT,
+    MSG_KEY_BLACKLISTED,
+    InfowayError,
+)
 from .subscriptions import KeySymbolBudget, Subscriptions
 from .symbols import SymbolMap
+from .wire import Channel, Heartbeat, Subscribe, SubscribeKlines, Unsubscribe, decode_request
 
 #: A hub topic; see the module docstring.
 Topic = tuple[str | int, ...]
 
 DIALECT: Final = "infoway"
+
+#: WebSocket close codes after the error frames that end a connection. The reason is in the
+#: error frame before the close; the close frame's own reason repeats it for logs.
+CLOSE_HEARTBEAT: Final = 1000  # 513: a normal closure
+CLOSE_POLICY: Final = 1008  # 501, 511, 512: policy violation
 
 
 def trade_topic(symbol: str) -> Topic:
@@ -96,7 +106,7 @@ class InfowayConnection:
                 # Only a heartbeat frame keeps the connection alive: the rule is "no 10010 for
                 # 60 s", not "no frame for 60 s".
                 self.last_heartbeat = now
-                reply = encoders.ack(codes.HEARTBEAT_ACK, request.trace) if request.wants_ack else None
+                reply = wire.ack(wire.HEARTBEAT_ACK, request.trace) if request.wants_ack else None
                 return Outcome(reply=reply, heartbeat=True)
             if isinstance(request, Subscribe):
                 return self._subscribe(request)
@@ -104,7 +114,7 @@ class InfowayConnection:
                 return self._subscribe_klines(request)
             return self._unsubscribe(request)
         except InfowayError as exc:
-            return Outcome(reply=encoders.error(exc.code, exc.msg, exc.trace), error=exc)
+            return Outcome(reply=wire.error(exc.code, exc.msg, exc.trace), error=exc)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -116,7 +126,7 @@ class InfowayConnection:
             raise
         topic = trade_topic if request.channel == "trade" else depth_topic
         outcome = Outcome(
-            reply=encoders.ack(codes.SUBSCRIBE_ACKS[request.channel], request.trace), channel=request.channel
+            reply=wire.ack(wire.SUBSCRIBE_ACKS[request.channel], request.trace), channel=request.channel
         )
         for code in added:
             symbol = self.symbols.venue_symbol(code)
@@ -134,7 +144,7 @@ class InfowayConnection:
         except InfowayError as exc:
             exc.trace = request.trace
             raise
-        outcome = Outcome(reply=encoders.ack(codes.ACK_KLINE, request.trace), channel="kline")
+        outcome = Outcome(reply=wire.ack(wire.ACK_KLINE, request.trace), channel="kline")
         unknown: dict[str, None] = {}
         for code, ktype in added:
             symbol = self.symbols.venue_symbol(code)
@@ -146,7 +156,7 @@ class InfowayConnection:
         return outcome
 
     def _unsubscribe(self, request: Unsubscribe) -> Outcome:
-        outcome = Outcome(reply=encoders.ack(codes.ACK_UNSUB, request.trace), channel=request.channel)
+        outcome = Outcome(reply=wire.ack(wire.ACK_UNSUB, request.trace), channel=request.channel)
         if request.channel == "kline":
             for code, ktype in self.subscriptions.remove_klines(request.codes, request.kline_types):
                 symbol = self.symbols.venue_symbol(code)
@@ -159,3 +169,16 @@ class InfowayConnection:
             if symbol is not None:
                 outcome.unsubscribe.append(topic(symbol))
         return outcome
+
+
+# -- frames that end a connection ------------------------------------------------------------------
+
+
+def heartbeat_timeout_error(timeout_s: float) -> bytes:
+    """513, sent before closing a connection that sent no heartbeat in `timeout_s`."""
+    return wire.error(E_HEARTBEAT_TIMEOUT, MSG_HEARTBEAT_TIMEOUT.format(seconds=f"{timeout_s:g}"))
+
+
+def key_blocked_error() -> bytes:
+    """511, sent to each open connection of a key when the key is blocked, before the close."""
+    return wire.error(E_KEY_BLACKLISTED, MSG_KEY_BLACKLISTED)

@@ -35,3 +35,9 @@ class InfowayMetrics:
             "API keys blocked after repeated rate-limit disconnects.",
             registry=registry,
         )
+        self.rest_errors = Counter(
+            "sandex_infoway_rest_errors",
+            "REST calls refused, by Infoway `ret` code (401 bad key, 501 rate limit, 5xx bad requests).",
+            ["ret"],
+            registry=registry,
+        )

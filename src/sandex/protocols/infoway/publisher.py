@@ -11,14 +11,12 @@
   When a bar closes between two flushes, its final state is pushed at once, before the new
   bar's, so a subscriber never misses a bar's last close.
 
-Nothing is encoded for a topic without subscribers (`TopicHub.has_subscribers`).
+Nothing is encoded for a topic without subscribers (`TopicHub.has_subscribers`). The depth and
+kline flushes are called by timers that `routes` runs; this module owns no task.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import Callable
 
@@ -33,12 +31,10 @@ from sandex.server.framing import encode_frame
 from sandex.server.hub import TopicHub
 from sandex.venue import Venue
 
-from . import encoders
-from .codes import KLINE_INTERVALS
+from . import wire
 from .connection import depth_topic, kline_topic, trade_topic
 from .symbols import SymbolMap
-
-log = logging.getLogger("sandex.infoway")
+from .wire import KLINE_INTERVALS
 
 #: A depth topic with listeners gets a snapshot at least this often, even when nothing changed.
 DEPTH_MAX_QUIET_S = 1.0
@@ -82,7 +78,6 @@ class InfowayPublisher:
         self._depth_frames: dict[str, bytes] = {}
         # (symbol, kline type) -> open time of the bar whose latest state is not pushed yet
         self._klines_pending: dict[tuple[str, int], int] = {}
-        self._tasks: list[asyncio.Task[None]] = []
         self._trades_pending: list[Push] = []
         self._broadcaster = broadcaster
         broadcaster.add_source(self._take_trades)
@@ -94,7 +89,7 @@ class InfowayPublisher:
 
     # -- the venue listener --------------------------------------------------------------------
 
-    def on_batch(self, events: list[Event], update: MarketDataUpdate) -> None:
+    def on_events(self, events: list[Event], update: MarketDataUpdate) -> None:
         """Called by the venue after every durable batch (and by its timer with no events)."""
         if update.depth_changed:
             self._depth_dirty.update(update.depth_changed)
@@ -109,7 +104,7 @@ class InfowayPublisher:
             if hub.has_subscribers(topic):
                 pending = self._trades_pending
                 for trade in trades:
-                    pending.append(Push(topic, _frame(encoders.trade_push(code, market, trade))))
+                    pending.append(Push(topic, _frame(wire.trade_push(code, market, trade))))
                 self._broadcaster.wake()
             self._note_bars(symbol, code, market, [trade.ts for trade in trades])
 
@@ -138,7 +133,7 @@ class InfowayPublisher:
                 # A bar that closed since the last flush: its final state, now, before the next.
                 closed = md.bars(symbol, interval, open_time, open_time)
                 if closed:
-                    hub.publish(topic, _frame(encoders.kline_push(code, market, closed[0], ktype)))
+                    hub.publish(topic, _frame(wire.kline_push(code, market, closed[0], ktype)))
             pending[key] = current.open_time
 
     # -- timed pushes --------------------------------------------------------------------------
@@ -203,35 +198,9 @@ class InfowayPublisher:
         code = self._symbols.code(symbol)
         assert code is not None
         now_ms = int(self._venue.clock() * 1000)
-        return _frame(encoders.depth_push(code, market, top, now_ms))
+        return _frame(wire.depth_push(code, market, top, now_ms))
 
     def _kline_frame(self, symbol: str, bar: Bar, ktype: int) -> bytes:
         code = self._symbols.code(symbol)
         assert code is not None
-        return _frame(encoders.kline_push(code, self._markets[symbol], bar, ktype))
-
-    # -- timers --------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._tasks = [
-            loop.create_task(self._every(self.depth_interval_s, self.flush_depth), name="infoway-depth"),
-            loop.create_task(self._every(self.kline_interval_s, self.flush_klines), name="infoway-klines"),
-        ]
-
-    async def stop(self) -> None:
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    @staticmethod
-    async def _every(interval: float, flush: Callable[[], int]) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                flush()
-            except Exception:  # a bad pass must not end the pushes
-                log.exception("infoway push failed")
+        return _frame(wire.kline_push(code, self._markets[symbol], bar, ktype))

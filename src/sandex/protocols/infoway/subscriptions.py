@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .codes import Channel
 from .errors import symbols_over_key_limit, symbols_over_limit
+from .wire import Channel
 
 KlineKey = tuple[str, int]  # (Infoway code, kline type)
 
