@@ -18,6 +18,7 @@ import ccxt.async_support as accxt
 import pytest
 
 from tests.digifinex.dfx_support import ALICE, BOB, dec
+from tests.digifinex.dfx_support import rest as dfx_rest
 from tests.support.server import SandexServer
 
 Call = Callable[..., Awaitable[Any]]
@@ -200,3 +201,25 @@ async def test_ccxt_market_buy_by_cost_and_errors(server: SandexServer) -> None:
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_ccxt_calls_sandex_does_not_simulate_say_so(server: SandexServer) -> None:
+    """Deposits and withdrawals (issue 16 item 8): DigiFinex's "Unexist endpoint" (10009), not
+    10004 (ccxt's "BadRequest: Illegal request parameters", which sends users to their own
+    parameters); the message names what sandex does not simulate."""
+    alice = _async_exchange(server.base_url, ALICE)
+    try:
+        await alice.load_markets()
+        with pytest.raises(ccxt.NetworkError, match="Unexist endpoint"):
+            await alice.fetch_deposits("USDT")
+        with pytest.raises(ccxt.NetworkError, match="Unexist endpoint"):
+            await alice.fetch_withdrawals("USDT")
+        with pytest.raises(ccxt.NetworkError, match="Unexist endpoint"):
+            await alice.fetch_deposit_address("USDT")
+        with pytest.raises(ccxt.NetworkError, match="Unexist endpoint"):
+            await alice.withdraw("USDT", 10, "0x0000000000000000000000000000000000000000")
+    finally:
+        await alice.close()
+    body = dfx_rest(server.base_url, "GET", "/v3/deposit/history", {"currency": "USDT"}, ALICE)
+    assert body["code"] == 10009
+    assert "not simulated by sandex" in body["msg"] and "deposits, withdrawals" in body["msg"]

@@ -204,8 +204,30 @@ class Authenticator:
 # -- not simulated --------------------------------------------------------------------------------
 
 
-def unknown_endpoint(method: str, path: str) -> RestError:
-    return RestError(errors.ILLEGAL_PARAMS, f"unknown endpoint: {method} {path}")
+def unknown_endpoint(method: str, path: str, routes: list[Route]) -> RestError:
+    """What DigiFinex answers for a call it does not serve: 10001 for a known path asked with
+    the wrong method, 10009 ("Unexist endpoint") for any other path. sandex simulates spot
+    trading only, so DigiFinex's deposit, withdrawal, transfer, margin and OTC endpoints get
+    10009 too, and the message says why (ccxt shows its own text for each code, raw clients ours).
+    """
+    allowed = sorted({r.method for r in routes if _path_matches(r.path, path)})
+    if allowed:
+        return RestError(
+            errors.WRONG_METHOD, f"Wrong request method: {path} takes {' or '.join(allowed)}, not {method}"
+        )
+    return RestError(
+        errors.UNKNOWN_ENDPOINT,
+        f"Unexist endpoint: {method} {path} is not simulated by sandex, which simulates spot "
+        "trading only (no deposits, withdrawals, transfers, margin or OTC)",
+    )
+
+
+def _path_matches(pattern: str, path: str) -> bool:
+    """`/v3/{market}/order` against a request path (one `{name}` = one path segment)."""
+    want, got = pattern.rstrip("/").split("/"), path.rstrip("/").split("/")
+    return len(want) == len(got) and all(
+        w == g or (w.startswith("{") and g) for w, g in zip(want, got, strict=True)
+    )
 
 
 # -- handlers -------------------------------------------------------------------------------------

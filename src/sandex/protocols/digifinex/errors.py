@@ -34,6 +34,7 @@ class WsError(Exception):
 # -- REST v3 --------------------------------------------------------------------------------------
 
 OK: Final = 0
+WRONG_METHOD: Final = 10001
 INVALID_API_KEY: Final = 10002
 SIGN_MISMATCH: Final = 10003
 ILLEGAL_PARAMS: Final = 10004

@@ -133,14 +133,14 @@ def _rest_handler(route: Route, auth: Authenticator, limits: RestRateLimits) -> 
     return handle
 
 
-def _unknown_endpoint(limits: RestRateLimits) -> Any:
+def _unknown_endpoint(limits: RestRateLimits, routes: list[Route]) -> Any:
     """Anything else under the dialect's prefixes answers in DigiFinex's envelope, not HTML (and
     counts against the caller's address, like a public call)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             limits.check_ip(request.remote or "")
-            raise api.unknown_endpoint(request.method, request.path)
+            raise api.unknown_endpoint(request.method, request.path, routes)
         except RestError as exc:
             return error_response(exc.code, exc.message)
 
@@ -200,9 +200,10 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
         limits.rest_private_per_second, limits.rest_public_per_second, ctx.metrics.tally(DIALECT)
     )
     auth = Authenticator(venue, clock, rest_limits)
-    for route in RestApi(venue, clock, faults).routes():
+    routes = RestApi(venue, clock, faults).routes()
+    for route in routes:
         app.router.add_route(route.method, route.path, _rest_handler(route, auth, rest_limits))
-    app.router.add_route("*", "/v3/{tail:.*}", _unknown_endpoint(rest_limits))
+    app.router.add_route("*", "/v3/{tail:.*}", _unknown_endpoint(rest_limits, routes))
 
     if limits.idle_timeout_s or limits.max_connection_age_s:
         ctx.sweeper.set_policy(
