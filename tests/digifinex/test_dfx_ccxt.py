@@ -223,3 +223,56 @@ async def test_ccxt_calls_sandex_does_not_simulate_say_so(server: SandexServer) 
     body = dfx_rest(server.base_url, "GET", "/v3/deposit/history", {"currency": "USDT"}, ALICE)
     assert body["code"] == 10009
     assert "not simulated by sandex" in body["msg"] and "deposits, withdrawals" in body["msg"]
+
+
+async def test_ccxt_create_orders_places_a_batch(server: SandexServer) -> None:
+    """`create_orders` (issue 16 item 6): ccxt posts `/v3/spot/order/batch_new` with a JSON list."""
+    alice = _async_exchange(server.base_url, ALICE)
+    bob = _async_exchange(server.base_url, BOB)
+    try:
+        await bob.create_order("BTC/USDT", "limit", "sell", 0.5, 65000)
+        placed = await alice.create_orders(
+            [
+                {"symbol": "BTC/USDT", "type": "limit", "side": "buy", "amount": 0.01, "price": 60000},
+                {"symbol": "BTC/USDT", "type": "limit", "side": "buy", "amount": 0.02, "price": 61000},
+                {
+                    "symbol": "BTC/USDT",
+                    "type": "limit",
+                    "side": "buy",
+                    "amount": 0.03,
+                    "price": 62000,
+                    "params": {"postOnly": True},
+                },
+                {"symbol": "BTC/USDT", "type": "limit", "side": "buy", "amount": 0.1, "price": 65000},
+            ]
+        )
+        assert len(placed) == 4 and len({o["id"] for o in placed}) == 4
+        open_orders = {o["id"]: o for o in await alice.fetch_open_orders("BTC/USDT")}
+        assert {o["id"] for o in placed[:3]} == set(open_orders)
+        assert [
+            (dec(open_orders[o["id"]]["price"]), dec(open_orders[o["id"]]["amount"])) for o in placed[:3]
+        ] == [
+            (60000, Decimal("0.01")),
+            (61000, Decimal("0.02")),
+            (62000, Decimal("0.03")),
+        ]
+        taken = await alice.fetch_order(placed[3]["id"], "BTC/USDT")  # the fourth took bob's offer
+        assert taken["status"] == "closed" and dec(taken["filled"]) == Decimal("0.1")
+
+        # More than ten, or one malformed order: refused whole, nothing placed.
+        eleven = [{"symbol": "BTC/USDT", "type": "limit", "side": "buy", "amount": 0.01, "price": 50000}] * 11
+        with pytest.raises(ccxt.BadRequest):
+            await alice.create_orders(eleven)
+        with pytest.raises(ccxt.InvalidOrder):
+            await alice.private_spot_post_market_order_batch_new(
+                {
+                    "market": "spot",
+                    "symbol": "BTC_USDT",
+                    "list": '[{"type":"buy","price":"50000","amount":"0.01"},'
+                    '{"type":"buy","price":"50000.123","amount":"0.01"}]',
+                }
+            )
+        assert len(await alice.fetch_open_orders("BTC/USDT")) == 3
+    finally:
+        await alice.close()
+        await bob.close()

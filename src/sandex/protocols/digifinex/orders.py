@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import msgspec
+
 from sandex.core.commands import BUY, GTC, LIMIT, MARKET, POST_ONLY, SELL, PlaceOrder
 from sandex.core.events import R_IOC, R_NO_LIQUIDITY, R_PLACED, Event, OrderEvent, Rejected
 from sandex.core.markets import Market
@@ -90,6 +92,42 @@ def place_order_command(
         return PlaceOrder(account_id, market.symbol, BUY, MARKET, quote_amount=cost * market.value_to_ledger)
     amount = _scaled(amount_text, market.amount_precision, errors.AMOUNT_PRECISION, "amount")
     return PlaceOrder(account_id, market.symbol, SELL, MARKET, amount=amount)
+
+
+_batch_list = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])
+_json_str = msgspec.json.Decoder(str)
+
+
+def _form_value(raw: msgspec.Raw) -> str:
+    """A batch order field as the form text it stands for: a JSON string's content, or a JSON
+    number's literal exactly as sent (never read through a float)."""
+    text = bytes(raw)
+    if text[:1] == b'"':
+        return _json_str.decode(text)
+    if text[:1] in b"-0123456789" and text[:1]:
+        return text.decode()
+    raise RestError(errors.ILLEGAL_PARAMS, "batch order fields must be strings or numbers")
+
+
+def batch_forms(form: Mapping[str, str], *, limit: int) -> list[dict[str, str]]:
+    """`POST /v3/spot/order/batch_new`: `symbol`, `market` and `list`, a JSON array of up to
+    `limit` orders, each with the fields of `order/new` (its `symbol`, if given, must be the
+    call's). Returns one order form per order, in order."""
+    check_spot(form)
+    symbol = require(form, "symbol").upper()
+    try:
+        items = _batch_list.decode(require(form, "list"))
+    except msgspec.DecodeError:
+        raise RestError(errors.ILLEGAL_PARAMS, "list must be a JSON array of order objects") from None
+    if not items or len(items) > limit:
+        raise RestError(errors.ILLEGAL_PARAMS, f"list must hold 1 to {limit} orders")
+    forms: list[dict[str, str]] = []
+    for item in items:
+        order = {name: _form_value(value) for name, value in item.items()}
+        if order.setdefault("symbol", symbol).strip().upper() != symbol:
+            raise RestError(errors.ILLEGAL_PARAMS, f"every order of a batch must be for {symbol}")
+        forms.append(order)
+    return forms
 
 
 def placed_order(events: list[Event], account_id: int) -> OrderEvent:
