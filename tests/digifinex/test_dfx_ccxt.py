@@ -276,3 +276,50 @@ async def test_ccxt_create_orders_places_a_batch(server: SandexServer) -> None:
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_ccxt_fetch_ledger_lists_the_balance_changes(server: SandexServer) -> None:
+    """`fetch_ledger` (issue 16 item 7): `/v3/spot/financelog` lists every change of the account's
+    balances, newest first, each with the balance after it: the configured credit, then fills."""
+    alice = _async_exchange(server.base_url, ALICE)
+    bob = _async_exchange(server.base_url, BOB)
+    try:
+        await bob.create_order("BTC/USDT", "limit", "sell", 0.5, 65000)
+        await alice.create_order("BTC/USDT", "limit", "buy", 0.1, 65000)
+        await alice.create_order("BTC/USDT", "limit", "buy", 0.01, 60000)  # rests: no ledger entry
+        # ccxt orders entries by their timestamp (whole seconds); the server sends newest first.
+        usdt = await alice.fetch_ledger("USDT")
+        assert sorted((e["currency"], dec(e["amount"]), dec(e["after"]), e["type"]) for e in usdt) == [
+            ("USDT", Decimal("-6500"), Decimal("993500"), "1"),
+            ("USDT", Decimal("1000000"), Decimal("1000000"), "2"),
+        ]
+        btc = sorted(await alice.fetch_ledger("BTC"), key=lambda e: dec(e["amount"]))
+        fill = (await alice.fetch_my_trades("BTC/USDT"))[0]
+        fee = dec(fill["fee"]["cost"])
+        assert fill["fee"]["currency"] == "BTC" and fee > 0
+        assert [(dec(e["amount"]), dec(e["after"])) for e in btc] == [
+            (Decimal("0.1") - fee, Decimal("10.1") - fee),  # the fill, net of its fee
+            (10, 10),
+        ]
+        everything = await alice.fetch_ledger()
+        assert {e["currency"] for e in everything} == {"USDT", "BTC", "ETH"}
+        assert all(e["timestamp"] is not None for e in everything)
+        assert len(await alice.fetch_ledger("USDT", limit=1)) == 1
+        future = alice.milliseconds() + 3_600_000
+        assert await alice.fetch_ledger("USDT", since=future) == []
+    finally:
+        await alice.close()
+        await bob.close()
+
+    # The ledger survives a restart (from the shutdown snapshot) and goes on from the same totals.
+    before = dfx_rest(server.base_url, "GET", "/v3/spot/financelog", {}, ALICE)["data"]
+    server.stop()
+    server.start()
+    assert dfx_rest(server.base_url, "GET", "/v3/spot/financelog", {}, ALICE)["data"] == before
+    alice = _async_exchange(server.base_url, ALICE)
+    try:
+        await alice.create_order("BTC/USDT", "limit", "buy", 0.01, 65000)
+        newest = (await alice.fetch_ledger("USDT", limit=1))[0]
+        assert dec(newest["amount"]) == -650 and dec(newest["after"]) == Decimal("993500") - 650
+    finally:
+        await alice.close()

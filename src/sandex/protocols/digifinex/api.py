@@ -64,6 +64,9 @@ TRADES_DEFAULT, TRADES_MAX = 100, 500
 KLINE_DEFAULT_BARS, KLINE_MAX_BARS = 100, 500
 HISTORY_DEFAULT, HISTORY_MAX = 100, 500
 MY_TRADES_DEFAULT, MY_TRADES_MAX = 100, 500
+FINANCE_DEFAULT, FINANCE_MAX = 100, 500
+#: What `financelog` covers when no start_time is given (DigiFinex: the last 3 days).
+FINANCE_DEFAULT_WINDOW_S = 3 * 86400
 MAX_IDS: Final = 20
 #: Orders in one `order/batch_new` (DigiFinex's limit, and ccxt's).
 MAX_BATCH: Final = 10
@@ -476,6 +479,26 @@ class RestApi:
         order = self.venue.accountdata.order(account_id, trade.taker_order_id)
         return order.kind if order is not None else LIMIT
 
+    async def financelog(self, call: Call) -> Body:
+        """The account's balance changes (fills with their fees, credits), newest first, by
+        currency (`currency_mark`) and time (seconds; by default the last 3 days)."""
+        params = call.params
+        currency = params.get("currency_mark", "").strip().upper() or None
+        limit = int_param(params, "limit", FINANCE_DEFAULT, low=1, high=FINANCE_MAX) or FINANCE_DEFAULT
+        end_s = int_param(params, "end_time", None, low=0, high=10**11)
+        end_ms = (end_s if end_s is not None else self._now_s()) * 1000 + 999
+        start_s = int_param(params, "start_time", None, low=0, high=10**11)
+        start_ms = (start_s if start_s is not None else end_ms // 1000 - FINANCE_DEFAULT_WINDOW_S) * 1000
+        account = call.signer
+        # DigiFinex spot has one account balance: the account's default wallet.
+        wallet = account.wallets[0] if account.wallets else None
+        chosen = [
+            c
+            for c in self.venue.accountdata.balance_changes(account.id, currency)
+            if c.wallet_id == wallet and start_ms <= c.ts <= end_ms
+        ]
+        return views.finance_body(len(chosen), chosen[:limit])
+
     async def assets(self, call: Call) -> Body:
         account = call.signer
         balances = {currency: (0, 0) for currency in self.currencies}
@@ -504,6 +527,7 @@ class RestApi:
             Route("GET", "/v3/{market}/order/history", self.history, private=True),
             Route("GET", "/v3/{market}/mytrades", self.my_trades, private=True),
             Route("GET", "/v3/{market}/assets", self.assets, private=True),
+            Route("GET", "/v3/{market}/financelog", self.financelog, private=True),
         ]
 
 
