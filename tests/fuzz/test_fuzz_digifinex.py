@@ -252,6 +252,8 @@ def test_fuzz_digifinex_websocket_over_a_real_socket(venue: FuzzVenue) -> None:
 
 REST_DOCUMENTED = {
     0,
+    errors.WRONG_METHOD,
+    errors.UNKNOWN_ENDPOINT,
     errors.INVALID_API_KEY,
     errors.SIGN_MISMATCH,
     errors.ILLEGAL_PARAMS,
