@@ -10,6 +10,7 @@ Everything is checked before a command exists, so a malformed order never reache
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import msgspec
@@ -55,6 +56,23 @@ def check_spot(form: Mapping[str, str]) -> None:
         raise RestError(errors.ILLEGAL_PARAMS, f"market {market!r} is not supported (spot only)")
 
 
+#: The only number syntax DigiFinex's order fields take: ASCII digits, an optional fraction. No
+#: sign, exponent, spaces or other scripts' digits (Python's int() reads "１" and "١" as digits,
+#: and str.strip() eats the space of " 0.001": all of these must be refused, not read).
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def _number(form: Mapping[str, str], name: str) -> str:
+    """An order's price or amount as sent: missing is 10004, anything but a plain ASCII decimal
+    (checked on the text exactly as received) is 20003."""
+    text = form.get(name, "")
+    if not text.strip():
+        raise RestError(errors.ILLEGAL_PARAMS, f"missing parameter: {name}")
+    if _DECIMAL.fullmatch(text) is None:
+        raise RestError(errors.INVALID_PRICE_OR_AMOUNT, f"invalid {name}: {text!r} is not a decimal number")
+    return text
+
+
 def _scaled(text: str, decimals: int, precision_code: int, what: str) -> int:
     try:
         value = parse_scaled(text, decimals)
@@ -76,12 +94,12 @@ def place_order_command(
     if type_ not in _TYPES:
         raise RestError(errors.INVALID_TRADE_TYPE, "type must be buy, sell, buy_market or sell_market")
     side, kind = _TYPES[type_]
-    amount_text = require(form, "amount")
+    amount_text = _number(form, "amount")
     if kind == LIMIT:
         post_only = _POST_ONLY.get(form.get("post_only", "").strip().lower())
         if post_only is None:
             raise RestError(errors.ILLEGAL_PARAMS, "post_only must be 1 or 0")
-        price = _scaled(require(form, "price"), market.price_precision, errors.PRICE_PRECISION, "price")
+        price = _scaled(_number(form, "price"), market.price_precision, errors.PRICE_PRECISION, "price")
         amount = _scaled(amount_text, market.amount_precision, errors.AMOUNT_PRECISION, "amount")
         return PlaceOrder(
             account_id, market.symbol, side, LIMIT, POST_ONLY if post_only else GTC, price, amount
