@@ -157,7 +157,9 @@ def test_rest_auth_and_parameter_errors_change_nothing(server: SandexServer) -> 
     assert rest(base, "GET", "/v3/order_book", {"symbol": "BTC_USDT", "limit": "151"})["code"] == 10004
     assert rest(base, "GET", "/v3/ticker", {"symbol": "NOPE_USDT"})["code"] == 20019
     assert rest(base, "GET", "/v3/kline", {"symbol": "BTC_USDT", "period": "2"})["code"] == 10004
-    assert rest(base, "GET", "/v3/no/such/endpoint")["code"] == 10004
+    # DigiFinex's "Unexist endpoint" (issue 16 item 8: was 10004, which reads as a parameter error).
+    assert rest(base, "GET", "/v3/no/such/endpoint")["code"] == 10009
+    assert rest(base, "GET", "/v3/spot/order/new", {"symbol": "BTC_USDT"}, ALICE)["code"] == 10001
     assert journal_seq(base) == seq_before  # none of these reached the engine
 
     # Refused by the engine (journaled as commands, but nothing changes).

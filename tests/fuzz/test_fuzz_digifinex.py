@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
 from sandex.protocols.digifinex import errors
-from sandex.protocols.digifinex.routes import PUBLISHER
-from sandex.protocols.digifinex.ws import WsHandler
+from sandex.protocols.digifinex.connection import Connection, Endpoint
+from sandex.protocols.digifinex.routes import PUBLISHER, apply_outcome
 from sandex.server.hub import TopicHub
 from tests.fuzz.fuzz_inputs import (
     EXAMPLES,
@@ -139,16 +139,25 @@ def check_reply(reply: dict[str, Any]) -> None:
 
 def test_fuzz_digifinex_websocket_requests(venue: FuzzVenue) -> None:
     ctx = venue.ctx
-    handler = WsHandler(ctx.venue, TopicHub(), venue.app[PUBLISHER], faults=ctx.faults)
+    publisher = venue.app[PUBLISHER]
+    hub = TopicHub()
+    connection = Connection(Endpoint(ctx.venue, publisher))
     session = RecordingSession()
-    handler.open(session)  # type: ignore[arg-type]
     before = venue.state()
 
     @fuzz_settings()
     @given(message=WS_MESSAGES, binary=st.booleans())
     def one(message: str | bytes, binary: bool) -> None:
         session.frames.clear()
-        handler.handle(session, message, binary)  # type: ignore[arg-type]
+        outcome = connection.receive(message)
+        apply_outcome(
+            session,  # type: ignore[arg-type]
+            outcome,
+            hub=hub,
+            registry=ctx.registry,
+            faults=ctx.faults,
+            publisher=publisher,
+        )
         assert session.frames, "no reply"
         reply = unframe(session.frames[0])
         check_reply(reply)
@@ -243,6 +252,8 @@ def test_fuzz_digifinex_websocket_over_a_real_socket(venue: FuzzVenue) -> None:
 
 REST_DOCUMENTED = {
     0,
+    errors.WRONG_METHOD,
+    errors.UNKNOWN_ENDPOINT,
     errors.INVALID_API_KEY,
     errors.SIGN_MISMATCH,
     errors.ILLEGAL_PARAMS,

@@ -25,6 +25,22 @@ class SessionRegistry:
         if session.key is not None:
             self._by_key.setdefault((session.dialect, session.key), {})[session] = None
 
+    def rekey(self, session: Session, key: str) -> None:
+        """Index a registered session under the key it signed in with after the upgrade (as
+        DigiFinex's `server.auth` does), replacing any key it had, so `close_key` reaches it."""
+        if session not in self or session.key == key:
+            session.key = key
+            return
+        if session.key is not None:
+            index = (session.dialect, session.key)
+            keyed = self._by_key.get(index)
+            if keyed is not None:
+                keyed.pop(session, None)
+                if not keyed:
+                    del self._by_key[index]
+        session.key = key
+        self._by_key.setdefault((session.dialect, key), {})[session] = None
+
     def remove(self, session: Session) -> bool:
         group = self._by_dialect.get(session.dialect)
         if group is None or session not in group:

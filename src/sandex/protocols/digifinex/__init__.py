@@ -1,16 +1,21 @@
 """The DigiFinex dialect: spot WebSocket v1 (`/ws/v1/`) and REST v3 (`/v3/...`).
 
-Sans-I/O modules (no sockets, no aiohttp; tests drive them with plain values):
+The dialect's common shape (every dialect has it); only `routes` imports aiohttp or the server's
+session, everything else is sans-I/O and tests drive it with plain values:
 
-- `errors`        the dialect's error codes (viabtc-style WebSocket codes, REST codes) as exceptions
 - `wire`          JSON + zlib encoding of every server frame, framed once for all subscribers
-- `requests`      decoding and validation of WebSocket requests into typed values
-- `subscriptions` the per-connection subscription model (accumulating, empty unsubscribe = all)
-- `signing`       HMAC checks for `server.auth` and for REST's ACCESS-* headers
-- `pushes`        payloads of every push (trades, depth, tickers, orders, order_algo, balances)
-- `views`         REST response bodies built from market data and account data
-- `orders`        the REST order form decoded into engine commands, engine rejects mapped to codes
+- `errors`        the dialect's error codes (viabtc-style WebSocket codes, REST codes) as exceptions
+- `connection`    one WebSocket connection: a request frame in, an `Outcome` out (reply, topic
+                  changes, first pushes, sign-in)
+- `api`           the REST v3 handlers: parameters (and the signed-in account) in, bodies out;
+                  REST authentication and rate limits
+- `publisher`     the venue listener (`on_events`): encodes each event once and fans it out
+- `routes`        mounting: the aiohttp handlers, applying outcomes to sessions
 
-I/O glue on top of them: `publisher` (venue listener: encodes each event once and fans it out),
-`ws` (one connection's request handling), `rest` (aiohttp handlers) and `routes` (mounting).
+Helpers of those: `requests` (decoding and validation of WebSocket requests into typed values),
+`subscriptions` (per-connection subscription model: accumulating, empty unsubscribe = all),
+`signing` (HMAC checks for `server.auth` and REST's ACCESS-* headers), `pushes` (payloads of
+every push), `views` (REST response bodies), `order_fields` (order and trigger fields in
+DigiFinex terms) and `orders` (the REST order form read into engine commands, engine rejects
+read back as REST codes). The dialect's config section, `limits`, lives beside them.
 """

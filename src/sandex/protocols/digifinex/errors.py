@@ -34,13 +34,17 @@ class WsError(Exception):
 # -- REST v3 --------------------------------------------------------------------------------------
 
 OK: Final = 0
+WRONG_METHOD: Final = 10001
 INVALID_API_KEY: Final = 10002
 SIGN_MISMATCH: Final = 10003
 ILLEGAL_PARAMS: Final = 10004
 RATE_LIMITED: Final = 10005
 UNAUTHORIZED: Final = 10006
 BAD_TIMESTAMP: Final = 10008
+#: The spot docs of sandex's protocol notes give 10009 to a missing ACCESS-KEY; DigiFinex's own
+#: table calls 10009 "Unexist endpoint". Both mean "this request names nothing we serve".
 MISSING_API_KEY: Final = 10009
+UNKNOWN_ENDPOINT: Final = 10009
 INVALID_PRICE_OR_AMOUNT: Final = 20003
 PRICE_PRECISION: Final = 20007
 AMOUNT_PRECISION: Final = 20008

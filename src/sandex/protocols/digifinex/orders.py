@@ -10,7 +10,10 @@ Everything is checked before a command exists, so a malformed order never reache
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+
+import msgspec
 
 from sandex.core.commands import BUY, GTC, LIMIT, MARKET, POST_ONLY, SELL, PlaceOrder
 from sandex.core.events import R_IOC, R_NO_LIQUIDITY, R_PLACED, Event, OrderEvent, Rejected
@@ -53,6 +56,23 @@ def check_spot(form: Mapping[str, str]) -> None:
         raise RestError(errors.ILLEGAL_PARAMS, f"market {market!r} is not supported (spot only)")
 
 
+#: The only number syntax DigiFinex's order fields take: ASCII digits, an optional fraction. No
+#: sign, exponent, spaces or other scripts' digits (Python's int() reads "１" and "١" as digits,
+#: and str.strip() eats the space of " 0.001": all of these must be refused, not read).
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def _number(form: Mapping[str, str], name: str) -> str:
+    """An order's price or amount as sent: missing is 10004, anything but a plain ASCII decimal
+    (checked on the text exactly as received) is 20003."""
+    text = form.get(name, "")
+    if not text.strip():
+        raise RestError(errors.ILLEGAL_PARAMS, f"missing parameter: {name}")
+    if _DECIMAL.fullmatch(text) is None:
+        raise RestError(errors.INVALID_PRICE_OR_AMOUNT, f"invalid {name}: {text!r} is not a decimal number")
+    return text
+
+
 def _scaled(text: str, decimals: int, precision_code: int, what: str) -> int:
     try:
         value = parse_scaled(text, decimals)
@@ -74,12 +94,12 @@ def place_order_command(
     if type_ not in _TYPES:
         raise RestError(errors.INVALID_TRADE_TYPE, "type must be buy, sell, buy_market or sell_market")
     side, kind = _TYPES[type_]
-    amount_text = require(form, "amount")
+    amount_text = _number(form, "amount")
     if kind == LIMIT:
         post_only = _POST_ONLY.get(form.get("post_only", "").strip().lower())
         if post_only is None:
             raise RestError(errors.ILLEGAL_PARAMS, "post_only must be 1 or 0")
-        price = _scaled(require(form, "price"), market.price_precision, errors.PRICE_PRECISION, "price")
+        price = _scaled(_number(form, "price"), market.price_precision, errors.PRICE_PRECISION, "price")
         amount = _scaled(amount_text, market.amount_precision, errors.AMOUNT_PRECISION, "amount")
         return PlaceOrder(
             account_id, market.symbol, side, LIMIT, POST_ONLY if post_only else GTC, price, amount
@@ -90,6 +110,42 @@ def place_order_command(
         return PlaceOrder(account_id, market.symbol, BUY, MARKET, quote_amount=cost * market.value_to_ledger)
     amount = _scaled(amount_text, market.amount_precision, errors.AMOUNT_PRECISION, "amount")
     return PlaceOrder(account_id, market.symbol, SELL, MARKET, amount=amount)
+
+
+_batch_list = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])
+_json_str = msgspec.json.Decoder(str)
+
+
+def _form_value(raw: msgspec.Raw) -> str:
+    """A batch order field as the form text it stands for: a JSON string's content, or a JSON
+    number's literal exactly as sent (never read through a float)."""
+    text = bytes(raw)
+    if text[:1] == b'"':
+        return _json_str.decode(text)
+    if text[:1] in b"-0123456789" and text[:1]:
+        return text.decode()
+    raise RestError(errors.ILLEGAL_PARAMS, "batch order fields must be strings or numbers")
+
+
+def batch_forms(form: Mapping[str, str], *, limit: int) -> list[dict[str, str]]:
+    """`POST /v3/spot/order/batch_new`: `symbol`, `market` and `list`, a JSON array of up to
+    `limit` orders, each with the fields of `order/new` (its `symbol`, if given, must be the
+    call's). Returns one order form per order, in order."""
+    check_spot(form)
+    symbol = require(form, "symbol").upper()
+    try:
+        items = _batch_list.decode(require(form, "list"))
+    except msgspec.DecodeError:
+        raise RestError(errors.ILLEGAL_PARAMS, "list must be a JSON array of order objects") from None
+    if not items or len(items) > limit:
+        raise RestError(errors.ILLEGAL_PARAMS, f"list must hold 1 to {limit} orders")
+    forms: list[dict[str, str]] = []
+    for item in items:
+        order = {name: _form_value(value) for name, value in item.items()}
+        if order.setdefault("symbol", symbol).strip().upper() != symbol:
+            raise RestError(errors.ILLEGAL_PARAMS, f"every order of a batch must be for {symbol}")
+        forms.append(order)
+    return forms
 
 
 def placed_order(events: list[Event], account_id: int) -> OrderEvent:

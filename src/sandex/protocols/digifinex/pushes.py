@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from msgspec import Struct
 
 from sandex.core import events as ev
+from sandex.core.commands import BUY, MARKET
 from sandex.core.markets import Market
 from sandex.core.numbers import LEDGER_DECIMALS, format_scaled, format_trimmed
 from sandex.marketdata.book import Level
@@ -152,7 +153,7 @@ def order_item(market: Market, order: ev.OrderEvent) -> OrderItem:
 
 
 def algo_item(market: Market, trigger: ev.TriggerEvent) -> AlgoItem:
-    if trigger.kind == "market" and trigger.side == "buy":
+    if trigger.kind == MARKET and trigger.side == BUY:
         amount = format_trimmed(trigger.quote_amount, LEDGER_DECIMALS)
     else:
         amount = format_trimmed(trigger.amount, market.amount_precision)

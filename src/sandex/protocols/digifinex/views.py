@@ -14,6 +14,7 @@ from typing import Any
 
 from msgspec import Raw
 
+from sandex.accountdata import CHANGE_TRADE, CHANGE_TRANSFER, BalanceChange
 from sandex.core.commands import BUY, SELL
 from sandex.core.events import OrderEvent, TradeEvent
 from sandex.core.markets import Market
@@ -227,3 +228,23 @@ def assets_body(balances: dict[str, tuple[int, int]]) -> Body:
         for currency, (free, held) in sorted(balances.items())
     ]
     return ok(list=rows)
+
+
+#: `type` of a financial log entry. DigiFinex's own codes are not published; these are sandex's:
+#: 1 a fill (its fee included), 2 a credit or debit (a configured balance, an operator's transfer).
+FINANCE_TYPES: dict[str, int] = {CHANGE_TRADE: 1, CHANGE_TRANSFER: 2}
+
+
+def finance_body(total: int, changes: Iterable[BalanceChange]) -> Body:
+    """GET /v3/spot/financelog: the account's balance changes, newest first."""
+    finance = [
+        {
+            "currency_mark": c.currency,
+            "type": FINANCE_TYPES[c.cause],
+            "num": num(c.change, LEDGER_DECIMALS),
+            "balance": num(c.balance, LEDGER_DECIMALS),
+            "time": c.ts // 1000,
+        }
+        for c in changes
+    ]
+    return ok(data={"total": total, "finance": finance})
