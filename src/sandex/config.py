@@ -184,6 +184,9 @@ class AccountConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     balances: dict[str, Money] = field(default_factory=dict)
     #: Extra wallets besides the account's default one.
     wallets: tuple[str, ...] = ()
+    #: The account's own fee rates on every market (e.g. "0.001"), instead of the markets'.
+    maker_fee: Money | None = None
+    taker_fee: Money | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -564,6 +567,10 @@ def _check(config: Config, source: str) -> None:
             if not _CURRENCY.match(currency):
                 fail(key, f"{_show(currency)} is not a currency (upper-case letters and digits)")
             _decimal(fail, key, amount, LEDGER_DECIMALS, "balances")
+        for name in ("maker_fee", "taker_fee"):
+            fee = getattr(account, name)
+            if fee is not None and _decimal(fail, f"{at}.{name}", fee, 6, "fees") >= PPM:
+                fail(f"{at}.{name}", "must be below 1 (a fee of 100 %)")
         wallets: set[str] = set()
         for j, wallet in enumerate(account.wallets):
             if not _TOKEN.match(wallet):

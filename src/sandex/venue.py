@@ -25,11 +25,20 @@ from pathlib import Path
 import msgspec
 
 from .accountdata import AccountData
-from .config import Config
-from .core.commands import Command, CreateAccount, CreateWallet, Deposit, Tick, decode_command, encode_command
+from .config import AccountConfig, Config
+from .core.commands import (
+    Command,
+    CreateAccount,
+    CreateWallet,
+    Deposit,
+    SetAccountFees,
+    Tick,
+    decode_command,
+    encode_command,
+)
 from .core.engine import Account, Engine
-from .core.events import Event, Rejected
-from .core.numbers import LEDGER_DECIMALS, parse_scaled
+from .core.events import AccountEvent, Event, Rejected
+from .core.numbers import LEDGER_DECIMALS, format_trimmed, parse_scaled
 from .core.plugin import EnginePlugin
 from .demo import DEMO_ACCOUNT_NAME, DEMO_BALANCES, generate_demo_credentials
 from .marketdata.service import MarketData, MarketDataUpdate
@@ -321,6 +330,8 @@ class Venue:
                 await self.execute(CreateWallet(created.id, wallet_name), internal=True)
             for currency, amount in account.balances.items():
                 await self.credit(created.wallets[0], currency, amount, internal=True)
+        for account in self.config.accounts:
+            await self._configure_fees(self.engine.account_by_key[account.api_key], account)
         if self.config.needs_demo_account:
             demo = self.account_named(DEMO_ACCOUNT_NAME)
             if demo is None:
@@ -332,6 +343,22 @@ class Venue:
                     await self.credit(demo.wallets[0], currency, amount, internal=True)
             self.demo_credentials = (demo.api_key, demo.secret)
 
+    async def _configure_fees(self, account: Account, config: AccountConfig) -> None:
+        """Give the account the fee rates its config names (journaled only when they change)."""
+        wanted = (
+            -1 if config.maker_fee is None else parse_scaled(config.maker_fee, 6),
+            -1 if config.taker_fee is None else parse_scaled(config.taker_fee, 6),
+        )
+        if self.engine.account_fees.get(account.id, (-1, -1)) != wanted:
+            await self.execute(SetAccountFees(account.id, *wanted), internal=True)
+
+    def fee_rates(self, account_id: int, symbol: str) -> tuple[str, str]:
+        """The (maker, taker) fee rates `account_id` pays on `symbol`, as decimal strings
+        ("0.002"): its own rates if configured, else the market's. For the dialects' fee
+        endpoints."""
+        maker, taker = self.engine.fee_rates(account_id, symbol)
+        return format_trimmed(maker, 6), format_trimmed(taker, 6)
+
     def account_named(self, name: str) -> Account | None:
         for account in self.engine.accounts.values():
             if account.name == name:
@@ -341,11 +368,14 @@ class Venue:
     async def create_account(
         self, name: str, api_key: str, secret: str, *, internal: bool = False
     ) -> Account:
+        """An account and its default wallet. An empty `api_key` makes one no dialect can reach."""
         events = await self.execute(CreateAccount(name, api_key, secret), internal=internal)
         for event in events:
             if isinstance(event, Rejected):
                 raise CommandRejected(event)
-        return self.engine.account_by_key[api_key]
+            if isinstance(event, AccountEvent):
+                return self.engine.accounts[event.account_id]
+        raise AssertionError("CreateAccount applied without an AccountEvent")
 
     async def credit(self, wallet_id: str, currency: str, amount: str, *, internal: bool = False) -> None:
         """Credit a decimal-string amount (negative debits)."""

@@ -28,9 +28,28 @@ class Command(Struct, tag_field="c", array_like=True, omit_defaults=True):
 
 
 class CreateAccount(Command, tag="acct"):
+    """An account with its first wallet. An empty `api_key` makes an account no dialect can
+    reach (the simulator's): only keyed accounts are in the engine's key lookup."""
+
     name: str
     api_key: str
     secret: str
+
+
+class RevokeKey(Command, tag="rvk"):
+    """Take an account's API key (and secret) away: no dialect can reach it any more. Used for
+    the simulator's accounts of a data dir written when they still had derivable keys."""
+
+    account_id: int
+
+
+class SetAccountFees(Command, tag="fee"):
+    """An account's own fee rates in ppm (1000 = 0.1 %), for every market, instead of the
+    markets' rates; -1 = the market's rate."""
+
+    account_id: int
+    maker_fee_ppm: int = -1
+    taker_fee_ppm: int = -1
 
 
 class CreateWallet(Command, tag="wal"):
@@ -137,6 +156,8 @@ def register_command(cls: type) -> type:
 
 for _cls in (
     CreateAccount,
+    RevokeKey,
+    SetAccountFees,
     CreateWallet,
     Deposit,
     PlaceOrder,

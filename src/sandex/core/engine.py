@@ -54,6 +54,8 @@ from .commands import (
     Deposit,
     PlaceOrder,
     PlaceTrigger,
+    RevokeKey,
+    SetAccountFees,
     SetTriggerEnabled,
     Tick,
 )
@@ -139,7 +141,12 @@ class Engine:
         self._dirty = self.ledger.dirty  # the same dict, read on every command
         self._wallet_account: dict[str, int] = {}  # wallet id -> account id
         self.accounts: dict[int, Account] = {}
+        #: Keyed accounts only: every dialect's authentication looks the key up here, so an
+        #: account without a key (the simulator's) is out of every client's reach.
         self.account_by_key: dict[str, Account] = {}
+        #: account id -> its own (maker, taker) fee rates in ppm, -1 for the market's rate.
+        #: Empty unless configured, so a trade pays for the lookup only when there is one.
+        self.account_fees: dict[int, tuple[int, int]] = {}
         self.wallets: dict[str, Wallet] = {}
         self.orders: dict[int, Order] = {}  # open (resting) orders only
         self.triggers: dict[int, Trigger] = {}  # waiting or disabled triggers only
@@ -168,6 +175,8 @@ class Engine:
             CancelTrigger: self._cancel_trigger,
             SetTriggerEnabled: self._set_trigger_enabled_cmd,
             CreateAccount: self._create_account,
+            RevokeKey: self._revoke_key,
+            SetAccountFees: self._set_account_fees,
             CreateWallet: self._create_wallet,
             Deposit: self._deposit,
             Tick: lambda command: None,
@@ -247,16 +256,50 @@ class Engine:
 
     # ------------------------------------------------------------------ accounts and money
     def _create_account(self, cmd: CreateAccount) -> Account | None:
-        if not cmd.api_key or cmd.api_key in self.account_by_key:
+        if cmd.api_key in self.account_by_key:
             self.reject(0, "", E_DUPLICATE_KEY, f"api key already in use: {cmd.api_key!r}")
             return None
-        account = Account(self.next_account_id, cmd.name, cmd.api_key, cmd.secret)
+        account = Account(self.next_account_id, cmd.name, cmd.api_key, cmd.secret if cmd.api_key else "")
         self.next_account_id += 1
         self.accounts[account.id] = account
-        self.account_by_key[cmd.api_key] = account
+        if cmd.api_key:
+            self.account_by_key[cmd.api_key] = account
         self.emit(AccountEvent, account.id, account.name, account.api_key)
         self._new_wallet(account, "default")
         return account
+
+    def _revoke_key(self, cmd: RevokeKey) -> None:
+        account = self.accounts.get(cmd.account_id)
+        if account is None:
+            self.reject(cmd.account_id, "", E_UNKNOWN_ACCOUNT, "unknown account")
+            return
+        self.account_by_key.pop(account.api_key, None)
+        account.api_key = account.secret = ""
+        self.emit(AccountEvent, account.id, account.name, "")
+
+    def _set_account_fees(self, cmd: SetAccountFees) -> None:
+        if cmd.account_id not in self.accounts:
+            self.reject(cmd.account_id, "", E_UNKNOWN_ACCOUNT, "unknown account")
+            return
+        if not (-1 <= cmd.maker_fee_ppm < PPM and -1 <= cmd.taker_fee_ppm < PPM):
+            self.reject(cmd.account_id, "", E_INVALID_AMOUNT, "a fee rate is between 0 and 1")
+            return
+        if cmd.maker_fee_ppm < 0 and cmd.taker_fee_ppm < 0:
+            self.account_fees.pop(cmd.account_id, None)
+        else:
+            self.account_fees[cmd.account_id] = (cmd.maker_fee_ppm, cmd.taker_fee_ppm)
+
+    def fee_rates(self, account_id: int, symbol: str) -> tuple[int, int]:
+        """The (maker, taker) fee rates in ppm that `account_id` pays on `symbol` now."""
+        market = self.markets[symbol]
+        maker, taker = market.maker_fee_ppm, market.taker_fee_ppm
+        own = self.account_fees.get(account_id)
+        if own is not None:
+            if own[0] >= 0:
+                maker = own[0]
+            if own[1] >= 0:
+                taker = own[1]
+        return maker, taker
 
     def _new_wallet(self, account: Account, name: str) -> Wallet:
         self.wallet_counter += 1
@@ -523,14 +566,23 @@ class Engine:
         value = price * quantity
         value_l = value * market.value_to_ledger
         base_l = quantity * market.base_to_ledger
+        taker_rate, maker_rate = market.taker_fee_ppm, market.maker_fee_ppm
+        account_fees = self.account_fees
+        if account_fees:
+            own = account_fees.get(taker.account_id)
+            if own is not None and own[1] >= 0:
+                taker_rate = own[1]
+            own = account_fees.get(maker.account_id)
+            if own is not None and own[0] >= 0:
+                maker_rate = own[0]
         if taker.side == BUY:
             buyer, seller = taker, maker
-            buyer_fee = base_l * market.taker_fee_ppm // PPM
-            seller_fee = value_l * market.maker_fee_ppm // PPM
+            buyer_fee = base_l * taker_rate // PPM
+            seller_fee = value_l * maker_rate // PPM
         else:
             buyer, seller = maker, taker
-            buyer_fee = base_l * market.maker_fee_ppm // PPM
-            seller_fee = value_l * market.taker_fee_ppm // PPM
+            buyer_fee = base_l * maker_rate // PPM
+            seller_fee = value_l * taker_rate // PPM
         ledger = self.ledger
         dirty = self._dirty
         base, quote = market.base, market.quote
@@ -1068,6 +1120,8 @@ class Engine:
             "expiries": sorted(self.expiries),
             "plugins": {p.name: p.to_state() for p in self.plugins},
         }
+        if self.account_fees:  # only when set: a state without them reads as before
+            state["account_fees"] = sorted([a, m, t] for a, (m, t) in self.account_fees.items())
         # JSON, not msgpack: balances in ledger scale exceed 64-bit integers.
         return msgspec.json.encode(state)
 
@@ -1092,7 +1146,10 @@ class Engine:
             account = Account(aid, name, key, secret)
             account.wallets = list(wallets)
             self.accounts[aid] = account
-            self.account_by_key[key] = account
+            if key:
+                self.account_by_key[key] = account
+        for aid, maker, taker in state.get("account_fees", []):
+            self.account_fees[aid] = (maker, taker)
         for wid, aid, name in state["wallets"]:
             self.wallets[wid] = Wallet(wid, aid, name)
             self._wallet_account[wid] = aid
