@@ -52,6 +52,7 @@ host = "127.0.0.1"
 [simulator]
 enabled = true
 seed = 7
+history = "0"
 """
     + MARKETS_TOML
     + """[[accounts]]
@@ -141,3 +142,55 @@ async def test_a_data_dir_with_the_old_derivable_keys_loses_them(tmp_path: Path)
     await venue.open()
     assert not {"sim-maker-7", "sim-taker-7"} & set(venue.engine.account_by_key)
     await venue.close()
+
+
+# ---------------------------------------------------------------------------- history (issue 16.12)
+
+
+def test_a_venue_started_with_history_serves_three_days_of_klines(tmp_path: Path) -> None:
+    config = SIM_CONFIG.replace('history = "0"', 'history = "3d"')
+    server = SandexServer(tmp_path, config)
+    started = time.monotonic()
+    with server.start(timeout=180):
+        took = time.monotonic() - started
+        exchange = _ccxt(server.base_url, "alice-key", "alice-secret")
+        now = exchange.milliseconds()
+        for symbol in ("BTC/USDT", "ETH/USDT"):
+            hours = exchange.fetch_ohlcv(symbol, "1h", since=now - 3 * 86_400_000, limit=200)
+            assert 71 <= len(hours) <= 73, (symbol, len(hours))
+            assert hours[0][0] <= now - 71 * 3_600_000
+            assert all(bar[5] > 0 for bar in hours)  # every hour traded
+            minutes = exchange.fetch_ohlcv(symbol, "1m", limit=500)
+            assert len(minutes) >= 450
+            ticker = exchange.fetch_ticker(symbol)
+            assert ticker["baseVolume"] and ticker["baseVolume"] > 0
+            assert ticker["open"] and ticker["high"] >= ticker["low"] > 0
+            assert len(exchange.fetch_trades(symbol, limit=100)) == 100
+        # The history ends now: the simulator goes on trading live from there.
+        assert hours[-1][0] >= now - 2 * 3_600_000
+    assert "simulated 3d of history" in server.log()
+    print(f"started with 3 days of history (2 markets) in {took:.1f}s")
+
+
+async def test_history_is_deterministic_for_a_seed_and_an_end(tmp_path: Path) -> None:
+    def at_fixed_end() -> float:
+        return 1_750_000_000.0
+
+    digests = []
+    for run in ("a", "b"):
+        text = SIM_CONFIG.replace('history = "0"', 'history = "2h"').replace(
+            'host = "127.0.0.1"', f'host = "127.0.0.1"\ndata_dir = "{tmp_path / run}"'
+        )
+        config = parse_config(text)
+        venue = Venue(config, clock=at_fixed_end)
+        events: list = []
+        venue.listeners.append(lambda batch, update, into=events: into.extend(batch))
+        simulator = Simulator(venue, config.simulator)
+        await venue.open(prepare=simulator.prepare)
+        await venue.close()
+        trades = [e for e in events if isinstance(e, TradeEvent)]
+        assert len(trades) > 100
+        assert min(t.ts for t in trades) >= 1_750_000_000_000 - 2 * 3_600_000
+        assert max(t.ts for t in trades) <= 1_750_000_000_000
+        digests.append(_hash(events))
+    assert digests[0] == digests[1]

@@ -132,6 +132,17 @@ class SimulatorConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     #: How often the simulator sends its orders (each tick sends what the rate has earned):
     #: smaller ticks mean smaller, more frequent batches and more market-data rounds.
     tick_ms: Annotated[int, Meta(ge=1, le=1000)] = 50
+    #: Trading the simulator generates before it goes live on a fresh data dir, ending now: a
+    #: number and a unit (s, m, h, d; "3d" = three days), "0" for none. Fills every kline
+    #: interval, the 24 h ticker and the recent trades, so indicators can warm up at once.
+    history: Annotated[str, Meta(pattern=r"^(0|[1-9][0-9]{0,5}[smhd])$")] = "3d"
+
+    @property
+    def history_ms(self) -> int:
+        if self.history == "0":
+            return 0
+        unit = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}[self.history[-1]]
+        return int(self.history[:-1]) * unit
 
 
 class JournalConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):

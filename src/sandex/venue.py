@@ -19,7 +19,7 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 import msgspec
@@ -126,8 +126,10 @@ class Venue:
         self._timer_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    async def open(self) -> None:
-        """Recover from the data dir (snapshot + journal tail), then create configured accounts."""
+    async def open(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Recover from the data dir (snapshot + journal tail), run `prepare` (the simulator's
+        history, which must come before anything stamped with the wall clock), then create the
+        configured accounts."""
         if self.journaled:
             self.datadir = DataDir(self.config.server.data_path)
             self.datadir.acquire()
@@ -147,6 +149,8 @@ class Venue:
                 on_commit=self._committed,
                 on_settled=self._on_durable,
             )
+        if prepare is not None:
+            await prepare()
         await self._bootstrap_accounts()
         self._timer_task = asyncio.create_task(self._timers(), name="venue-timers")
         self.ready = True
@@ -191,13 +195,17 @@ class Venue:
         return replayed
 
     # ------------------------------------------------------------------ commands
-    def submit(self, command: Command, *, internal: bool = False) -> asyncio.Future[list[Event]]:
+    def submit(
+        self, command: Command, *, internal: bool = False, at: int | None = None
+    ) -> asyncio.Future[list[Event]]:
         """Queue a command; the future resolves with its events once durable and applied, or
         fails with JournalUnavailable (nothing was applied). `internal`: the venue's own (the
-        simulated market's, the configured accounts' set-up), which no client is waiting for."""
+        simulated market's, the configured accounts' set-up), which no client is waiting for.
+        `at`: the command's time in ms instead of the clock's (the simulator's history runs on
+        a virtual clock); time never goes back, so an earlier `at` is stamped as the last one."""
         loop = asyncio.get_running_loop()
         result: asyncio.Future[list[Event]] = loop.create_future()
-        now = int(self.clock() * 1000)
+        now = int(self.clock() * 1000) if at is None else at
         ts = now if now > self._last_ts else self._last_ts
         self._last_ts = ts
         if self.committer is None:
@@ -219,8 +227,10 @@ class Venue:
         """True while a client's command waits for its batch to be durable and applied."""
         return self._client_commands_in_flight > 0
 
-    async def execute(self, command: Command, *, internal: bool = False) -> list[Event]:
-        return await self.submit(command, internal=internal)
+    async def execute(
+        self, command: Command, *, internal: bool = False, at: int | None = None
+    ) -> list[Event]:
+        return await self.submit(command, internal=internal, at=at)
 
     def _on_durable(self) -> None:
         """Apply every command at the head of the queue whose batch is durable, in order, and
