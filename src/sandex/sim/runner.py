@@ -31,7 +31,7 @@ TAKER = "sim-taker"
 FUNDING = 10**12
 #: Virtual time between two actions of a market's agent while generating history: coarser than
 #: live trading (20 a second), so three days take seconds, and still a few trades a minute.
-HISTORY_STEP_MS = 5_000
+HISTORY_STEP_MS = 10_000
 #: History steps sent before waiting for them to apply (one group commit covers many).
 HISTORY_CHUNK = 200
 
