@@ -161,7 +161,7 @@ def test_a_venue_started_with_history_serves_three_days_of_klines(tmp_path: Path
             assert hours[0][0] <= now - 71 * 3_600_000
             assert all(bar[5] > 0 for bar in hours)  # every hour traded
             minutes = exchange.fetch_ohlcv(symbol, "1m", limit=500)
-            assert len(minutes) >= 450
+            assert len(minutes) >= 400  # about two trades a minute: few minutes without one
             ticker = exchange.fetch_ticker(symbol)
             assert ticker["baseVolume"] and ticker["baseVolume"] > 0
             assert ticker["open"] and ticker["high"] >= ticker["low"] > 0
