@@ -31,7 +31,7 @@ import hashlib
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from sortedcontainers import SortedList
@@ -102,6 +102,7 @@ from .events import (
     WalletEvent,
 )
 from .ledger import Ledger
+from .literals import Direction, OrderKind, OrderReason, Side, TimeInForce
 from .markets import PPM, Market
 from .orders import Order, Trigger
 from .plugin import EnginePlugin
@@ -243,7 +244,7 @@ class Engine:
         self,
         account_id: int,
         symbol: str,
-        code: str,
+        code: str,  # a RejectCode, or a plugin's own
         message: str,
         order_id: int = 0,
         source: str = "",
@@ -459,9 +460,10 @@ class Engine:
             acct,
             wallet_id,
             symbol,
-            side,
-            kind,
-            tif,
+            # Checked above: the command's plain words are the Literals from here on.
+            cast(Side, side),
+            cast(OrderKind, kind),
+            cast(TimeInForce, tif),
             price,
             amount,
             quote_amount,
@@ -664,7 +666,7 @@ class Engine:
             for trigger_id in fired:
                 self._follow_ups.append(functools.partial(self._fire, trigger_id))
 
-    def _order_event(self, o: Order, reason: str) -> None:
+    def _order_event(self, o: Order, reason: OrderReason) -> None:
         self.seq += 1
         self._out.append(
             OrderEvent(
@@ -701,7 +703,9 @@ class Engine:
         self._dirty[order.hold_key] = cell
         order.hold = 0
 
-    def _cancel_resting(self, order: Order, side: BookSide, market: Market | None, reason: str) -> None:
+    def _cancel_resting(
+        self, order: Order, side: BookSide, market: Market | None, reason: OrderReason
+    ) -> None:
         side.remove(order)
         if order.hold:
             self._release_hold(order)
@@ -908,9 +912,10 @@ class Engine:
             acct,
             wallet_id,
             symbol,
-            cmd.side,
+            cast(Side, cmd.side),  # checked above, as direction and kind
         )
-        trigger.trigger_price, trigger.direction, trigger.kind = cmd.trigger_price, cmd.direction, cmd.kind
+        trigger.trigger_price = cmd.trigger_price
+        trigger.direction, trigger.kind = cast(Direction, cmd.direction), cast(OrderKind, cmd.kind)
         trigger.price, trigger.amount, trigger.quote_amount = cmd.price, cmd.amount, cmd.quote_amount
         trigger.expires_at, trigger.status, trigger.order_id = cmd.expires_at, T_WAITING, 0
         trigger.created_ts, trigger.source, trigger.source_id = self.now, src, src_id
