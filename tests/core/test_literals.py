@@ -89,9 +89,11 @@ def test_no_other_core_module_defines_the_words() -> None:
         if path.name == "literals.py" or path.name.startswith("copy"):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-                if node.value.value in words and any(
-                    isinstance(t, ast.Name) and t.id.isupper() for t in node.targets
-                ):
-                    offenders.append(f"{path.name}:{node.lineno}")
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and node.value.value in words
+                and any(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
+            ):
+                offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
