@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import heapq
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
-import msgspec
 from sortedcontainers import SortedList
 
+# Not compiled: called from the engine, off the hot path (see their docstrings).
+from . import snapshot, triggers
 from .book import BookSide, OrderBook
 from .commands import (
     BUY,
@@ -69,7 +69,6 @@ from .events import (
     E_INVALID_PRICE,
     E_INVALID_SIDE,
     E_INVALID_TYPE,
-    E_NOT_FOUND,
     E_ORDER_NOT_FOUND,
     E_POST_ONLY_WOULD_TAKE,
     E_UNKNOWN_ACCOUNT,
@@ -85,12 +84,6 @@ from .events import (
     R_NO_LIQUIDITY,
     R_PLACED,
     R_SELF_TRADE,
-    T_CANCELLED,
-    T_DISABLED,
-    T_EXPIRED,
-    T_FAILED,
-    T_TRIGGERED,
-    T_WAITING,
     AccountEvent,
     BalanceEvent,
     DepositEvent,
@@ -98,11 +91,10 @@ from .events import (
     OrderEvent,
     Rejected,
     TradeEvent,
-    TriggerEvent,
     WalletEvent,
 )
 from .ledger import Ledger
-from .literals import Direction, OrderKind, OrderReason, Side, TimeInForce
+from .literals import OrderKind, OrderReason, Side, TimeInForce
 from .markets import PPM, Market
 from .orders import Order, Trigger
 from .plugin import EnginePlugin
@@ -173,8 +165,8 @@ class Engine:
             CancelOrder: self._cancel,
             AmendOrder: self._amend,
             PlaceTrigger: self.place_trigger,
-            CancelTrigger: self._cancel_trigger,
-            SetTriggerEnabled: self._set_trigger_enabled_cmd,
+            CancelTrigger: functools.partial(triggers.cancel_command, self),
+            SetTriggerEnabled: functools.partial(triggers.set_enabled_command, self),
             CreateAccount: self._create_account,
             RevokeKey: self._revoke_key,
             SetAccountFees: self._set_account_fees,
@@ -199,7 +191,7 @@ class Engine:
             self.now = ts
         out = self._out = []
         if self.expiries and self.expiries[0][0] <= self.now:
-            self._expire()
+            triggers.expire(self)
         kind = type(command)
         # The order commands directly (amends are 82 % of exchange-core's mix): compiled, these
         # are native calls, where a call through the handler table goes through Python's.
@@ -664,7 +656,7 @@ class Engine:
         if fired:
             fired.sort()
             for trigger_id in fired:
-                self._follow_ups.append(functools.partial(self._fire, trigger_id))
+                self._follow_ups.append(functools.partial(triggers.fire, self, trigger_id))
 
     def _order_event(self, o: Order, reason: OrderReason) -> None:
         self.seq += 1
@@ -863,197 +855,19 @@ class Engine:
             )
         )
 
-    # ------------------------------------------------------------------ triggers
+    # ------------------------------------------------------------------ triggers (see .triggers)
     def place_trigger(self, cmd: PlaceTrigger) -> Trigger | None:
-        market = self.markets.get(cmd.symbol)
-        acct, symbol, src, src_id = cmd.account_id, cmd.symbol, cmd.source, cmd.source_id
-        if market is None:
-            self.reject(acct, symbol, E_UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}", 0, src, src_id)
-            return None
-        wallet_id = self.resolve_wallet(acct, cmd.wallet_id)
-        if wallet_id is None:
-            self.reject(acct, symbol, E_UNKNOWN_WALLET, "unknown account or wallet", 0, src, src_id)
-            return None
-        if cmd.side != BUY and cmd.side != SELL:
-            self.reject(acct, symbol, E_INVALID_SIDE, f"invalid side {cmd.side!r}", 0, src, src_id)
-            return None
-        if cmd.direction not in ("up", "down") or cmd.trigger_price <= 0:
-            self.reject(
-                acct,
-                symbol,
-                E_INVALID_PRICE,
-                "trigger needs a positive price and direction up|down",
-                0,
-                src,
-                src_id,
-            )
-            return None
-        if cmd.kind not in (LIMIT, MARKET) or (cmd.kind == LIMIT and cmd.price <= 0):
-            self.reject(
-                acct,
-                symbol,
-                E_INVALID_TYPE,
-                "trigger order must be market, or limit with a price",
-                0,
-                src,
-                src_id,
-            )
-            return None
-        sized = cmd.quote_amount if (cmd.kind == MARKET and cmd.side == BUY) else cmd.amount
-        if sized <= 0:
-            self.reject(
-                acct, symbol, E_INVALID_AMOUNT, "trigger order needs a positive amount", 0, src, src_id
-            )
-            return None
-        trigger = Trigger()
-        trigger.id = self.next_trigger_id
-        self.next_trigger_id += 1
-        trigger.account_id, trigger.wallet_id, trigger.symbol, trigger.side = (
-            acct,
-            wallet_id,
-            symbol,
-            cast(Side, cmd.side),  # checked above, as direction and kind
-        )
-        trigger.trigger_price = cmd.trigger_price
-        trigger.direction, trigger.kind = cast(Direction, cmd.direction), cast(OrderKind, cmd.kind)
-        trigger.price, trigger.amount, trigger.quote_amount = cmd.price, cmd.amount, cmd.quote_amount
-        trigger.expires_at, trigger.status, trigger.order_id = cmd.expires_at, T_WAITING, 0
-        trigger.created_ts, trigger.source, trigger.source_id = self.now, src, src_id
-        trigger.sub_source, trigger.group_id = cmd.sub_source, cmd.group_id
-        self.triggers[trigger.id] = trigger
-        self._index_trigger(trigger)
-        if trigger.expires_at:
-            heapq.heappush(self.expiries, (trigger.expires_at, trigger.id))
-        self._trigger_event(trigger, "placed")
-        return trigger
-
-    def _index_trigger(self, trigger: Trigger) -> None:
-        up, down = self.trigger_index[trigger.symbol]
-        (up if trigger.direction == "up" else down).add((trigger.trigger_price, trigger.id))
-
-    def _unindex_trigger(self, trigger: Trigger) -> None:
-        up, down = self.trigger_index[trigger.symbol]
-        (up if trigger.direction == "up" else down).discard((trigger.trigger_price, trigger.id))
-
-    def _trigger_event(self, t: Trigger, reason: str) -> TriggerEvent:
-        self.seq += 1
-        event = TriggerEvent(
-            self.seq,
-            self.now,
-            t.id,
-            t.account_id,
-            t.wallet_id,
-            t.symbol,
-            t.side,
-            t.trigger_price,
-            t.direction,
-            t.kind,
-            t.price,
-            t.amount,
-            t.quote_amount,
-            t.expires_at,
-            t.status,
-            reason,
-            t.order_id,
-            t.created_ts,
-            t.source,
-            t.source_id,
-            t.sub_source,
-            t.group_id,
-        )
-        self._out.append(event)
-        for plugin in self.plugins:
-            plugin.on_trigger(event)
-        return event
-
-    def _fire(self, trigger_id: int) -> None:
-        trigger = self.triggers.pop(trigger_id, None)
-        if trigger is None or trigger.status != T_WAITING:
-            return
-        order = self.place_order(
-            PlaceOrder(
-                trigger.account_id,
-                trigger.symbol,
-                trigger.side,
-                trigger.kind,
-                GTC if trigger.kind == LIMIT else IOC,
-                trigger.price,
-                trigger.amount,
-                trigger.quote_amount,
-                trigger.wallet_id,
-                "",
-                trigger.source or "trigger",
-                trigger.source_id or str(trigger.id),
-            )
-        )
-        if order is None:
-            trigger.status = T_FAILED
-            rejected = self._out[-1]
-            self._trigger_event(trigger, rejected.code if isinstance(rejected, Rejected) else "rejected")
-        else:
-            trigger.status = T_TRIGGERED
-            trigger.order_id = order.id
-            self._trigger_event(trigger, "fired")
-
-    def _owned_trigger(self, account_id: int, trigger_id: int) -> Trigger | None:
-        trigger = self.triggers.get(trigger_id)
-        if trigger is None or trigger.account_id != account_id:
-            self.reject(
-                account_id, "", E_NOT_FOUND, f"trigger {trigger_id} not found or not active", trigger_id
-            )
-            return None
-        return trigger
-
-    def _cancel_trigger(self, cmd: CancelTrigger) -> None:
-        trigger = self._owned_trigger(cmd.account_id, cmd.trigger_id)
-        if trigger is not None:
-            self.cancel_trigger(trigger, "cancelled")
+        return triggers.place(self, cmd)
 
     def cancel_trigger(self, trigger: Trigger, reason: str) -> None:
-        if trigger.status == T_WAITING:
-            self._unindex_trigger(trigger)
-        trigger.status = T_CANCELLED
-        del self.triggers[trigger.id]
-        self._trigger_event(trigger, reason)
-
-    def _set_trigger_enabled_cmd(self, cmd: SetTriggerEnabled) -> None:
-        trigger = self._owned_trigger(cmd.account_id, cmd.trigger_id)
-        if trigger is not None:
-            self.set_trigger_enabled(trigger, cmd.enabled)
+        triggers.cancel(self, trigger, reason)
 
     def set_trigger_enabled(self, trigger: Trigger, enabled: bool) -> None:
-        if enabled and trigger.status == T_DISABLED:
-            trigger.status = T_WAITING
-            self._index_trigger(trigger)
-            self._trigger_event(trigger, "enabled")
-        elif not enabled and trigger.status == T_WAITING:
-            self._unindex_trigger(trigger)
-            trigger.status = T_DISABLED
-            self._trigger_event(trigger, "disabled")
-
-    def _expire(self) -> None:
-        now = self.now
-        expiries = self.expiries
-        while expiries and expiries[0][0] <= now:
-            due, trigger_id = heapq.heappop(expiries)
-            trigger = self.triggers.get(trigger_id)
-            if trigger is not None and trigger.expires_at == due:
-                if trigger.status == T_WAITING:
-                    self._unindex_trigger(trigger)
-                trigger.status = T_EXPIRED
-                del self.triggers[trigger_id]
-                self._trigger_event(trigger, "expired")
+        triggers.set_enabled(self, trigger, enabled)
 
     def next_deadline(self) -> int | None:
         """When the engine next needs a Tick to expire something (ms), or None."""
-        expiries = self.expiries
-        while expiries:
-            due, trigger_id = expiries[0]
-            trigger = self.triggers.get(trigger_id)
-            if trigger is not None and trigger.expires_at == due:
-                return due
-            heapq.heappop(expiries)
-        return None
+        return triggers.next_deadline(self)
 
     # ------------------------------------------------------------------ follow-ups
     def _drain(self) -> None:
@@ -1095,94 +909,9 @@ class Engine:
         asks = [(lvl.price, lvl.total) for _, lvl in zip(range(depth), book.asks.iter_levels(), strict=False)]
         return bids, asks
 
-    # ------------------------------------------------------------------ snapshots
+    # ------------------------------------------------------------------ snapshots (see .snapshot)
     def to_state(self) -> bytes:
-        orders = sorted(self.orders.values(), key=lambda o: o.qpos)
-        state = {
-            "version": 1,
-            "markets": sorted(
-                (m.symbol, m.price_precision, m.amount_precision) for m in self.markets.values()
-            ),
-            "counters": [
-                self.seed,
-                self.seq,
-                self.now,
-                self.next_order_id,
-                self.next_trade_id,
-                self.next_trigger_id,
-                self.next_account_id,
-                self.wallet_counter,
-                self.qpos,
-            ],
-            "accounts": [[a.id, a.name, a.api_key, a.secret, a.wallets] for a in self.accounts.values()],
-            "wallets": [[w.id, w.account_id, w.name] for w in self.wallets.values()],
-            "balances": [[w, c, cell[0], cell[1]] for (w, c), cell in self.ledger.balances.items()],
-            "fees": dict(self.ledger.fees),
-            "deposits": dict(self.ledger.deposits),
-            "orders": [o.to_row() for o in orders],
-            "last_prices": {s: b.last_price for s, b in self.books.items()},
-            "triggers": [t.to_row() for t in sorted(self.triggers.values(), key=lambda t: t.id)],
-            "expiries": sorted(self.expiries),
-            "plugins": {p.name: p.to_state() for p in self.plugins},
-        }
-        if self.account_fees:  # only when set: a state without them reads as before
-            state["account_fees"] = sorted([a, m, t] for a, (m, t) in self.account_fees.items())
-        # JSON, not msgpack: balances in ledger scale exceed 64-bit integers.
-        return msgspec.json.encode(state)
+        return snapshot.to_state(self)
 
     def from_state(self, data: bytes) -> None:
-        state = msgspec.json.decode(data)
-        known = {(m.symbol, m.price_precision, m.amount_precision) for m in self.markets.values()}
-        for symbol, pp, ap in state["markets"]:
-            if (symbol, pp, ap) not in known:
-                raise ValueError(f"snapshot market {symbol} ({pp}/{ap}) differs from the configured markets")
-        (
-            self.seed,
-            self.seq,
-            self.now,
-            self.next_order_id,
-            self.next_trade_id,
-            self.next_trigger_id,
-            self.next_account_id,
-            self.wallet_counter,
-            self.qpos,
-        ) = state["counters"]
-        for aid, name, key, secret, wallets in state["accounts"]:
-            account = Account(aid, name, key, secret)
-            account.wallets = list(wallets)
-            self.accounts[aid] = account
-            if key:
-                self.account_by_key[key] = account
-        for aid, maker, taker in state.get("account_fees", []):
-            self.account_fees[aid] = (maker, taker)
-        for wid, aid, name in state["wallets"]:
-            self.wallets[wid] = Wallet(wid, aid, name)
-            self._wallet_account[wid] = aid
-        for wid, cur, free, held in state["balances"]:
-            self.ledger.balances[(wid, cur)] = [free, held]
-        self.ledger.fees.update(state["fees"])
-        self.ledger.deposits.update(state["deposits"])
-        balances = self.ledger.balances
-        for row in state["orders"]:
-            order = Order.from_row(row)
-            market = self.markets[order.symbol]
-            key = (order.wallet_id, market.quote if order.side == BUY else market.base)
-            order.hold_key = key
-            order.hold_cell = balances[key]
-            book = self.books[order.symbol]
-            (book.bids if order.side == BUY else book.asks).add(order, order.qpos)
-            self.orders[order.id] = order
-        for symbol, last in state["last_prices"].items():
-            if symbol in self.books:
-                self.books[symbol].last_price = last
-        for row in state["triggers"]:
-            trigger = Trigger.from_row(row)
-            self.triggers[trigger.id] = trigger
-            if trigger.status == T_WAITING:
-                self._index_trigger(trigger)
-        self.expiries = [tuple(e) for e in state["expiries"]]
-        heapq.heapify(self.expiries)
-        plugin_states = state.get("plugins", {})
-        for plugin in self.plugins:
-            if plugin.name in plugin_states:
-                plugin.from_state(plugin_states[plugin.name])
+        snapshot.from_state(self, data)
