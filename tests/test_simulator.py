@@ -13,7 +13,7 @@ import msgspec
 import pytest
 import websockets
 
-from sandex.config import parse_config
+from sandex.config import ConfigError, parse_config
 from sandex.core.events import TradeEvent
 from sandex.demo import DEMO_MARKETS
 from sandex.sim.runner import MAKER, TAKER, Simulator, simulate
@@ -194,3 +194,11 @@ async def test_history_is_deterministic_for_a_seed_and_an_end(tmp_path: Path) ->
         assert max(t.ts for t in trades) <= 1_750_000_000_000
         digests.append(_hash(events))
     assert digests[0] == digests[1]
+
+
+@pytest.mark.parametrize("name", ["sim-maker", "sim-taker"])
+def test_no_configured_account_takes_a_simulator_accounts_name(name: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config(SIM_CONFIG.replace('name = "alice"', f'name = "{name}"'))
+    assert refused.value.key == "accounts[0].name"
+    assert "simulator" in str(refused.value)

@@ -120,6 +120,11 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
         return Path(self.data_dir)
 
 
+#: The simulator's own accounts (keyless, out of every dialect's reach): no configured account
+#: may take these names, or the simulator would adopt it and take its key away.
+SIMULATOR_ACCOUNTS = ("sim-maker", "sim-taker")
+
+
 class SimulatorConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     enabled: bool = True
     seed: int = 7
@@ -566,6 +571,8 @@ def _check(config: Config, source: str) -> None:
             fail(f"{at}.name", "must not be empty")
         if account.name in names:
             fail(f"{at}.name", f"{_show(account.name)} is already used by accounts[{names[account.name]}]")
+        if account.name in SIMULATOR_ACCOUNTS:
+            fail(f"{at}.name", f"{_show(account.name)} is the simulator's own account")
         names[account.name] = i
         for name in ("api_key", "secret"):
             if not _TOKEN.match(getattr(account, name)):

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..config import SimulatorConfig
+from ..config import SIMULATOR_ACCOUNTS, SimulatorConfig
 from ..core.commands import Command, CreateAccount, Deposit, PlaceOrder, RevokeKey
 from ..core.engine import Account, Engine
 from ..core.events import Event, OrderEvent, Rejected
@@ -25,8 +25,7 @@ from .agents import MarketAgent
 
 log = logging.getLogger("sandex.sim")
 
-MAKER = "sim-maker"
-TAKER = "sim-taker"
+MAKER, TAKER = SIMULATOR_ACCOUNTS
 #: Funds each simulator account gets per currency, in whole units; topped up when low.
 FUNDING = 10**12
 #: Virtual time between two actions of a market's agent while generating history: coarser than
