@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
+import ccxt
 import pytest
 
 from sandex.config import parse_config
@@ -12,6 +14,7 @@ from sandex.core.commands import PlaceOrder
 from sandex.core.events import OrderEvent, TradeEvent
 from sandex.store.group_commit import JournalUnavailable
 from sandex.venue import Venue
+from tests.support.server import BASE_CONFIG, SandexServer
 
 CONFIG = """
 [server]
@@ -231,3 +234,28 @@ async def test_a_fill_charges_the_accounts_configured_fee(tmp_path: Path) -> Non
     await venue.open()
     assert venue.applied_seq == seq
     await venue.close()
+
+
+def test_ccxt_sees_the_accounts_own_fee_charged(tmp_path: Path) -> None:
+    """End to end: alice's configured 0.3 % taker fee is what her fill costs, as ccxt reads it."""
+    config = BASE_CONFIG.replace(
+        'secret = "alice-secret"\n', 'secret = "alice-secret"\ntaker_fee = "0.003"\n'
+    )
+    with SandexServer(tmp_path, config) as server:
+        traders = {}
+        for name in ("alice", "bob"):
+            exchange = ccxt.digifinex(
+                {"apiKey": f"{name}-key", "secret": f"{name}-secret", "enableRateLimit": False}
+            )
+            exchange.urls["api"]["rest"] = server.base_url
+            traders[name] = exchange
+        traders["bob"].create_order("BTC/USDT", "limit", "sell", 0.1, 60000)
+        traders["alice"].create_order("BTC/USDT", "limit", "buy", 0.1, 60000)
+        (alice_trade,) = traders["alice"].fetch_my_trades("BTC/USDT")
+        (bob_trade,) = traders["bob"].fetch_my_trades("BTC/USDT")
+    assert (alice_trade["fee"]["currency"], Decimal(str(alice_trade["fee"]["cost"]))) == (
+        "BTC",
+        Decimal("0.0003"),
+    )
+    # Bob pays the market's maker rate (0.1 % of the 6000 USDT he received).
+    assert (bob_trade["fee"]["currency"], Decimal(str(bob_trade["fee"]["cost"]))) == ("USDT", Decimal("6"))
