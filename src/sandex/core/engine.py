@@ -18,8 +18,11 @@ Matching rules
   account, the resting order is cancelled (reason `self_trade`) and matching goes on. The taker
   is never cancelled by STP, so an account can always cross its own stale quotes.
 - Fees are charged on what each side receives: the buyer pays in base, the seller in quote; the
-  taker pays the taker rate, the maker the maker rate, rounded down in ledger scale.
-- Trigger orders fire when a trade's price reaches their trigger (direction "up": last >=
+  taker pays the taker rate, the maker the maker rate, rounded down in ledger scale. The rates
+  are the market's unless the account has its own (SetAccountFees), read at trade time.
+- Accounts without an API key (the simulator's) are not in `account_by_key`, the lookup every
+  dialect authenticates through: no client can reach them.
+- Trigger orders (see .triggers) fire when a trade's price reaches their trigger (direction "up": last >=
   trigger, "down": last <= trigger). Funds are not held while a trigger waits; if the order it
   places is rejected (e.g. insufficient balance) the trigger ends as `failed` with the reason.
 """
