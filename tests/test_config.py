@@ -506,7 +506,7 @@ def test_demo_markets_are_valid_and_as_specified() -> None:
         "ETH_BTC": (6, 4, "0.054"),
     }
     for market in load_config(None).markets_as_core():
-        assert market.maker_fee_ppm == market.taker_fee_ppm == 1000
+        assert market.maker_fee_ppm == market.taker_fee_ppm == 2000  # DigiFinex's spot 0.2 %
         assert market.min_amount > 0 and market.min_value > 0
         # The minimum order is reachable at the starting price with a few multiples of it.
         assert market.initial_price * market.min_amount < 100 * market.min_value

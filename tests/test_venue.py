@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
+import ccxt
 import pytest
 
 from sandex.config import parse_config
@@ -12,6 +14,7 @@ from sandex.core.commands import PlaceOrder
 from sandex.core.events import OrderEvent, TradeEvent
 from sandex.store.group_commit import JournalUnavailable
 from sandex.venue import Venue
+from tests.support.server import BASE_CONFIG, SandexServer
 
 CONFIG = """
 [server]
@@ -196,3 +199,63 @@ async def test_crash_after_periodic_snapshots_recovers_views_consistently(tmp_pa
     assert [o.order_id for o in got[3]] == [o.order_id for o in expected[3]]
     assert got[4] == expected[4]
     await again.close()
+
+
+async def test_a_fill_charges_the_accounts_configured_fee(tmp_path: Path) -> None:
+    """[[accounts]] maker_fee / taker_fee replace the market's rates for that account."""
+    text = CONFIG.format(data=tmp_path / "data", snap=100000).replace(
+        'secret = "alice-secret"\n', 'secret = "alice-secret"\nmaker_fee = "0.0005"\ntaker_fee = "0.003"\n'
+    )
+    config = parse_config(text)
+    venue = Venue(config)
+    await venue.open()
+    alice = venue.engine.account_by_key["alice-key"].id
+    bob = venue.engine.account_by_key["bob-key"].id
+    assert venue.fee_rates(alice, "BTC_USDT") == ("0.0005", "0.003")
+    assert venue.fee_rates(bob, "BTC_USDT") == ("0.001", "0.001")  # the market's
+    await venue.execute(PlaceOrder(bob, "BTC_USDT", "sell", price=100000, amount=10000))  # 1 BTC at 1000
+    events = await venue.execute(PlaceOrder(alice, "BTC_USDT", "buy", price=100000, amount=10000))
+    (trade,) = [e for e in events if isinstance(e, TradeEvent)]
+    one = 10**18
+    assert trade.taker_fee == one * 3 // 1000  # alice's 0.3 % of the 1 BTC she received
+    assert trade.maker_fee == 1000 * one // 1000  # bob's 0.1 % of the 1000 USDT he received
+    await venue.execute(PlaceOrder(alice, "BTC_USDT", "sell", price=100000, amount=10000))
+    events = await venue.execute(PlaceOrder(bob, "BTC_USDT", "buy", price=100000, amount=10000))
+    (trade,) = [e for e in events if isinstance(e, TradeEvent)]
+    assert trade.maker_fee == 1000 * one * 5 // 10000  # alice's 0.05 % as maker
+    await venue.close()
+    # Kept across a restart, and not journaled again when unchanged.
+    venue = Venue(config)
+    await venue.open()
+    assert venue.fee_rates(alice, "BTC_USDT") == ("0.0005", "0.003")
+    seq = venue.applied_seq
+    await venue.close()
+    venue = Venue(config)
+    await venue.open()
+    assert venue.applied_seq == seq
+    await venue.close()
+
+
+def test_ccxt_sees_the_accounts_own_fee_charged(tmp_path: Path) -> None:
+    """End to end: alice's configured 0.3 % taker fee is what her fill costs, as ccxt reads it."""
+    config = BASE_CONFIG.replace(
+        'secret = "alice-secret"\n', 'secret = "alice-secret"\ntaker_fee = "0.003"\n'
+    )
+    with SandexServer(tmp_path, config) as server:
+        traders = {}
+        for name in ("alice", "bob"):
+            exchange = ccxt.digifinex(
+                {"apiKey": f"{name}-key", "secret": f"{name}-secret", "enableRateLimit": False}
+            )
+            exchange.urls["api"]["rest"] = server.base_url
+            traders[name] = exchange
+        traders["bob"].create_order("BTC/USDT", "limit", "sell", 0.1, 60000)
+        traders["alice"].create_order("BTC/USDT", "limit", "buy", 0.1, 60000)
+        (alice_trade,) = traders["alice"].fetch_my_trades("BTC/USDT")
+        (bob_trade,) = traders["bob"].fetch_my_trades("BTC/USDT")
+    assert (alice_trade["fee"]["currency"], Decimal(str(alice_trade["fee"]["cost"]))) == (
+        "BTC",
+        Decimal("0.0003"),
+    )
+    # Bob pays the market's maker rate (0.1 % of the 6000 USDT he received).
+    assert (bob_trade["fee"]["currency"], Decimal(str(bob_trade["fee"]["cost"]))) == ("USDT", Decimal("6"))

@@ -120,6 +120,11 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
         return Path(self.data_dir)
 
 
+#: The simulator's own accounts (keyless, out of every dialect's reach): no configured account
+#: may take these names, or the simulator would adopt it and take its key away.
+SIMULATOR_ACCOUNTS = ("sim-maker", "sim-taker")
+
+
 class SimulatorConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     enabled: bool = True
     seed: int = 7
@@ -132,6 +137,17 @@ class SimulatorConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     #: How often the simulator sends its orders (each tick sends what the rate has earned):
     #: smaller ticks mean smaller, more frequent batches and more market-data rounds.
     tick_ms: Annotated[int, Meta(ge=1, le=1000)] = 50
+    #: Trading the simulator generates before it goes live on a fresh data dir, ending now: a
+    #: number and a unit (s, m, h, d; "3d" = three days), "0" for none. Fills every kline
+    #: interval, the 24 h ticker and the recent trades, so indicators can warm up at once.
+    history: Annotated[str, Meta(pattern=r"^(0|[1-9][0-9]{0,5}[smhd])$")] = "3d"
+
+    @property
+    def history_ms(self) -> int:
+        if self.history == "0":
+            return 0
+        unit = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}[self.history[-1]]
+        return int(self.history[:-1]) * unit
 
 
 class JournalConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -184,6 +200,9 @@ class AccountConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     balances: dict[str, Money] = field(default_factory=dict)
     #: Extra wallets besides the account's default one.
     wallets: tuple[str, ...] = ()
+    #: The account's own fee rates on every market (e.g. "0.001"), instead of the markets'.
+    maker_fee: Money | None = None
+    taker_fee: Money | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -556,6 +575,8 @@ def _check(config: Config, source: str) -> None:
             fail(f"{at}.name", "must not be empty")
         if account.name in names:
             fail(f"{at}.name", f"{_show(account.name)} is already used by accounts[{names[account.name]}]")
+        if account.name in SIMULATOR_ACCOUNTS:
+            fail(f"{at}.name", f"{_show(account.name)} is the simulator's own account")
         names[account.name] = i
         for name in ("api_key", "secret"):
             if not _TOKEN.match(getattr(account, name)):
@@ -568,6 +589,10 @@ def _check(config: Config, source: str) -> None:
             if not _CURRENCY.match(currency):
                 fail(key, f"{_show(currency)} is not a currency (upper-case letters and digits)")
             _decimal(fail, key, amount, LEDGER_DECIMALS, "balances")
+        for name in ("maker_fee", "taker_fee"):
+            fee = getattr(account, name)
+            if fee is not None and _decimal(fail, f"{at}.{name}", fee, 6, "fees") >= PPM:
+                fail(f"{at}.{name}", "must be below 1 (a fee of 100 %)")
         wallets: set[str] = set()
         for j, wallet in enumerate(account.wallets):
             if not _TOKEN.match(wallet):

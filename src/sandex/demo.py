@@ -27,6 +27,10 @@ __all__ = [
     "with_demo_account",
 ]
 
+#: DigiFinex's published spot fee, maker and taker alike (ccxt's `digifinex` describes the same
+#: 0.2 % in its `fees.trading`): a bot's PnL on the demo matches what the real venue would charge.
+DIGIFINEX_SPOT_FEE = "0.002"
+
 DEMO_MARKETS: tuple[MarketConfig, ...] = (
     MarketConfig(
         symbol="BTC_USDT",
@@ -34,6 +38,8 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         amount_precision=6,
         min_amount="0.00001",
         min_value="5",
+        maker_fee=DIGIFINEX_SPOT_FEE,
+        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="65000",
     ),
     MarketConfig(
@@ -42,6 +48,8 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         amount_precision=4,
         min_amount="0.001",
         min_value="5",
+        maker_fee=DIGIFINEX_SPOT_FEE,
+        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="3500",
     ),
     MarketConfig(
@@ -50,6 +58,8 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         amount_precision=3,
         min_amount="0.01",
         min_value="5",
+        maker_fee=DIGIFINEX_SPOT_FEE,
+        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="150",
     ),
     MarketConfig(
@@ -58,6 +68,8 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         amount_precision=1,
         min_amount="1",
         min_value="5",
+        maker_fee=DIGIFINEX_SPOT_FEE,
+        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="0.6",
     ),
     MarketConfig(
@@ -66,6 +78,8 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         amount_precision=0,
         min_amount="10",
         min_value="5",
+        maker_fee=DIGIFINEX_SPOT_FEE,
+        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="0.15",
     ),
     MarketConfig(
@@ -75,6 +89,8 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         min_amount="0.001",
         # Quoted in BTC: about 5 USDT at the demo's starting prices.
         min_value="0.0001",
+        maker_fee=DIGIFINEX_SPOT_FEE,
+        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="0.054",
     ),
 )

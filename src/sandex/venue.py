@@ -19,17 +19,26 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 import msgspec
 
 from .accountdata import AccountData
-from .config import Config
-from .core.commands import Command, CreateAccount, CreateWallet, Deposit, Tick, decode_command, encode_command
+from .config import AccountConfig, Config
+from .core.commands import (
+    Command,
+    CreateAccount,
+    CreateWallet,
+    Deposit,
+    SetAccountFees,
+    Tick,
+    decode_command,
+    encode_command,
+)
 from .core.engine import Account, Engine
-from .core.events import Event, Rejected
-from .core.numbers import LEDGER_DECIMALS, parse_scaled
+from .core.events import AccountEvent, Event, Rejected
+from .core.numbers import LEDGER_DECIMALS, format_trimmed, parse_scaled
 from .core.plugin import EnginePlugin
 from .demo import DEMO_ACCOUNT_NAME, DEMO_BALANCES, generate_demo_credentials
 from .marketdata.service import MarketData, MarketDataUpdate
@@ -117,8 +126,10 @@ class Venue:
         self._timer_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    async def open(self) -> None:
-        """Recover from the data dir (snapshot + journal tail), then create configured accounts."""
+    async def open(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Recover from the data dir (snapshot + journal tail), run `prepare` (the simulator's
+        history, which must come before anything stamped with the wall clock), then create the
+        configured accounts."""
         if self.journaled:
             self.datadir = DataDir(self.config.server.data_path)
             self.datadir.acquire()
@@ -138,6 +149,8 @@ class Venue:
                 on_commit=self._committed,
                 on_settled=self._on_durable,
             )
+        if prepare is not None:
+            await prepare()
         await self._bootstrap_accounts()
         self._timer_task = asyncio.create_task(self._timers(), name="venue-timers")
         self.ready = True
@@ -182,13 +195,17 @@ class Venue:
         return replayed
 
     # ------------------------------------------------------------------ commands
-    def submit(self, command: Command, *, internal: bool = False) -> asyncio.Future[list[Event]]:
+    def submit(
+        self, command: Command, *, internal: bool = False, at: int | None = None
+    ) -> asyncio.Future[list[Event]]:
         """Queue a command; the future resolves with its events once durable and applied, or
         fails with JournalUnavailable (nothing was applied). `internal`: the venue's own (the
-        simulated market's, the configured accounts' set-up), which no client is waiting for."""
+        simulated market's, the configured accounts' set-up), which no client is waiting for.
+        `at`: the command's time in ms instead of the clock's (the simulator's history runs on
+        a virtual clock); time never goes back, so an earlier `at` is stamped as the last one."""
         loop = asyncio.get_running_loop()
         result: asyncio.Future[list[Event]] = loop.create_future()
-        now = int(self.clock() * 1000)
+        now = int(self.clock() * 1000) if at is None else at
         ts = now if now > self._last_ts else self._last_ts
         self._last_ts = ts
         if self.committer is None:
@@ -210,8 +227,10 @@ class Venue:
         """True while a client's command waits for its batch to be durable and applied."""
         return self._client_commands_in_flight > 0
 
-    async def execute(self, command: Command, *, internal: bool = False) -> list[Event]:
-        return await self.submit(command, internal=internal)
+    async def execute(
+        self, command: Command, *, internal: bool = False, at: int | None = None
+    ) -> list[Event]:
+        return await self.submit(command, internal=internal, at=at)
 
     def _on_durable(self) -> None:
         """Apply every command at the head of the queue whose batch is durable, in order, and
@@ -321,6 +340,8 @@ class Venue:
                 await self.execute(CreateWallet(created.id, wallet_name), internal=True)
             for currency, amount in account.balances.items():
                 await self.credit(created.wallets[0], currency, amount, internal=True)
+        for account in self.config.accounts:
+            await self._configure_fees(self.engine.account_by_key[account.api_key], account)
         if self.config.needs_demo_account:
             demo = self.account_named(DEMO_ACCOUNT_NAME)
             if demo is None:
@@ -332,6 +353,22 @@ class Venue:
                     await self.credit(demo.wallets[0], currency, amount, internal=True)
             self.demo_credentials = (demo.api_key, demo.secret)
 
+    async def _configure_fees(self, account: Account, config: AccountConfig) -> None:
+        """Give the account the fee rates its config names (journaled only when they change)."""
+        wanted = (
+            -1 if config.maker_fee is None else parse_scaled(config.maker_fee, 6),
+            -1 if config.taker_fee is None else parse_scaled(config.taker_fee, 6),
+        )
+        if self.engine.account_fees.get(account.id, (-1, -1)) != wanted:
+            await self.execute(SetAccountFees(account.id, *wanted), internal=True)
+
+    def fee_rates(self, account_id: int, symbol: str) -> tuple[str, str]:
+        """The (maker, taker) fee rates `account_id` pays on `symbol`, as decimal strings
+        ("0.002"): its own rates if configured, else the market's. For the dialects' fee
+        endpoints."""
+        maker, taker = self.engine.fee_rates(account_id, symbol)
+        return format_trimmed(maker, 6), format_trimmed(taker, 6)
+
     def account_named(self, name: str) -> Account | None:
         for account in self.engine.accounts.values():
             if account.name == name:
@@ -341,11 +378,14 @@ class Venue:
     async def create_account(
         self, name: str, api_key: str, secret: str, *, internal: bool = False
     ) -> Account:
+        """An account and its default wallet. An empty `api_key` makes one no dialect can reach."""
         events = await self.execute(CreateAccount(name, api_key, secret), internal=internal)
         for event in events:
             if isinstance(event, Rejected):
                 raise CommandRejected(event)
-        return self.engine.account_by_key[api_key]
+            if isinstance(event, AccountEvent):
+                return self.engine.accounts[event.account_id]
+        raise AssertionError("CreateAccount applied without an AccountEvent")
 
     async def credit(self, wallet_id: str, currency: str, amount: str, *, internal: bool = False) -> None:
         """Credit a decimal-string amount (negative debits)."""

@@ -92,6 +92,7 @@ host = "127.0.0.1"
 [simulator]
 enabled = true
 seed = {seed}
+history = "0"
 orders_per_second = 15
 levels = 6
 [journal]

@@ -11,6 +11,8 @@ from sandex.core.commands import (
     Deposit,
     PlaceOrder,
     PlaceTrigger,
+    RevokeKey,
+    SetAccountFees,
     SetTriggerEnabled,
     Tick,
 )
@@ -161,3 +163,49 @@ def test_trigger_expires_and_disabled_trigger_does_not_fire(engine: Engine) -> N
     out = place(engine, 2, "sell", 10000, 10000, ts=103)
     assert not of(out, TriggerEvent)
     assert engine.triggers[2].status == "disabled"
+
+
+def test_an_account_without_a_key_is_not_in_the_key_lookup(engine: Engine) -> None:
+    out = engine.apply(CreateAccount("sim-maker", "", ""), 1)
+    (created,) = [e for e in out if type(e).__name__ == "AccountEvent"]
+    assert engine.accounts[created.account_id].name == "sim-maker"
+    assert "" not in engine.account_by_key
+    # A second keyless account is no duplicate.
+    assert not of(engine.apply(CreateAccount("sim-taker", "", ""), 1), Rejected)
+    assert set(engine.account_by_key) == {"k0", "k1", "k2"}
+    restored = Engine([BTC], seed=1)
+    restored.from_state(engine.to_state())
+    assert set(restored.account_by_key) == {"k0", "k1", "k2"}
+
+
+def test_a_revoked_key_reaches_nothing(engine: Engine) -> None:
+    engine.apply(RevokeKey(2), 1)
+    assert "k1" not in engine.account_by_key
+    assert (engine.accounts[2].api_key, engine.accounts[2].secret) == ("", "")
+    restored = Engine([BTC], seed=1)
+    restored.from_state(engine.to_state())
+    assert "k1" not in restored.account_by_key
+    assert of(engine.apply(RevokeKey(99), 1), Rejected)[0].code == "unknown_account"
+
+
+def test_an_accounts_own_fees_replace_the_markets(engine: Engine) -> None:
+    # BTC_USDT charges maker 0.1 %, taker 0.2 %; account 1 pays maker 0.05 %, account 2 taker 0.3 %.
+    engine.apply(SetAccountFees(1, maker_fee_ppm=500), 1)
+    engine.apply(SetAccountFees(2, taker_fee_ppm=3000), 1)
+    assert engine.fee_rates(1, "BTC_USDT") == (500, 2000)
+    assert engine.fee_rates(2, "BTC_USDT") == (1000, 3000)
+    assert engine.fee_rates(3, "BTC_USDT") == (1000, 2000)
+    place(engine, 1, "sell", 10000, 10000)  # 1 BTC at 100.00
+    (trade,) = of(place(engine, 2, "buy", 10000, 10000), TradeEvent)
+    assert trade.maker_fee == 100 * LEDGER_ONE * 500 // 1_000_000  # the seller's quote, at its 0.05 %
+    assert trade.taker_fee == LEDGER_ONE * 3000 // 1_000_000  # the buyer's BTC, at its 0.3 %
+    place(engine, 3, "sell", 10000, 10000)
+    (trade,) = of(place(engine, 1, "buy", 10000, 10000), TradeEvent)
+    assert (trade.maker_fee, trade.taker_fee) == (100 * LEDGER_ONE // 1000, LEDGER_ONE * 2 // 1000)
+    # In snapshots; and -1/-1 goes back to the market's rates.
+    restored = Engine([BTC], seed=1)
+    restored.from_state(engine.to_state())
+    assert restored.fee_rates(2, "BTC_USDT") == (1000, 3000)
+    engine.apply(SetAccountFees(2), 1)
+    assert engine.fee_rates(2, "BTC_USDT") == (1000, 2000) and 2 not in engine.account_fees
+    assert of(engine.apply(SetAccountFees(2, taker_fee_ppm=1_000_000), 1), Rejected)

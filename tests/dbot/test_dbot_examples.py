@@ -13,7 +13,7 @@ from dbot_harness import ACCOUNTS, MARKETS
 from tests.support.server import SandexServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "dbot_copy_trading.py"
-CONFIG = f'[server]\nhost = "127.0.0.1"\n[simulator]\nenabled = true\nseed = 11\n{MARKETS}\n{ACCOUNTS}'
+CONFIG = f'[server]\nhost = "127.0.0.1"\n[simulator]\nenabled = true\nseed = 11\nhistory = "0"\n{MARKETS}\n{ACCOUNTS}'
 
 
 def test_copy_trading_example_copies_the_simulator_and_cleans_up(tmp_path: Path) -> None:

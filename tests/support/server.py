@@ -37,12 +37,15 @@ min_value = "1"
 initial_price = "3500"
 """
 
+#: With the simulator off; suites that switch it on (replacing "[simulator]\nenabled = false")
+#: keep `history = "0"`, so a server starts in a second rather than after simulating days.
 BASE_CONFIG = (
     """
 [server]
 host = "127.0.0.1"
 [simulator]
 enabled = false
+history = "0"
 """
     + MARKETS_TOML
     + """[[accounts]]

@@ -12,15 +12,14 @@ from __future__ import annotations
 import msgspec
 from msgspec import Struct
 
-BUY = "buy"
-SELL = "sell"
-
-LIMIT = "limit"
-MARKET = "market"
-
-GTC = "gtc"
-IOC = "ioc"
-POST_ONLY = "post_only"
+# The words, defined in .literals; importable from here as before.
+from .literals import BUY as BUY
+from .literals import GTC as GTC
+from .literals import IOC as IOC
+from .literals import LIMIT as LIMIT
+from .literals import MARKET as MARKET
+from .literals import POST_ONLY as POST_ONLY
+from .literals import SELL as SELL
 
 
 class Command(Struct, tag_field="c", array_like=True, omit_defaults=True):
@@ -28,9 +27,28 @@ class Command(Struct, tag_field="c", array_like=True, omit_defaults=True):
 
 
 class CreateAccount(Command, tag="acct"):
+    """An account with its first wallet. An empty `api_key` makes an account no dialect can
+    reach (the simulator's): only keyed accounts are in the engine's key lookup."""
+
     name: str
     api_key: str
     secret: str
+
+
+class RevokeKey(Command, tag="rvk"):
+    """Take an account's API key (and secret) away: no dialect can reach it any more. Used for
+    the simulator's accounts of a data dir written when they still had derivable keys."""
+
+    account_id: int
+
+
+class SetAccountFees(Command, tag="fee"):
+    """An account's own fee rates in ppm (1000 = 0.1 %), for every market, instead of the
+    markets' rates; -1 = the market's rate."""
+
+    account_id: int
+    maker_fee_ppm: int = -1
+    taker_fee_ppm: int = -1
 
 
 class CreateWallet(Command, tag="wal"):
@@ -49,9 +67,13 @@ class Deposit(Command, tag="dep"):
 class PlaceOrder(Command, tag="ord"):
     account_id: int
     symbol: str
-    side: str  # BUY | SELL
-    kind: str = LIMIT  # LIMIT | MARKET
-    tif: str = GTC  # GTC | IOC | POST_ONLY (limit orders only)
+    # Words of .literals, as plain `str` on purpose: a command is input, which the engine checks
+    # and refuses with a Rejected event (E_INVALID_SIDE...). Typed as Literals, a journaled
+    # command with a bad word would no longer decode, and its replay would not reproduce the
+    # rejection. Events, the engine's output, are typed with the Literals.
+    side: str  # Side
+    kind: str = LIMIT  # OrderKind
+    tif: str = GTC  # TimeInForce; limit orders only
     price: int = 0  # scaled by price precision; limit orders only
     amount: int = 0  # base amount scaled by amount precision; not for market buys
     quote_amount: int = 0  # market buys only: the quote to spend, in ledger scale
@@ -84,10 +106,10 @@ class PlaceTrigger(Command, tag="trg"):
 
     account_id: int
     symbol: str
-    side: str
+    side: str  # Side (checked by the engine, see PlaceOrder)
     trigger_price: int
-    direction: str  # "up" | "down"
-    kind: str = MARKET
+    direction: str  # Direction
+    kind: str = MARKET  # OrderKind
     price: int = 0
     amount: int = 0
     quote_amount: int = 0
@@ -137,6 +159,8 @@ def register_command(cls: type) -> type:
 
 for _cls in (
     CreateAccount,
+    RevokeKey,
+    SetAccountFees,
     CreateWallet,
     Deposit,
     PlaceOrder,

@@ -18,8 +18,11 @@ Matching rules
   account, the resting order is cancelled (reason `self_trade`) and matching goes on. The taker
   is never cancelled by STP, so an account can always cross its own stale quotes.
 - Fees are charged on what each side receives: the buyer pays in base, the seller in quote; the
-  taker pays the taker rate, the maker the maker rate, rounded down in ledger scale.
-- Trigger orders fire when a trade's price reaches their trigger (direction "up": last >=
+  taker pays the taker rate, the maker the maker rate, rounded down in ledger scale. The rates
+  are the market's unless the account has its own (SetAccountFees), read at trade time.
+- Accounts without an API key (the simulator's) are not in `account_by_key`, the lookup every
+  dialect authenticates through: no client can reach them.
+- Trigger orders (see .triggers) fire when a trade's price reaches their trigger (direction "up": last >=
   trigger, "down": last <= trigger). Funds are not held while a trigger waits; if the order it
   places is rejected (e.g. insufficient balance) the trigger ends as `failed` with the reason.
 """
@@ -28,14 +31,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import heapq
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
-import msgspec
 from sortedcontainers import SortedList
 
+# Not compiled: called from the engine, off the hot path (see their docstrings).
+from . import snapshot, triggers
 from .book import BookSide, OrderBook
 from .commands import (
     BUY,
@@ -54,6 +57,8 @@ from .commands import (
     Deposit,
     PlaceOrder,
     PlaceTrigger,
+    RevokeKey,
+    SetAccountFees,
     SetTriggerEnabled,
     Tick,
 )
@@ -67,7 +72,6 @@ from .events import (
     E_INVALID_PRICE,
     E_INVALID_SIDE,
     E_INVALID_TYPE,
-    E_NOT_FOUND,
     E_ORDER_NOT_FOUND,
     E_POST_ONLY_WOULD_TAKE,
     E_UNKNOWN_ACCOUNT,
@@ -83,12 +87,6 @@ from .events import (
     R_NO_LIQUIDITY,
     R_PLACED,
     R_SELF_TRADE,
-    T_CANCELLED,
-    T_DISABLED,
-    T_EXPIRED,
-    T_FAILED,
-    T_TRIGGERED,
-    T_WAITING,
     AccountEvent,
     BalanceEvent,
     DepositEvent,
@@ -96,10 +94,10 @@ from .events import (
     OrderEvent,
     Rejected,
     TradeEvent,
-    TriggerEvent,
     WalletEvent,
 )
 from .ledger import Ledger
+from .literals import OrderKind, OrderReason, Side, TimeInForce
 from .markets import PPM, Market
 from .orders import Order, Trigger
 from .plugin import EnginePlugin
@@ -139,7 +137,12 @@ class Engine:
         self._dirty = self.ledger.dirty  # the same dict, read on every command
         self._wallet_account: dict[str, int] = {}  # wallet id -> account id
         self.accounts: dict[int, Account] = {}
+        #: Keyed accounts only: every dialect's authentication looks the key up here, so an
+        #: account without a key (the simulator's) is out of every client's reach.
         self.account_by_key: dict[str, Account] = {}
+        #: account id -> its own (maker, taker) fee rates in ppm, -1 for the market's rate.
+        #: Empty unless configured, so a trade pays for the lookup only when there is one.
+        self.account_fees: dict[int, tuple[int, int]] = {}
         self.wallets: dict[str, Wallet] = {}
         self.orders: dict[int, Order] = {}  # open (resting) orders only
         self.triggers: dict[int, Trigger] = {}  # waiting or disabled triggers only
@@ -165,9 +168,11 @@ class Engine:
             CancelOrder: self._cancel,
             AmendOrder: self._amend,
             PlaceTrigger: self.place_trigger,
-            CancelTrigger: self._cancel_trigger,
-            SetTriggerEnabled: self._set_trigger_enabled_cmd,
+            CancelTrigger: functools.partial(triggers.cancel_command, self),
+            SetTriggerEnabled: functools.partial(triggers.set_enabled_command, self),
             CreateAccount: self._create_account,
+            RevokeKey: self._revoke_key,
+            SetAccountFees: self._set_account_fees,
             CreateWallet: self._create_wallet,
             Deposit: self._deposit,
             Tick: lambda command: None,
@@ -189,7 +194,7 @@ class Engine:
             self.now = ts
         out = self._out = []
         if self.expiries and self.expiries[0][0] <= self.now:
-            self._expire()
+            triggers.expire(self)
         kind = type(command)
         # The order commands directly (amends are 82 % of exchange-core's mix): compiled, these
         # are native calls, where a call through the handler table goes through Python's.
@@ -234,7 +239,7 @@ class Engine:
         self,
         account_id: int,
         symbol: str,
-        code: str,
+        code: str,  # a RejectCode, or a plugin's own
         message: str,
         order_id: int = 0,
         source: str = "",
@@ -247,16 +252,50 @@ class Engine:
 
     # ------------------------------------------------------------------ accounts and money
     def _create_account(self, cmd: CreateAccount) -> Account | None:
-        if not cmd.api_key or cmd.api_key in self.account_by_key:
+        if cmd.api_key in self.account_by_key:
             self.reject(0, "", E_DUPLICATE_KEY, f"api key already in use: {cmd.api_key!r}")
             return None
-        account = Account(self.next_account_id, cmd.name, cmd.api_key, cmd.secret)
+        account = Account(self.next_account_id, cmd.name, cmd.api_key, cmd.secret if cmd.api_key else "")
         self.next_account_id += 1
         self.accounts[account.id] = account
-        self.account_by_key[cmd.api_key] = account
+        if cmd.api_key:
+            self.account_by_key[cmd.api_key] = account
         self.emit(AccountEvent, account.id, account.name, account.api_key)
         self._new_wallet(account, "default")
         return account
+
+    def _revoke_key(self, cmd: RevokeKey) -> None:
+        account = self.accounts.get(cmd.account_id)
+        if account is None:
+            self.reject(cmd.account_id, "", E_UNKNOWN_ACCOUNT, "unknown account")
+            return
+        self.account_by_key.pop(account.api_key, None)
+        account.api_key = account.secret = ""
+        self.emit(AccountEvent, account.id, account.name, "")
+
+    def _set_account_fees(self, cmd: SetAccountFees) -> None:
+        if cmd.account_id not in self.accounts:
+            self.reject(cmd.account_id, "", E_UNKNOWN_ACCOUNT, "unknown account")
+            return
+        if not (-1 <= cmd.maker_fee_ppm < PPM and -1 <= cmd.taker_fee_ppm < PPM):
+            self.reject(cmd.account_id, "", E_INVALID_AMOUNT, "a fee rate is between 0 and 1")
+            return
+        if cmd.maker_fee_ppm < 0 and cmd.taker_fee_ppm < 0:
+            self.account_fees.pop(cmd.account_id, None)
+        else:
+            self.account_fees[cmd.account_id] = (cmd.maker_fee_ppm, cmd.taker_fee_ppm)
+
+    def fee_rates(self, account_id: int, symbol: str) -> tuple[int, int]:
+        """The (maker, taker) fee rates in ppm that `account_id` pays on `symbol` now."""
+        market = self.markets[symbol]
+        maker, taker = market.maker_fee_ppm, market.taker_fee_ppm
+        own = self.account_fees.get(account_id)
+        if own is not None:
+            if own[0] >= 0:
+                maker = own[0]
+            if own[1] >= 0:
+                taker = own[1]
+        return maker, taker
 
     def _new_wallet(self, account: Account, name: str) -> Wallet:
         self.wallet_counter += 1
@@ -416,9 +455,10 @@ class Engine:
             acct,
             wallet_id,
             symbol,
-            side,
-            kind,
-            tif,
+            # Checked above: the command's plain words are the Literals from here on.
+            cast(Side, side),
+            cast(OrderKind, kind),
+            cast(TimeInForce, tif),
             price,
             amount,
             quote_amount,
@@ -523,14 +563,23 @@ class Engine:
         value = price * quantity
         value_l = value * market.value_to_ledger
         base_l = quantity * market.base_to_ledger
+        taker_rate, maker_rate = market.taker_fee_ppm, market.maker_fee_ppm
+        account_fees = self.account_fees
+        if account_fees:
+            own = account_fees.get(taker.account_id)
+            if own is not None and own[1] >= 0:
+                taker_rate = own[1]
+            own = account_fees.get(maker.account_id)
+            if own is not None and own[0] >= 0:
+                maker_rate = own[0]
         if taker.side == BUY:
             buyer, seller = taker, maker
-            buyer_fee = base_l * market.taker_fee_ppm // PPM
-            seller_fee = value_l * market.maker_fee_ppm // PPM
+            buyer_fee = base_l * taker_rate // PPM
+            seller_fee = value_l * maker_rate // PPM
         else:
             buyer, seller = maker, taker
-            buyer_fee = base_l * market.maker_fee_ppm // PPM
-            seller_fee = value_l * market.taker_fee_ppm // PPM
+            buyer_fee = base_l * maker_rate // PPM
+            seller_fee = value_l * taker_rate // PPM
         ledger = self.ledger
         dirty = self._dirty
         base, quote = market.base, market.quote
@@ -610,9 +659,9 @@ class Engine:
         if fired:
             fired.sort()
             for trigger_id in fired:
-                self._follow_ups.append(functools.partial(self._fire, trigger_id))
+                self._follow_ups.append(functools.partial(triggers.fire, self, trigger_id))
 
-    def _order_event(self, o: Order, reason: str) -> None:
+    def _order_event(self, o: Order, reason: OrderReason) -> None:
         self.seq += 1
         self._out.append(
             OrderEvent(
@@ -649,7 +698,9 @@ class Engine:
         self._dirty[order.hold_key] = cell
         order.hold = 0
 
-    def _cancel_resting(self, order: Order, side: BookSide, market: Market | None, reason: str) -> None:
+    def _cancel_resting(
+        self, order: Order, side: BookSide, market: Market | None, reason: OrderReason
+    ) -> None:
         side.remove(order)
         if order.hold:
             self._release_hold(order)
@@ -807,196 +858,19 @@ class Engine:
             )
         )
 
-    # ------------------------------------------------------------------ triggers
+    # ------------------------------------------------------------------ triggers (see .triggers)
     def place_trigger(self, cmd: PlaceTrigger) -> Trigger | None:
-        market = self.markets.get(cmd.symbol)
-        acct, symbol, src, src_id = cmd.account_id, cmd.symbol, cmd.source, cmd.source_id
-        if market is None:
-            self.reject(acct, symbol, E_UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}", 0, src, src_id)
-            return None
-        wallet_id = self.resolve_wallet(acct, cmd.wallet_id)
-        if wallet_id is None:
-            self.reject(acct, symbol, E_UNKNOWN_WALLET, "unknown account or wallet", 0, src, src_id)
-            return None
-        if cmd.side != BUY and cmd.side != SELL:
-            self.reject(acct, symbol, E_INVALID_SIDE, f"invalid side {cmd.side!r}", 0, src, src_id)
-            return None
-        if cmd.direction not in ("up", "down") or cmd.trigger_price <= 0:
-            self.reject(
-                acct,
-                symbol,
-                E_INVALID_PRICE,
-                "trigger needs a positive price and direction up|down",
-                0,
-                src,
-                src_id,
-            )
-            return None
-        if cmd.kind not in (LIMIT, MARKET) or (cmd.kind == LIMIT and cmd.price <= 0):
-            self.reject(
-                acct,
-                symbol,
-                E_INVALID_TYPE,
-                "trigger order must be market, or limit with a price",
-                0,
-                src,
-                src_id,
-            )
-            return None
-        sized = cmd.quote_amount if (cmd.kind == MARKET and cmd.side == BUY) else cmd.amount
-        if sized <= 0:
-            self.reject(
-                acct, symbol, E_INVALID_AMOUNT, "trigger order needs a positive amount", 0, src, src_id
-            )
-            return None
-        trigger = Trigger()
-        trigger.id = self.next_trigger_id
-        self.next_trigger_id += 1
-        trigger.account_id, trigger.wallet_id, trigger.symbol, trigger.side = (
-            acct,
-            wallet_id,
-            symbol,
-            cmd.side,
-        )
-        trigger.trigger_price, trigger.direction, trigger.kind = cmd.trigger_price, cmd.direction, cmd.kind
-        trigger.price, trigger.amount, trigger.quote_amount = cmd.price, cmd.amount, cmd.quote_amount
-        trigger.expires_at, trigger.status, trigger.order_id = cmd.expires_at, T_WAITING, 0
-        trigger.created_ts, trigger.source, trigger.source_id = self.now, src, src_id
-        trigger.sub_source, trigger.group_id = cmd.sub_source, cmd.group_id
-        self.triggers[trigger.id] = trigger
-        self._index_trigger(trigger)
-        if trigger.expires_at:
-            heapq.heappush(self.expiries, (trigger.expires_at, trigger.id))
-        self._trigger_event(trigger, "placed")
-        return trigger
-
-    def _index_trigger(self, trigger: Trigger) -> None:
-        up, down = self.trigger_index[trigger.symbol]
-        (up if trigger.direction == "up" else down).add((trigger.trigger_price, trigger.id))
-
-    def _unindex_trigger(self, trigger: Trigger) -> None:
-        up, down = self.trigger_index[trigger.symbol]
-        (up if trigger.direction == "up" else down).discard((trigger.trigger_price, trigger.id))
-
-    def _trigger_event(self, t: Trigger, reason: str) -> TriggerEvent:
-        self.seq += 1
-        event = TriggerEvent(
-            self.seq,
-            self.now,
-            t.id,
-            t.account_id,
-            t.wallet_id,
-            t.symbol,
-            t.side,
-            t.trigger_price,
-            t.direction,
-            t.kind,
-            t.price,
-            t.amount,
-            t.quote_amount,
-            t.expires_at,
-            t.status,
-            reason,
-            t.order_id,
-            t.created_ts,
-            t.source,
-            t.source_id,
-            t.sub_source,
-            t.group_id,
-        )
-        self._out.append(event)
-        for plugin in self.plugins:
-            plugin.on_trigger(event)
-        return event
-
-    def _fire(self, trigger_id: int) -> None:
-        trigger = self.triggers.pop(trigger_id, None)
-        if trigger is None or trigger.status != T_WAITING:
-            return
-        order = self.place_order(
-            PlaceOrder(
-                trigger.account_id,
-                trigger.symbol,
-                trigger.side,
-                trigger.kind,
-                GTC if trigger.kind == LIMIT else IOC,
-                trigger.price,
-                trigger.amount,
-                trigger.quote_amount,
-                trigger.wallet_id,
-                "",
-                trigger.source or "trigger",
-                trigger.source_id or str(trigger.id),
-            )
-        )
-        if order is None:
-            trigger.status = T_FAILED
-            rejected = self._out[-1]
-            self._trigger_event(trigger, rejected.code if isinstance(rejected, Rejected) else "rejected")
-        else:
-            trigger.status = T_TRIGGERED
-            trigger.order_id = order.id
-            self._trigger_event(trigger, "fired")
-
-    def _owned_trigger(self, account_id: int, trigger_id: int) -> Trigger | None:
-        trigger = self.triggers.get(trigger_id)
-        if trigger is None or trigger.account_id != account_id:
-            self.reject(
-                account_id, "", E_NOT_FOUND, f"trigger {trigger_id} not found or not active", trigger_id
-            )
-            return None
-        return trigger
-
-    def _cancel_trigger(self, cmd: CancelTrigger) -> None:
-        trigger = self._owned_trigger(cmd.account_id, cmd.trigger_id)
-        if trigger is not None:
-            self.cancel_trigger(trigger, "cancelled")
+        return triggers.place(self, cmd)
 
     def cancel_trigger(self, trigger: Trigger, reason: str) -> None:
-        if trigger.status == T_WAITING:
-            self._unindex_trigger(trigger)
-        trigger.status = T_CANCELLED
-        del self.triggers[trigger.id]
-        self._trigger_event(trigger, reason)
-
-    def _set_trigger_enabled_cmd(self, cmd: SetTriggerEnabled) -> None:
-        trigger = self._owned_trigger(cmd.account_id, cmd.trigger_id)
-        if trigger is not None:
-            self.set_trigger_enabled(trigger, cmd.enabled)
+        triggers.cancel(self, trigger, reason)
 
     def set_trigger_enabled(self, trigger: Trigger, enabled: bool) -> None:
-        if enabled and trigger.status == T_DISABLED:
-            trigger.status = T_WAITING
-            self._index_trigger(trigger)
-            self._trigger_event(trigger, "enabled")
-        elif not enabled and trigger.status == T_WAITING:
-            self._unindex_trigger(trigger)
-            trigger.status = T_DISABLED
-            self._trigger_event(trigger, "disabled")
-
-    def _expire(self) -> None:
-        now = self.now
-        expiries = self.expiries
-        while expiries and expiries[0][0] <= now:
-            due, trigger_id = heapq.heappop(expiries)
-            trigger = self.triggers.get(trigger_id)
-            if trigger is not None and trigger.expires_at == due:
-                if trigger.status == T_WAITING:
-                    self._unindex_trigger(trigger)
-                trigger.status = T_EXPIRED
-                del self.triggers[trigger_id]
-                self._trigger_event(trigger, "expired")
+        triggers.set_enabled(self, trigger, enabled)
 
     def next_deadline(self) -> int | None:
         """When the engine next needs a Tick to expire something (ms), or None."""
-        expiries = self.expiries
-        while expiries:
-            due, trigger_id = expiries[0]
-            trigger = self.triggers.get(trigger_id)
-            if trigger is not None and trigger.expires_at == due:
-                return due
-            heapq.heappop(expiries)
-        return None
+        return triggers.next_deadline(self)
 
     # ------------------------------------------------------------------ follow-ups
     def _drain(self) -> None:
@@ -1038,89 +912,9 @@ class Engine:
         asks = [(lvl.price, lvl.total) for _, lvl in zip(range(depth), book.asks.iter_levels(), strict=False)]
         return bids, asks
 
-    # ------------------------------------------------------------------ snapshots
+    # ------------------------------------------------------------------ snapshots (see .snapshot)
     def to_state(self) -> bytes:
-        orders = sorted(self.orders.values(), key=lambda o: o.qpos)
-        state = {
-            "version": 1,
-            "markets": sorted(
-                (m.symbol, m.price_precision, m.amount_precision) for m in self.markets.values()
-            ),
-            "counters": [
-                self.seed,
-                self.seq,
-                self.now,
-                self.next_order_id,
-                self.next_trade_id,
-                self.next_trigger_id,
-                self.next_account_id,
-                self.wallet_counter,
-                self.qpos,
-            ],
-            "accounts": [[a.id, a.name, a.api_key, a.secret, a.wallets] for a in self.accounts.values()],
-            "wallets": [[w.id, w.account_id, w.name] for w in self.wallets.values()],
-            "balances": [[w, c, cell[0], cell[1]] for (w, c), cell in self.ledger.balances.items()],
-            "fees": dict(self.ledger.fees),
-            "deposits": dict(self.ledger.deposits),
-            "orders": [o.to_row() for o in orders],
-            "last_prices": {s: b.last_price for s, b in self.books.items()},
-            "triggers": [t.to_row() for t in sorted(self.triggers.values(), key=lambda t: t.id)],
-            "expiries": sorted(self.expiries),
-            "plugins": {p.name: p.to_state() for p in self.plugins},
-        }
-        # JSON, not msgpack: balances in ledger scale exceed 64-bit integers.
-        return msgspec.json.encode(state)
+        return snapshot.to_state(self)
 
     def from_state(self, data: bytes) -> None:
-        state = msgspec.json.decode(data)
-        known = {(m.symbol, m.price_precision, m.amount_precision) for m in self.markets.values()}
-        for symbol, pp, ap in state["markets"]:
-            if (symbol, pp, ap) not in known:
-                raise ValueError(f"snapshot market {symbol} ({pp}/{ap}) differs from the configured markets")
-        (
-            self.seed,
-            self.seq,
-            self.now,
-            self.next_order_id,
-            self.next_trade_id,
-            self.next_trigger_id,
-            self.next_account_id,
-            self.wallet_counter,
-            self.qpos,
-        ) = state["counters"]
-        for aid, name, key, secret, wallets in state["accounts"]:
-            account = Account(aid, name, key, secret)
-            account.wallets = list(wallets)
-            self.accounts[aid] = account
-            self.account_by_key[key] = account
-        for wid, aid, name in state["wallets"]:
-            self.wallets[wid] = Wallet(wid, aid, name)
-            self._wallet_account[wid] = aid
-        for wid, cur, free, held in state["balances"]:
-            self.ledger.balances[(wid, cur)] = [free, held]
-        self.ledger.fees.update(state["fees"])
-        self.ledger.deposits.update(state["deposits"])
-        balances = self.ledger.balances
-        for row in state["orders"]:
-            order = Order.from_row(row)
-            market = self.markets[order.symbol]
-            key = (order.wallet_id, market.quote if order.side == BUY else market.base)
-            order.hold_key = key
-            order.hold_cell = balances[key]
-            book = self.books[order.symbol]
-            (book.bids if order.side == BUY else book.asks).add(order, order.qpos)
-            self.orders[order.id] = order
-        for symbol, last in state["last_prices"].items():
-            if symbol in self.books:
-                self.books[symbol].last_price = last
-        for row in state["triggers"]:
-            trigger = Trigger.from_row(row)
-            self.triggers[trigger.id] = trigger
-            if trigger.status == T_WAITING:
-                self._index_trigger(trigger)
-        self.expiries = [tuple(e) for e in state["expiries"]]
-        heapq.heapify(self.expiries)
-        plugin_states = state.get("plugins", {})
-        for plugin in self.plugins:
-            if plugin.name in plugin_states:
-                plugin.from_state(plugin_states[plugin.name])
+        snapshot.from_state(self, data)

@@ -11,37 +11,112 @@ from __future__ import annotations
 
 from msgspec import Struct
 
-# Order status
-OPEN = "open"  # resting, nothing filled
-PARTIAL = "partial"  # resting, partly filled
-FILLED = "filled"
-CANCELLED = "cancelled"  # check `filled` to tell "cancelled unfilled" from "cancelled partly filled"
-
-# Why an order event was emitted
-R_PLACED = "placed"
-R_FILL = "fill"
-R_AMENDED = "amended"
-R_CANCELLED = "cancelled"  # by its owner
-R_IOC = "ioc"  # the unfilled rest of an IOC or market order
-R_SELF_TRADE = "self_trade"  # resting order removed by self-trade prevention
-R_NO_LIQUIDITY = "no_liquidity"  # market order found nothing (or only dust) to take
-
-# Reject codes (dialects map them to their documented errors)
-E_UNKNOWN_SYMBOL = "unknown_symbol"
-E_UNKNOWN_ACCOUNT = "unknown_account"
-E_UNKNOWN_WALLET = "unknown_wallet"
-E_INVALID_PRICE = "invalid_price"
-E_INVALID_AMOUNT = "invalid_amount"
-E_INVALID_SIDE = "invalid_side"
-E_INVALID_TYPE = "invalid_type"
-E_BELOW_MIN_AMOUNT = "below_min_amount"
-E_BELOW_MIN_VALUE = "below_min_value"
-E_INSUFFICIENT_BALANCE = "insufficient_balance"
-E_POST_ONLY_WOULD_TAKE = "post_only_would_take"
-E_ORDER_NOT_FOUND = "order_not_found"
-E_NOT_CANCELLABLE = "not_cancellable"
-E_DUPLICATE_KEY = "duplicate_api_key"
-E_NOT_FOUND = "not_found"
+# The words, defined in .literals; importable from here as before.
+from .literals import (
+    CANCELLED as CANCELLED,
+)
+from .literals import (
+    E_BELOW_MIN_AMOUNT as E_BELOW_MIN_AMOUNT,
+)
+from .literals import (
+    E_BELOW_MIN_VALUE as E_BELOW_MIN_VALUE,
+)
+from .literals import (
+    E_DUPLICATE_KEY as E_DUPLICATE_KEY,
+)
+from .literals import (
+    E_INSUFFICIENT_BALANCE as E_INSUFFICIENT_BALANCE,
+)
+from .literals import (
+    E_INVALID_AMOUNT as E_INVALID_AMOUNT,
+)
+from .literals import (
+    E_INVALID_PRICE as E_INVALID_PRICE,
+)
+from .literals import (
+    E_INVALID_SIDE as E_INVALID_SIDE,
+)
+from .literals import (
+    E_INVALID_TYPE as E_INVALID_TYPE,
+)
+from .literals import (
+    E_NOT_CANCELLABLE as E_NOT_CANCELLABLE,
+)
+from .literals import (
+    E_NOT_FOUND as E_NOT_FOUND,
+)
+from .literals import (
+    E_ORDER_NOT_FOUND as E_ORDER_NOT_FOUND,
+)
+from .literals import (
+    E_POST_ONLY_WOULD_TAKE as E_POST_ONLY_WOULD_TAKE,
+)
+from .literals import (
+    E_UNKNOWN_ACCOUNT as E_UNKNOWN_ACCOUNT,
+)
+from .literals import (
+    E_UNKNOWN_SYMBOL as E_UNKNOWN_SYMBOL,
+)
+from .literals import (
+    E_UNKNOWN_WALLET as E_UNKNOWN_WALLET,
+)
+from .literals import (
+    FILLED as FILLED,
+)
+from .literals import (
+    OPEN as OPEN,
+)
+from .literals import (
+    PARTIAL as PARTIAL,
+)
+from .literals import (
+    R_AMENDED as R_AMENDED,
+)
+from .literals import (
+    R_CANCELLED as R_CANCELLED,
+)
+from .literals import (
+    R_FILL as R_FILL,
+)
+from .literals import (
+    R_IOC as R_IOC,
+)
+from .literals import (
+    R_NO_LIQUIDITY as R_NO_LIQUIDITY,
+)
+from .literals import (
+    R_PLACED as R_PLACED,
+)
+from .literals import (
+    R_SELF_TRADE as R_SELF_TRADE,
+)
+from .literals import (
+    T_CANCELLED as T_CANCELLED,
+)
+from .literals import (
+    T_DISABLED as T_DISABLED,
+)
+from .literals import (
+    T_EXPIRED as T_EXPIRED,
+)
+from .literals import (
+    T_FAILED as T_FAILED,
+)
+from .literals import (
+    T_TRIGGERED as T_TRIGGERED,
+)
+from .literals import (
+    T_WAITING as T_WAITING,
+)
+from .literals import (
+    Direction,
+    OrderKind,
+    OrderReason,
+    OrderStatus,
+    Side,
+    TimeInForce,
+    TriggerStatus,
+)
 
 
 class Event(Struct, tag_field="e", array_like=True, gc=False):
@@ -54,17 +129,17 @@ class OrderEvent(Event, tag="order"):
     account_id: int
     wallet_id: str
     symbol: str
-    side: str
-    kind: str  # limit | market
-    tif: str  # gtc | ioc | post_only
+    side: Side
+    kind: OrderKind
+    tif: TimeInForce
     price: int  # limit price (0 for market orders)
     amount: int  # total base amount (0 for a market buy sized by quote)
     quote_amount: int  # market buy: quote to spend, ledger scale
     filled: int  # base filled so far
     filled_value: int  # quote value filled so far (value scale)
     resting: int  # base amount resting on the book now (0 when not on the book)
-    status: str  # OPEN | PARTIAL | FILLED | CANCELLED
-    reason: str  # R_*
+    status: OrderStatus
+    reason: OrderReason
     created_ts: int
     client_order_id: str
     source: str
@@ -76,7 +151,7 @@ class Rejected(Event, tag="reject"):
 
     account_id: int
     symbol: str
-    code: str  # E_*
+    code: str  # a RejectCode of the engine's, or an engine plugin's own code
     message: str
     order_id: int = 0  # the order (or trigger) a cancel/amend named
     source: str = ""
@@ -89,7 +164,7 @@ class TradeEvent(Event, tag="trade"):
     price: int
     amount: int
     value: int  # price * amount, value scale
-    taker_side: str
+    taker_side: Side
     maker_order_id: int
     taker_order_id: int
     maker_account_id: int
@@ -115,15 +190,15 @@ class TriggerEvent(Event, tag="trig"):
     account_id: int
     wallet_id: str
     symbol: str
-    side: str
+    side: Side
     trigger_price: int
-    direction: str
-    kind: str
+    direction: Direction
+    kind: OrderKind
     price: int
     amount: int
     quote_amount: int
     expires_at: int
-    status: str  # waiting | triggered | cancelled | expired | failed | disabled
+    status: TriggerStatus
     reason: str  # why this event (placed, fired, cancelled, expired, an E_* code on failure)
     order_id: int  # the order placed when it fired (0 before)
     created_ts: int
@@ -150,12 +225,3 @@ class DepositEvent(Event, tag="dep"):
     wallet_id: str
     currency: str
     amount: int  # ledger scale, negative for a debit
-
-
-# Trigger statuses
-T_WAITING = "waiting"
-T_TRIGGERED = "triggered"
-T_CANCELLED = "cancelled"
-T_EXPIRED = "expired"
-T_FAILED = "failed"
-T_DISABLED = "disabled"

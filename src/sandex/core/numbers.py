@@ -13,7 +13,17 @@ import re
 LEDGER_DECIMALS = 18
 LEDGER_ONE: int = 10**LEDGER_DECIMALS
 
-_DECIMAL = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?$")
+#: The ASCII decimal grammar, and nothing else: `[0-9]` and not `\d` (which matches any Unicode
+#: digit, full-width `１` and Arabic-Indic `١` included), no surrounding space, `\Z` and not `$`
+#: (which also matches before a trailing newline). Either side of the point may be empty, not both.
+_DECIMAL = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?\Z", re.ASCII)
+
+#: Digits of the integer part beyond which a number is refused as too large (a balance of
+#: 10**40 is far beyond any real amount, and the work of reading it stays bounded).
+MAX_WHOLE_DIGITS = 40
+#: How much of a refused input an error message quotes: enough to recognise it, never the whole
+#: of a hostile 400-digit string.
+_QUOTED = 24
 
 
 class NumberError(ValueError):
@@ -28,32 +38,45 @@ class NumberError(ValueError):
 def parse_scaled(text: str | int, decimals: int, *, allow_negative: bool = False) -> int:
     """Read a decimal string (or int) as an integer scaled by 10**decimals, exactly.
 
-    Raises NumberError when the text is not a plain decimal, or has non-zero digits beyond
-    `decimals` places. Floats are refused on purpose: they cannot be read exactly.
+    Raises NumberError when the text is not a plain ASCII decimal (optional sign, digits, an
+    optional point; no spaces, no exponent, no other script's digits), or has non-zero digits
+    beyond `decimals` places. Floats are refused on purpose: they cannot be read exactly. Error
+    messages quote at most the first few characters of the input.
     """
     if isinstance(text, bool):
-        raise NumberError("invalid", f"not a number: {text!r}")
+        raise NumberError("invalid", f"not a number: {_quote(text)}")
     value: int
     if isinstance(text, int):
+        if abs(text) >= 10**MAX_WHOLE_DIGITS:
+            raise NumberError("invalid", f"number too large: more than {MAX_WHOLE_DIGITS} digits")
         value = text * 10**decimals
     elif isinstance(text, str):
-        match = _DECIMAL.match(text.strip())
+        match = _DECIMAL.match(text)
         if match is None or (match.group(2) == "" and not match.group(3)):
-            raise NumberError("invalid", f"not a decimal number: {text!r}")
-        sign, whole, frac = match.group(1), match.group(2) or "0", match.group(3) or ""
+            raise NumberError("invalid", f"not a decimal number: {_quote(text)}")
+        sign, whole, frac = match.group(1), match.group(2).lstrip("0") or "0", match.group(3) or ""
+        if len(whole) > MAX_WHOLE_DIGITS:
+            raise NumberError(
+                "invalid",
+                f"number too large: {len(whole)} digits before the point (at most {MAX_WHOLE_DIGITS})",
+            )
         frac = frac.rstrip("0")
         if len(frac) > decimals:
-            raise NumberError("precision", f"{text!r} has more than {decimals} decimal places")
-        if len(whole) > 40:
-            raise NumberError("invalid", f"number too large: {text!r}")
+            raise NumberError("precision", f"{_quote(text)} has more than {decimals} decimal places")
         value = int(whole) * 10**decimals + (int(frac) * 10 ** (decimals - len(frac)) if frac else 0)
         if sign == "-":
             value = -value
     else:
-        raise NumberError("invalid", f"not a number: {text!r}")
+        raise NumberError("invalid", f"not a number: {_quote(text)}")
     if value < 0 and not allow_negative:
-        raise NumberError("negative", f"negative number: {text!r}")
+        raise NumberError("negative", f"negative number: {_quote(text)}")
     return value
+
+
+def _quote(text: object) -> str:
+    """The input as an error message shows it: repr'd, and cut short when long."""
+    shown = repr(text)
+    return shown if len(shown) <= _QUOTED else f"{shown[: _QUOTED - 4]}...{shown[-1]}"
 
 
 def format_scaled(value: int, decimals: int) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .literals import OPEN, Direction, OrderKind, OrderStatus, Side, TimeInForce, TriggerStatus
+
 #: The fields of an order that snapshots store, in row order (see `Order.to_row`).
 ORDER_ROW = (
     "id",
@@ -44,9 +46,9 @@ class Order:
         account_id: int,
         wallet_id: str,
         symbol: str,
-        side: str,
-        kind: str,
-        tif: str,
+        side: Side,
+        kind: OrderKind,
+        tif: TimeInForce,
         price: int,
         amount: int,
         quote_amount: int,
@@ -69,7 +71,7 @@ class Order:
         self.filled_value = 0
         self.remaining = amount  # base still to fill (unused by market buys, which spend `hold`)
         self.hold = 0  # ledger amount still held for this order
-        self.status = "open"
+        self.status: OrderStatus = OPEN
         self.created_ts = created_ts
         self.client_order_id = client_order_id
         self.source = source
@@ -137,15 +139,15 @@ class Trigger:
     account_id: int
     wallet_id: str
     symbol: str
-    side: str
+    side: Side
     trigger_price: int
-    direction: str
-    kind: str
+    direction: Direction
+    kind: OrderKind
     price: int
     amount: int
     quote_amount: int
     expires_at: int
-    status: str
+    status: TriggerStatus
     order_id: int
     created_ts: int
     source: str

@@ -151,7 +151,13 @@ def build_app(
     run_sim = config.simulator.enabled if simulator is None else simulator
 
     async def startup(app: web.Application) -> None:
-        await ctx.venue.open()
+        sim = None
+        if run_sim:
+            from ..sim.runner import Simulator
+
+            sim = Simulator(ctx.venue, config.simulator)
+        # The simulator's history comes before anything the venue stamps with the clock.
+        await ctx.venue.open(prepare=sim.prepare if sim is not None else None)
         ctx.sweeper.start()
         ctx.faults.start()
         ctx.broadcaster.start()
@@ -159,10 +165,7 @@ def build_app(
             hook = getattr(module, "startup", None)
             if hook is not None:
                 await hook(ctx)
-        if run_sim:
-            from ..sim.runner import Simulator
-
-            sim = Simulator(ctx.venue, config.simulator)
+        if sim is not None:
             await sim.start()
             app[SIM_KEY] = sim
 

@@ -11,9 +11,12 @@ import logging
 import random
 from collections.abc import Iterable
 
-from ..config import SimulatorConfig
-from ..core.commands import Command, CreateAccount, Deposit, PlaceOrder
-from ..core.engine import Engine
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..config import SIMULATOR_ACCOUNTS, SimulatorConfig
+from ..core.commands import Command, CreateAccount, Deposit, PlaceOrder, RevokeKey
+from ..core.engine import Account, Engine
 from ..core.events import Event, OrderEvent, Rejected
 from ..core.markets import Market
 from ..core.numbers import LEDGER_ONE
@@ -22,10 +25,14 @@ from .agents import MarketAgent
 
 log = logging.getLogger("sandex.sim")
 
-MAKER = "sim-maker"
-TAKER = "sim-taker"
+MAKER, TAKER = SIMULATOR_ACCOUNTS
 #: Funds each simulator account gets per currency, in whole units; topped up when low.
 FUNDING = 10**12
+#: Virtual time between two actions of a market's agent while generating history: coarser than
+#: live trading (20 a second), so three days take seconds, and still a few trades a minute.
+HISTORY_STEP_MS = 10_000
+#: History steps sent before waiting for them to apply (one group commit covers many).
+HISTORY_CHUNK = 200
 
 
 def _feedback(agent: MarketAgent, command: Command, events: list[Event]) -> None:
@@ -55,8 +62,9 @@ def simulate(
     events: list[Event] = []
     now = start_ms
     for name in (MAKER, TAKER):
-        events += engine.apply(CreateAccount(name, f"{name}-key", f"{name}-secret"), now)
-    maker, taker = engine.account_by_key[f"{MAKER}-key"], engine.account_by_key[f"{TAKER}-key"]
+        events += engine.apply(CreateAccount(name, "", ""), now)
+    by_name = {account.name: account for account in engine.accounts.values()}
+    maker, taker = by_name[MAKER], by_name[TAKER]
     currencies = sorted({m.base for m in markets} | {m.quote for m in markets})
     for account in (maker, taker):
         for currency in currencies:
@@ -94,17 +102,27 @@ class Simulator:
         self._task: asyncio.Task[None] | None = None
         self._inflight = 0
 
-    async def start(self) -> None:
+    async def _accounts(self, at: int | None = None) -> dict[str, Account]:
+        """The maker's and the taker's accounts, created (and funded) if missing."""
         venue = self.venue
         accounts = {}
         for name in (MAKER, TAKER):
             account = venue.account_named(name)
             if account is None:
-                account = await venue.create_account(name, f"{name}-{venue.engine.seed}", f"{name}-secret")
+                # No API key: the simulator's accounts are out of every dialect's reach (their
+                # keys used to be derivable from the name and the seed).
+                await venue.execute(CreateAccount(name, "", ""), internal=True, at=at)
+                account = venue.account_named(name)
+                assert account is not None
+            elif account.api_key:  # a data dir from before: take the derivable key away
+                await venue.execute(RevokeKey(account.id), internal=True, at=at)
             accounts[name] = account
-        await self._fund(accounts.values())
+        await self._fund(accounts.values(), at)
+        return accounts
+
+    def _agents(self, accounts: dict[str, Account]) -> list[MarketAgent]:
         rng = random.Random(self.config.seed)
-        self.agents = [
+        return [
             MarketAgent(
                 m,
                 random.Random(rng.random()),
@@ -113,9 +131,58 @@ class Simulator:
                 levels=self.config.levels,
                 taker_ratio=self.config.taker_ratio,
             )
-            for m in venue.markets
+            for m in self.venue.markets
         ]
-        # Adopt the quotes a previous run left on the book, so a restart amends them.
+
+    async def prepare(self) -> None:
+        """On a fresh data dir, trade `history` before going live (see `generate_history`).
+        The venue runs this before its configured accounts, which are stamped with the clock."""
+        if self.config.history_ms > 0 and not self.venue.engine.accounts:
+            await self.generate_history(self.config.history_ms)
+
+    async def generate_history(self, span_ms: int, *, progress: bool = True) -> int:
+        """Trade the last `span_ms` on a virtual clock, through the venue (journaled, applied,
+        published like any command), so the markets open with klines, a 24 h ticker and recent
+        trades. Each market's agent acts once every HISTORY_STEP_MS of virtual time. The
+        commands depend only on the seed, the span and where it ends. Returns the commands sent."""
+        venue = self.venue
+        end = int(venue.clock() * 1000)
+        at = end - span_ms
+        agents = self._agents(await self._accounts(at))
+        steps = span_ms // HISTORY_STEP_MS
+        sent = 0
+        with Progress(
+            TextColumn("[bold]simulating {task.fields[span]} of history"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            disable=not progress,
+        ) as bar:
+            task = bar.add_task("history", total=steps, span=self.config.history)
+            for first in range(0, steps, HISTORY_CHUNK):
+                last: asyncio.Future[list[Event]] | None = None
+                for _ in range(min(HISTORY_CHUNK, steps - first)):
+                    at += HISTORY_STEP_MS
+                    for agent in agents:
+                        command = agent.next_command(venue.engine)
+                        if command is not None:
+                            last = self._send(agent, command, at)
+                            sent += 1
+                if last is not None:
+                    # Commands apply in order: once the chunk's last is applied, all are, and
+                    # the agents have their feedback before the next chunk reads the books.
+                    await asyncio.gather(last, return_exceptions=True)
+                bar.update(task, advance=min(HISTORY_CHUNK, steps - first))
+        log.info("simulated %s of history (%d commands)", self.config.history, sent)
+        return sent
+
+    async def start(self) -> None:
+        venue = self.venue
+        accounts = await self._accounts()
+        self.agents = self._agents(accounts)
+        # Adopt the quotes a previous run (or the history) left on the book, so they are amended.
         for order in venue.engine.orders.values():
             if order.account_id == accounts[MAKER].id and order.source_id:
                 for agent in self.agents:
@@ -123,14 +190,16 @@ class Simulator:
                         agent.placed(order.source_id, order.id)
         self._task = asyncio.create_task(self._run(), name="simulator")
 
-    async def _fund(self, accounts) -> None:  # type: ignore[no-untyped-def]
+    async def _fund(self, accounts: Iterable[Account], at: int | None = None) -> None:
         currencies = sorted({m.base for m in self.venue.markets} | {m.quote for m in self.venue.markets})
         for account in accounts:
             for currency in currencies:
                 free = self.venue.engine.ledger.free(account.wallets[0], currency)
                 if free < FUNDING * LEDGER_ONE // 10:
                     await self.venue.execute(
-                        Deposit(account.wallets[0], currency, FUNDING * LEDGER_ONE - free), internal=True
+                        Deposit(account.wallets[0], currency, FUNDING * LEDGER_ONE - free),
+                        internal=True,
+                        at=at,
                     )
 
     async def stop(self) -> None:
@@ -171,9 +240,11 @@ class Simulator:
                     else []
                 )
 
-    def _send(self, agent: MarketAgent, command: Command) -> None:
+    def _send(
+        self, agent: MarketAgent, command: Command, at: int | None = None
+    ) -> asyncio.Future[list[Event]]:
         self._inflight += 1
-        future = self.venue.submit(command, internal=True)
+        future = self.venue.submit(command, internal=True, at=at)
 
         def done(fut: asyncio.Future[list[Event]]) -> None:
             self._inflight -= 1
@@ -184,3 +255,4 @@ class Simulator:
             _feedback(agent, command, fut.result())
 
         future.add_done_callback(done)
+        return future
