@@ -3,7 +3,7 @@
 DBot automates on-chain trading: wallets copy the trades of target wallets, with take-profit /
 stop-loss orders, limit orders and fast swaps. On sandex the venue is the chain (see
 docs/dbot.md): a wallet is a sandex wallet, a pair is a market symbol, a token is its base
-currency. The trading logic lives in the core (`sandex.core.copytrading`); this package only
+currency. The trading logic lives in `sandex.automation`; this package only
 translates:
 
 - `wire`: request envelope in, rpcResponse / error / subscribe replies out;

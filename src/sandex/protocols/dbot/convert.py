@@ -15,13 +15,14 @@ from typing import Any
 
 import msgspec
 
-from ...core import copy_commands as cc
-from ...core.copy_model import RATIO_DECIMALS, BuySettings, PnlStep, SellSettings, TaskSpec
+from ... import automation as cc
+from ...automation import RATIO_DECIMALS, BuySettings, PnlStep, SellSettings, TaskSpec
 from ...core.engine import Engine
 from ...core.markets import Market
 from ...core.numbers import LEDGER_DECIMALS, NumberError, format_trimmed, parse_scaled
 from . import params as p
-from .wire import ENCODER, LOOSE, DbotError
+from .errors import DbotError
+from .wire import ENCODER, LOOSE
 
 
 def _plain(value: Decimal) -> str:

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct, field
 
-from .wire import DbotError
+from .errors import DbotError
 
 Hour = Annotated[int, Meta(ge=0, le=23)]
 # msgspec cannot put bounds on Decimal: `convert` checks sign and range as it scales them.

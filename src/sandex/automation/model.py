@@ -20,9 +20,6 @@ from msgspec import Struct, field
 RATIO_DECIMALS = 9
 RATIO_ONE: int = 10**RATIO_DECIMALS
 
-#: DBot's chain names, recorded on tasks and notifications; every chain trades on the venue.
-DEFAULT_CHAINS: tuple[str, ...] = ("solana", "ethereum", "base", "bsc", "tron")
-
 #: Per-token buy limits (maxBuyTimesPerToken, maxBuyAmountPerToken) count the last 7 days.
 PER_TOKEN_WINDOW_MS = 7 * 24 * 3600 * 1000
 
@@ -99,7 +96,7 @@ class SellSettings(Struct, kw_only=True):
 class TaskSpec(Struct, kw_only=True):
     name: str
     enabled: bool = True
-    chain: str = "solana"
+    chain: str = ""  # a label the dialect checked (e.g. DBot's chain name), recorded on results
     target_ids: list[str]
     token_blacklist: list[str] = field(default_factory=list)  # base currencies or symbols
     token_whitelist: list[str] = field(default_factory=list)  # empty = every token

@@ -10,13 +10,8 @@ The record keeps its id while the trigger underneath is replaced, which happens 
 
 from __future__ import annotations
 
-from .commands import MARKET, SELL, PlaceTrigger
-from .copy_desk import DeskContext
-from .copy_events import E_EXPIRED, EXPIRED, SRC_FOLLOW, SRC_LIMIT, SRC_TRAILING
-from .copy_execution import Fill, Ticket, error_for_reject
-from .copy_model import CopyTask, PnlOrder, PnlStep
-from .copy_sizing import apply_ratio, stop_price, take_profit_price, trailing_price
-from .events import (
+from ..core.commands import MARKET, SELL, PlaceTrigger
+from ..core.events import (
     T_CANCELLED,
     T_DISABLED,
     T_EXPIRED,
@@ -26,6 +21,11 @@ from .events import (
     TradeEvent,
     TriggerEvent,
 )
+from .context import AutomationContext
+from .events import E_EXPIRED, EXPIRED, SRC_FOLLOW, SRC_LIMIT, SRC_TRAILING
+from .execution import Fill, Ticket, error_for_reject
+from .model import CopyTask, PnlOrder, PnlStep
+from .sizing import apply_ratio, stop_price, take_profit_price, trailing_price
 
 TAKE_PROFIT = "take_profit"
 STOP_LOSS = "stop_loss"
@@ -40,8 +40,8 @@ CANCELLED = "cancelled"
 COLLECTION = "pnl"
 
 
-class PnlDesk:
-    def __init__(self, ctx: DeskContext) -> None:
+class PnlManager:
+    def __init__(self, ctx: AutomationContext) -> None:
         self.ctx = ctx
         self.orders = ctx.state.pnl_orders
         #: symbol -> ids of waiting trailing stops (ordered, for a deterministic update order)

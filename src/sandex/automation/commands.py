@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from msgspec import Struct, field
 
-from .commands import Command, register_command
-from .copy_model import TaskSpec
+from ..core.commands import Command, register_command
+from .model import TaskSpec
 
 
 class CreateCopyTask(Command, tag="cp_new"):

@@ -7,7 +7,7 @@ render a trade notification (DBot's `tradeResultNotify`) without looking anythin
 
 from __future__ import annotations
 
-from .events import Event
+from ..core.events import Event
 
 # TradeResult.state
 DONE = "done"

@@ -7,9 +7,9 @@ triggers round up (never fire early), stop triggers round down.
 
 from __future__ import annotations
 
-from .book import BookSide
-from .copy_model import RATIO_ONE, BuySettings
-from .markets import Market
+from ..core.book import BookSide
+from ..core.markets import Market
+from .model import RATIO_ONE, BuySettings
 
 HOUR_MS = 3_600_000
 

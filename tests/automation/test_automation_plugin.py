@@ -5,8 +5,11 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from sandex.core.commands import CreateAccount, Deposit, PlaceOrder, Tick, decode_command, encode_command
-from sandex.core.copy_commands import (
+from sandex.automation import (
+    RATIO_ONE,
+    Automation,
+    AutomationEvent,
+    BuySettings,
     CreateCopyTask,
     CreateLimitOrders,
     DeleteCopyTasks,
@@ -14,13 +17,16 @@ from sandex.core.copy_commands import (
     LimitSetting,
     MoveCopyTasks,
     PlaceSwapOrder,
+    PnlStep,
     ReplaceCopyTask,
+    SellSettings,
+    TaskSpec,
     ToggleCopyTasks,
+    TradeResult,
     UpdateLimitOrder,
+    automation_id,
 )
-from sandex.core.copy_events import AutomationEvent, TradeResult
-from sandex.core.copy_model import RATIO_ONE, BuySettings, PnlStep, SellSettings, TaskSpec, automation_id
-from sandex.core.copytrading import CopyTrading
+from sandex.core.commands import CreateAccount, Deposit, PlaceOrder, Tick, decode_command, encode_command
 from sandex.core.engine import Engine
 from sandex.core.events import Rejected, TriggerEvent
 from sandex.core.markets import make_market
@@ -45,7 +51,7 @@ def setup_commands() -> list[tuple[object, int]]:
 
 
 def new_engine() -> Engine:
-    engine = Engine([BTC], seed=3, plugins=[CopyTrading()])
+    engine = Engine([BTC], seed=3, plugins=[Automation()])
     for command, ts in setup_commands():
         engine.apply(command, ts)  # type: ignore[arg-type]
     for account in (MM, LEADER, FOLLOWER, OTHER):
@@ -181,7 +187,7 @@ def test_same_commands_give_the_same_events_and_a_snapshot_midway_changes_nothin
     for cut in range(1, len(commands)):
         engine = new_engine()
         head = run(engine, commands[:cut])
-        restored = Engine([BTC], seed=3, plugins=[CopyTrading()])
+        restored = Engine([BTC], seed=3, plugins=[Automation()])
         restored.from_state(engine.to_state())
         assert restored.to_state() == engine.to_state()
         assert head + run(restored, commands[cut:]) == events, f"differs after a snapshot at command {cut}"
@@ -232,7 +238,7 @@ def test_a_partial_take_profit_shrinks_the_stop_loss_to_what_is_left() -> None:
     create(engine, spec(engine, sell=sell))
     leader_buy(engine, 1000)
     plugin = engine.plugins[0]
-    assert isinstance(plugin, CopyTrading)
+    assert isinstance(plugin, Automation)
     orders = {o.kind: o for o in plugin.state.pnl_orders.values()}
     bought = orders["stop_loss"].amount
     events = leader_buy(engine, 30_000, T0 + 2)  # lifts the price past 65,130
@@ -309,7 +315,7 @@ def test_limit_sell_is_a_ratio_of_the_balance_when_created() -> None:
         T0,
     )
     plugin = engine.plugins[0]
-    assert isinstance(plugin, CopyTrading)
+    assert isinstance(plugin, Automation)
     (order,) = plugin.state.limit_orders.values()
     assert order.amount == 250_000 and engine.triggers[order.trigger_id].status == "disabled"
     engine.apply(Deposit(wallet(engine, LEADER), "BTC", LEDGER_ONE), T0)
@@ -343,7 +349,7 @@ def test_a_copied_sell_of_everything_closes_the_pnl_orders() -> None:
     create(engine, spec(engine, sell=sell))
     leader_buy(engine, 1000)
     plugin = engine.plugins[0]
-    assert isinstance(plugin, CopyTrading)
+    assert isinstance(plugin, Automation)
     assert [o.state for o in plugin.state.pnl_orders.values()] == ["init", "init"]
     events = engine.apply(PlaceOrder(LEADER, "BTC_USDT", "sell", kind="market", amount=10_000), T0 + 2)
     (copied,) = results(events)

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .commands import BUY, SELL
-from .copy_commands import CreateCopyTask, DeleteCopyTasks, MoveCopyTasks, ReplaceCopyTask, ToggleCopyTasks
-from .copy_desk import DeskContext
-from .copy_events import (
+from ..core.commands import BUY, SELL
+from ..core.events import TradeEvent
+from ..core.markets import Market
+from ..core.numbers import LEDGER_DECIMALS, format_trimmed
+from .commands import CreateCopyTask, DeleteCopyTasks, MoveCopyTasks, ReplaceCopyTask, ToggleCopyTasks
+from .context import AutomationContext
+from .events import (
     E_AMOUNT_TOO_SMALL,
     E_INSUFFICIENT_BALANCE,
     E_MAX_BALANCE_REACHED,
@@ -33,10 +36,10 @@ from .copy_events import (
     R_TASK_NOT_FOUND,
     SRC_FOLLOW,
 )
-from .copy_execution import Fill, Ticket
-from .copy_model import PER_TOKEN_WINDOW_MS, RATIO_ONE, CopyTask, TaskSpec
-from .copy_pnl import PnlDesk
-from .copy_sizing import (
+from .execution import Fill, Ticket
+from .model import PER_TOKEN_WINDOW_MS, RATIO_ONE, CopyTask, TaskSpec
+from .pnl import PnlManager
+from .sizing import (
     buy_budget,
     estimate_fill,
     in_hour_window,
@@ -44,14 +47,10 @@ from .copy_sizing import (
     slippage_exceeded,
     within,
 )
-from .events import TradeEvent
-from .markets import Market
-from .numbers import LEDGER_DECIMALS, format_trimmed
 
-MAX_TARGETS = 10
-MAX_TOKEN_LIST = 20
-MAX_PNL_STEPS = {"take_profit": 6, "stop_loss": 6, "trailing_stop": 1}
-MAX_PNL_EXPIRE_MS = 432_000_000
+BUY_AMOUNT_TYPES = ("fixed_amount", "fixed_ratio", "follow_amount")
+SELL_MODES = ("mixed", "only_copy", "only_pnl")
+SELL_AMOUNT_TYPES = ("all", "follow_ratio", "x_target_ratio")
 
 
 class TargetFill:
@@ -88,8 +87,8 @@ class Skip(Exception):
         self.message = message
 
 
-class FollowDesk:
-    def __init__(self, ctx: DeskContext, pnl: PnlDesk) -> None:
+class FollowManager:
+    def __init__(self, ctx: AutomationContext, pnl: PnlManager) -> None:
         self.ctx = ctx
         self.pnl = pnl
         self.tasks = ctx.state.tasks
@@ -201,10 +200,10 @@ class FollowDesk:
     def _check(self, account_id: int, spec: TaskSpec) -> str | None:
         """Validate a task; returns the wallet it trades from, or None (rejected)."""
         engine = self.ctx.engine
-        problem = _spec_problem(spec, self.ctx.chains)
+        problem = _spec_problem(spec)
         wallet = engine.resolve_wallet(account_id, spec.wallet_id)
         if problem is None and wallet is None:
-            problem = f"walletId {spec.wallet_id!r} is not one of the account's wallets"
+            problem = f"wallet {spec.wallet_id!r} is not one of the account's wallets"
         if problem is None:
             for target in spec.target_ids:
                 if target not in engine.wallets:
@@ -295,7 +294,7 @@ class FollowDesk:
         if times_cap is not None and len(history) >= times_cap:
             raise Skip(
                 E_MAX_BUY_TIMES_REACHED,
-                f"{len(history)} copied buys of {market.base} in 7 days reach maxBuyTimesPerToken ({times_cap})",
+                f"{len(history)} copied buys of {market.base} in 7 days reach the task's limit ({times_cap})",
             )
         minimum = max(market.min_value * market.value_to_ledger, 1)
         if settings.max_buy_amount_per_token is not None:
@@ -303,7 +302,7 @@ class FollowDesk:
             if room < minimum:
                 raise Skip(
                     E_MAX_BUY_AMOUNT_REACHED,
-                    f"copied buys of {market.base} in 7 days reach maxBuyAmountPerToken "
+                    f"copied buys of {market.base} in 7 days reach the task's limit "
                     f"({_ui(settings.max_buy_amount_per_token)} {market.quote})",
                 )
             budget = min(budget, room)
@@ -312,7 +311,7 @@ class FollowDesk:
         if settings.max_balance is not None and free > settings.max_balance:
             raise Skip(
                 E_MAX_BALANCE_REACHED,
-                f"{quote} balance {_ui(free)} is above maxBalanceUI {_ui(settings.max_balance)}",
+                f"{quote} balance {_ui(free)} is above the task's maximum balance {_ui(settings.max_balance)}",
             )
         if free < budget:
             raise Skip(
@@ -322,7 +321,7 @@ class FollowDesk:
         if free - budget < settings.reserved_amount:
             raise Skip(
                 E_RESERVED_AMOUNT,
-                f"the buy would leave less than reservedAmountUI ({_ui(settings.reserved_amount)} {quote})",
+                f"the buy would leave less than the reserved amount ({_ui(settings.reserved_amount)} {quote})",
             )
         if budget < minimum:
             raise Skip(
@@ -426,48 +425,27 @@ def _recent_buys(task: CopyTask, token: str, now: int) -> list[list[int]]:
     return history
 
 
-def _spec_problem(spec: TaskSpec, chains: frozenset[str]) -> str | None:
+def _spec_problem(spec: TaskSpec) -> str | None:
+    """What makes a task meaningless to run, or None. A dialect's own limits (how many targets or
+    steps, how long an expiry, which chain names exist) are that dialect's to check, in its words, before it builds the
+    command; these are the invariants the plugin's arithmetic relies on."""
     buy, sell = spec.buy, spec.sell
     checks: list[tuple[bool, str]] = [
-        (bool(spec.name.strip()), "name is required"),
-        (spec.chain in chains, f"chain {spec.chain!r} is not one of {', '.join(sorted(chains))}"),
-        (1 <= len(spec.target_ids) <= MAX_TARGETS, f"targetIds needs 1 to {MAX_TARGETS} wallet ids"),
+        (bool(spec.name.strip()), "the task needs a name"),
+        (bool(spec.target_ids), "the task needs at least one target wallet"),
+        (buy.amount_type in BUY_AMOUNT_TYPES, f"unknown buy amount type {buy.amount_type!r}"),
+        (buy.max_buy_amount > 0, "the maximum buy amount must be above 0"),
         (
-            len(spec.token_blacklist) <= MAX_TOKEN_LIST,
-            f"tokenBlacklist holds at most {MAX_TOKEN_LIST} tokens",
-        ),
-        (
-            len(spec.token_whitelist) <= MAX_TOKEN_LIST,
-            f"tokenWhitelist holds at most {MAX_TOKEN_LIST} tokens",
-        ),
-        (
-            buy.amount_type in ("fixed_amount", "fixed_ratio", "follow_amount"),
-            f"unknown buyAmountType {buy.amount_type!r}",
-        ),
-        (buy.max_buy_amount > 0, "maxBuyAmountUI must be above 0"),
-        (0 <= buy.buy_ratio <= 10 * RATIO_ONE, "buyRatio must be within 0..10"),
-        (
-            0 <= buy.max_slippage <= RATIO_ONE and 0 <= sell.max_slippage <= RATIO_ONE,
-            "maxSlippage must be within 0..1",
-        ),
-        (
-            all(0 <= h <= 23 for h in (buy.start_hour, buy.end_hour, sell.start_hour, sell.end_hour)),
-            "hours must be within 0..23",
+            buy.buy_ratio >= 0 and buy.max_slippage >= 0 and sell.max_slippage >= 0,
+            "ratios cannot be negative",
         ),
         (
             buy.max_buy_times_per_token is None or buy.max_buy_times_per_token >= 1,
-            "maxBuyTimesPerToken must be at least 1",
+            "the buy count per token must be at least 1",
         ),
-        (sell.mode in ("mixed", "only_copy", "only_pnl"), f"unknown sell mode {sell.mode!r}"),
-        (
-            sell.amount_type in ("all", "follow_ratio", "x_target_ratio"),
-            f"unknown sellAmountType {sell.amount_type!r}",
-        ),
-        (0 <= sell.x_target_ratio <= 100 * RATIO_ONE, "xTargetRatio must be within 0..100"),
-        (
-            0 <= sell.expire_delta <= MAX_PNL_EXPIRE_MS,
-            f"pnlOrderExpireDelta must be within 0..{MAX_PNL_EXPIRE_MS}",
-        ),
+        (sell.mode in SELL_MODES, f"unknown sell mode {sell.mode!r}"),
+        (sell.amount_type in SELL_AMOUNT_TYPES, f"unknown sell amount type {sell.amount_type!r}"),
+        (sell.x_target_ratio >= 0 and sell.expire_delta >= 0, "sell settings cannot be negative"),
     ]
     for ok, message in checks:
         if not ok:
@@ -477,11 +455,9 @@ def _spec_problem(spec: TaskSpec, chains: frozenset[str]) -> str | None:
         ("stop_loss", sell.stop_loss),
         ("trailing_stop", sell.trailing_stop),
     ):
-        if len(steps) > MAX_PNL_STEPS[kind]:
-            return f"at most {MAX_PNL_STEPS[kind]} {kind.replace('_', '-')} steps"
         for step in steps:
             if step.price_percent <= 0 or not 0 < step.amount_percent <= RATIO_ONE:
-                return f"{kind.replace('_', '-')} steps need pricePercent > 0 and amountPercent within (0, 1]"
+                return f"{kind.replace('_', '-')} steps need a price move above 0 and a share within (0, 1]"
     return None
 
 

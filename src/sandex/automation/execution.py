@@ -16,8 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from .commands import BUY, IOC, MARKET, PlaceOrder
-from .copy_events import (
+from ..core.commands import BUY, IOC, MARKET, PlaceOrder
+from ..core.engine import Engine
+from ..core.events import E_BELOW_MIN_AMOUNT, E_BELOW_MIN_VALUE, TradeEvent
+from ..core.events import E_INSUFFICIENT_BALANCE as ENGINE_INSUFFICIENT
+from ..core.numbers import LEDGER_DECIMALS, format_trimmed
+from .events import (
     DONE,
     E_AMOUNT_TOO_SMALL,
     E_INSUFFICIENT_BALANCE,
@@ -26,10 +30,6 @@ from .copy_events import (
     FAIL,
     TradeResult,
 )
-from .engine import Engine
-from .events import E_BELOW_MIN_AMOUNT, E_BELOW_MIN_VALUE, TradeEvent
-from .events import E_INSUFFICIENT_BALANCE as ENGINE_INSUFFICIENT
-from .numbers import LEDGER_DECIMALS, format_trimmed
 
 
 class Ticket:
