@@ -6,7 +6,9 @@
   `ws.ping()`); a connection silent for `limits.dbot.heartbeat_timeout_s` (60) is closed.
 - Replies: every request gets exactly one `rpcResponse` echoing its id; a bad request gets
   `err: true` and the connection stays up. REST errors are in-band too (HTTP 200, `err: true`),
-  except 401 (no key) and 429 (over `limits.dbot.rest_calls_per_minute`, per account).
+  except 401 (no key), 404 / 405 (no such endpoint or method), 413 (body too large), 429 (over
+  `limits.dbot.rest_calls_per_minute`, per account) and 503 (order entry halted) — always with
+  DBot's JSON error body, never aiohttp's plain text.
 - Pushes: every `TradeResult` of an account becomes one `tradeResultNotify`, encoded once and
   written to each of the account's sessions whose `tradeTypeFilter` wants it.
 - Faults: a profile with `ignore_pings` leaves JSON pings unanswered (the only requests that get
@@ -234,3 +236,20 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     router.add_post("/automation/swap_order", rest("createSwapOrder", _body))
     router.add_get("/automation/swap_orders", rest("getSwapOrders", _query(lists=("ids",))))
     router.add_get("/account/wallets", rest("listWallets", _query()))
+    # Last, so they only see what no route above took: DBot's error body, not aiohttp's text.
+    for prefix in ("/automation", "/account"):
+        router.add_route("*", prefix + "/{tail:.*}", _unrouted)
+
+
+async def _unrouted(request: web.Request) -> web.Response:
+    """A DBot path with no such endpoint, or a method the endpoint does not take."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.canonical.endswith("/{tail}"):
+            continue  # the catch-alls themselves
+        _, methods = await resource.resolve(request)
+        allowed |= methods
+    if allowed:
+        message = f"method {request.method} not allowed on {request.path}: use {', '.join(sorted(allowed))}"
+        return _json(rest_error(message), 405)
+    return _json(rest_error(f"no DBot endpoint {request.method} {request.path}"), 404)
