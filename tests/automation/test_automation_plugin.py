@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import msgspec
 import pytest
 
@@ -221,13 +223,41 @@ def test_target_range_balance_floor_and_ceiling() -> None:
     assert results(leader_buy(engine2, 1000))[0].error_code == "E_MAX_BALANCE_REACHED"
 
 
-def test_copies_are_never_copied_again_even_in_a_cycle() -> None:
+def test_a_copy_is_copied_again_but_never_back_into_its_chain() -> None:
+    # Issue 16 item 14: a task following the copier copies the copy (before: never copied again).
     engine = new_engine()
     create(engine, spec(engine, target=LEADER))  # follower follows the leader
     create(engine, spec(engine, target=FOLLOWER), account=LEADER)  # and the leader follows back
     create(engine, spec(engine, target=FOLLOWER), account=OTHER)  # someone follows the follower
     copies = results(leader_buy(engine, 1000))
-    assert [(r.account_id, r.state) for r in copies] == [(FOLLOWER, "done")]
+    assert [(r.account_id, r.state, r.error_code) for r in copies] == [
+        (FOLLOWER, "done", ""),  # the copy
+        (LEADER, "fail", "E_COPY_LOOP"),  # not copied back to where it came from
+        (OTHER, "done", ""),  # the copy of the copy
+    ]
+    assert wallet(engine, LEADER) in copies[1].error_message
+    # The copy of the copy is not copied back either: the chain ends here, after two steps.
+    assert len(copies) == 3
+
+
+def test_a_chain_of_copies_ends_at_the_depth_limit() -> None:
+    engine = new_engine()
+    chain = [LEADER, FOLLOWER, OTHER]
+    for name in ("fourth", "fifth", "sixth"):
+        engine.apply(CreateAccount(name, f"{name}-key", f"{name}-secret"), T0)
+        account = max(engine.accounts)
+        engine.apply(Deposit(wallet(engine, account), "USDT", 1_000_000 * LEDGER_ONE), T0)
+        chain.append(account)
+    for target, account in itertools.pairwise(chain):
+        create(engine, spec(engine, target=target, amount_type="follow_amount"), account=account)
+    copies = results(leader_buy(engine, 1000))
+    assert [(r.state, r.error_code) for r in copies] == [
+        ("done", ""),  # 1 step from the leader
+        ("done", ""),  # 2
+        ("done", ""),  # 3 = MAX_COPY_DEPTH
+        ("fail", "E_COPY_DEPTH"),  # a 4th step is refused, and nothing follows it
+    ]
+    assert [r.account_id for r in copies] == chain[1:5]
 
 
 def test_a_partial_take_profit_shrinks_the_stop_loss_to_what_is_left() -> None:

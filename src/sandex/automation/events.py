@@ -35,6 +35,8 @@ E_AMOUNT_TOO_SMALL = "E_AMOUNT_TOO_SMALL"
 E_NO_LIQUIDITY = "E_NO_LIQUIDITY"
 E_SLIPPAGE_EXCEEDED = "E_SLIPPAGE_EXCEEDED"
 E_EXPIRED = "E_EXPIRED"
+E_COPY_LOOP = "E_COPY_LOOP"
+E_COPY_DEPTH = "E_COPY_DEPTH"
 E_OTHERS = "E_OTHERS"
 
 # Reject codes of automation commands (Rejected.code; the dialect maps them to its errors).

@@ -39,6 +39,7 @@ class Ticket:
         "account_id",
         "chain",
         "is_copy",
+        "lineage",
         "result_id",
         "side",
         "source",
@@ -61,6 +62,7 @@ class Ticket:
         source_id: str,
         *,
         is_copy: bool = False,
+        lineage: tuple[str, ...] = (),
     ) -> None:
         self.account_id = account_id
         self.wallet_id = wallet_id
@@ -71,8 +73,10 @@ class Ticket:
         self.source = source
         self.sub_source = sub_source
         self.source_id = source_id
-        #: a copied buy/sell: its own fills are never copied again (that could loop forever)
+        #: a copied buy/sell: its fills are copied again only within the loop rules (see follow)
         self.is_copy = is_copy
+        #: copies: the wallets upstream of this one, the origin first (see follow)
+        self.lineage = lineage
 
 
 class Fill:

@@ -5,8 +5,14 @@ command are summed (a market order sweeping five levels is one fill, copied once
 collected from `on_trade` and copied in one deferred step, after the matching step that made
 them, task by task in creation order.
 
-Loops are impossible by construction: a trade in which a copied order took part is never copied
-(neither side of it), so copies of copies, or two tasks following each other, end after one step.
+A copy is a trade like any other: a task that follows the copier copies it again (a copy of a
+copy). Every fill carries its lineage, the wallets whose trades caused it (the origin first):
+() for a trade of the wallet's own, the copy's upstream wallets for a copy, and the copy's
+upstream plus the copier for the maker a copy traded against. Two explicit rules end every chain:
+- no copying back: a task whose wallet is already in the lineage (or is the target) fails with
+  E_COPY_LOOP, so of two tasks following each other one copies and the other refuses;
+- a depth limit: a copy more than MAX_COPY_DEPTH steps from the origin fails with E_COPY_DEPTH.
+Each copy adds a wallet to the lineage, so a chain ends after at most MAX_COPY_DEPTH steps.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from .commands import CreateCopyTask, DeleteCopyTasks, MoveCopyTasks, ReplaceCop
 from .context import AutomationContext
 from .events import (
     E_AMOUNT_TOO_SMALL,
+    E_COPY_DEPTH,
+    E_COPY_LOOP,
     E_INSUFFICIENT_BALANCE,
     E_MAX_BALANCE_REACHED,
     E_MAX_BUY_AMOUNT_REACHED,
@@ -48,6 +56,8 @@ from .sizing import (
     within,
 )
 
+#: A copy of a copy of a copy is the deepest: the chain of copies of one trade ends there.
+MAX_COPY_DEPTH = 3
 BUY_AMOUNT_TYPES = ("fixed_amount", "fixed_ratio", "follow_amount")
 SELL_MODES = ("mixed", "only_copy", "only_pnl")
 SELL_AMOUNT_TYPES = ("all", "follow_ratio", "x_target_ratio")
@@ -60,6 +70,7 @@ class TargetFill:
         "amount",
         "first_trade_id",
         "holding_after",
+        "lineage",
         "order_id",
         "side",
         "symbol",
@@ -67,8 +78,18 @@ class TargetFill:
         "wallet_id",
     )
 
-    def __init__(self, wallet_id: str, order_id: int, side: str, symbol: str, first_trade_id: int) -> None:
+    def __init__(
+        self,
+        wallet_id: str,
+        order_id: int,
+        side: str,
+        symbol: str,
+        first_trade_id: int,
+        lineage: tuple[str, ...],
+    ) -> None:
         self.wallet_id = wallet_id
+        #: the wallets whose trades caused this fill, origin first (() for the wallet's own trade)
+        self.lineage = lineage
         self.order_id = order_id
         self.side = side
         self.symbol = symbol
@@ -219,24 +240,34 @@ class FollowManager:
 
     # -- target fills ------------------------------------------------------------------------
 
-    def on_trade(self, trade: TradeEvent) -> None:
+    def on_trade(self, trade: TradeEvent, upstream: tuple[str, ...] | None) -> None:
+        """Collect the fills of followed wallets; `upstream` is the lineage of the taker when the
+        taker is a copy (None: the taker traded on its own)."""
         by_target = self._by_target
         if not by_target:
             return
-        if trade.taker_wallet_id in by_target:
-            self._collect(trade, trade.taker_wallet_id, trade.taker_order_id, trade.taker_side)
+        taker = trade.taker_wallet_id
+        if taker in by_target:
+            self._collect(trade, taker, trade.taker_order_id, trade.taker_side, upstream or ())
         if trade.maker_wallet_id in by_target:
-            self._collect(
-                trade, trade.maker_wallet_id, trade.maker_order_id, SELL if trade.taker_side == BUY else BUY
-            )
+            side = SELL if trade.taker_side == BUY else BUY
+            caused = () if upstream is None else (*upstream, taker)
+            self._collect(trade, trade.maker_wallet_id, trade.maker_order_id, side, caused)
 
-    def _collect(self, trade: TradeEvent, wallet_id: str, order_id: int, side: str) -> None:
+    def _collect(
+        self, trade: TradeEvent, wallet_id: str, order_id: int, side: str, lineage: tuple[str, ...]
+    ) -> None:
         key = (wallet_id, order_id)
         fill = self._pending.get(key)
         if fill is None:
             if not self._pending:
                 self.ctx.engine.defer(self._copy_pending)
-            fill = self._pending[key] = TargetFill(wallet_id, order_id, side, trade.symbol, trade.trade_id)
+            fill = self._pending[key] = TargetFill(
+                wallet_id, order_id, side, trade.symbol, trade.trade_id, lineage
+            )
+        elif lineage != fill.lineage:
+            # A resting order hit by several chains in one step: it carries all of them.
+            fill.lineage = (*fill.lineage, *(w for w in lineage if w not in fill.lineage))
         fill.amount += trade.amount
         fill.value += trade.value
         base = self.ctx.engine.markets[trade.symbol].base
@@ -264,18 +295,20 @@ class FollowManager:
             "",
             task.id,
             is_copy=True,
+            lineage=(*target.lineage, target.wallet_id),
         )
+        if target.side == BUY:
+            if not task.spec.buy.enabled:
+                return
+        elif not task.spec.sell.enabled or task.spec.sell.mode == "only_pnl":
+            return
         executor = self.ctx.executor
         try:
+            _check_lineage(task, ticket, target)
             if target.side == BUY:
-                if not task.spec.buy.enabled:
-                    return
                 budget = self._buy_budget(task, market, target)
                 executor.market(ticket, quote_amount=budget, on_done=self._bought_callback(task))
             else:
-                sell = task.spec.sell
-                if not sell.enabled or sell.mode == "only_pnl":
-                    return
                 amount = self._sell_amount(task, market, target)
                 executor.market(ticket, amount=amount, on_done=self._sold_callback(task))
         except Skip as skip:
@@ -405,6 +438,22 @@ class FollowManager:
             self.pnl.fit_to_holding(task.id, ticket.symbol, holding)
 
         return sold
+
+
+def _check_lineage(task: CopyTask, ticket: Ticket, target: TargetFill) -> None:
+    """The loop rules (module docstring): no copying back into the chain, and a depth limit."""
+    if task.wallet_id in ticket.lineage:
+        raise Skip(
+            E_COPY_LOOP,
+            f"the {target.side} comes from a chain of copies through this wallet "
+            f"({' -> '.join(ticket.lineage)}); it is not copied back",
+        )
+    if len(target.lineage) >= MAX_COPY_DEPTH:
+        raise Skip(
+            E_COPY_DEPTH,
+            f"the {target.side} is already {len(target.lineage)} copies away from its origin; "
+            f"copies go at most {MAX_COPY_DEPTH} deep",
+        )
 
 
 def _check_token(spec: TaskSpec, market: Market) -> None:

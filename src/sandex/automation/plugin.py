@@ -81,8 +81,8 @@ class Automation(EnginePlugin):
     def on_trade(self, trade: TradeEvent) -> None:
         own = self.ctx.executor.on_trade(trade)
         self.pnl.on_trade(trade)
-        if own is None or not own.ticket.is_copy:
-            self.follow.on_trade(trade)
+        # A copy's trade is followed too (a copy of a copy), carrying the wallets upstream of it.
+        self.follow.on_trade(trade, own.ticket.lineage if own is not None and own.ticket.is_copy else None)
 
     def on_trigger(self, event: TriggerEvent) -> None:
         owner = self.ctx.triggers.get(event.trigger_id)
