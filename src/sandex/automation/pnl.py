@@ -145,7 +145,7 @@ class PnlManager:
             pnl.expires_at,
             pnl.wallet_id,
             SRC_FOLLOW,
-            pnl.source_id,
+            pnl.id,  # the trigger's public id in every dialect, as a limit order's id is for its trigger
             f"follow_{pnl.kind}",
             pnl.source_trade_id,
         )
