@@ -1,4 +1,4 @@
-"""Commands of the automation layer (copy trading, pnl orders, DBot limit and swap orders).
+"""Commands of the automation layer (copy trading, pnl orders, limit and swap orders).
 
 Like every engine command they are tagged msgspec structs journaled before they are applied, so
 tasks and their orders survive restarts by replay. Importing this module registers them with the

@@ -2,7 +2,7 @@
 
 `TradeResult` is the outcome of every automated trade attempt — copied buys and sells, pnl
 orders, limit orders, swap orders — successful or not. It carries everything a dialect needs to
-render a trade notification (DBot's `tradeResultNotify`) without looking anything up.
+render a trade notification (e.g. DBot's) without looking anything up.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ DONE = "done"
 FAIL = "fail"
 EXPIRED = "expired"
 
-# TradeResult.source (DBot's names)
+# TradeResult.source: the automation's order sources (a dialect may show them as they are)
 SRC_FOLLOW = "follow_order"
 SRC_LIMIT = "limit_order"  # limit orders, and take-profit / stop-loss orders
 SRC_TRAILING = "trailing_stop_order"
 SRC_SWAP = "swap_order"
 
-# Error codes of failed attempts. DBot documents the shape (`errorCode`, `errorMessage`) and
-# E_OTHERS; the specific codes are sandex's, so a client can tell failures apart.
+# Error codes of failed attempts (a dialect shows them as they are: DBot documents E_OTHERS and
+# the shape; the specific codes are sandex's, so a client can tell failures apart).
 E_INSUFFICIENT_BALANCE = "E_INSUFFICIENT_BALANCE"
 E_TOKEN_BLACKLISTED = "E_TOKEN_BLACKLISTED"
 E_TOKEN_NOT_WHITELISTED = "E_TOKEN_NOT_WHITELISTED"
@@ -58,7 +58,7 @@ class AutomationEvent(Event, tag="auto"):
 class TradeResult(Event, tag="tresult"):
     account_id: int
     wallet_id: str
-    result_id: str  # copies: <taskId>_<tradeId>; pnl/limit/swap orders: the order's id
+    result_id: str  # copies: <task id>_<trade id>; pnl/limit/swap orders: the order's id
     state: str  # DONE | FAIL | EXPIRED
     source: str  # SRC_*
     sub_source: str  # follow_take_profit | follow_stop_loss | follow_trailing_stop | ""
@@ -70,7 +70,7 @@ class TradeResult(Event, tag="tresult"):
     receive_amount: int  # ledger scale, net of the fee: base (buy) or quote (sell) received
     fill_amount: int  # base filled, market amount scale
     fill_value: int  # quote value filled, market value scale (price = fill_value / fill_amount)
-    trade_id: int  # the first trade of the fill (DBot's "hash"); 0 when nothing traded
-    block: int  # that trade's event sequence number (DBot's "block"); 0 when nothing traded
+    trade_id: int  # the first trade of the fill (a dialect's fill hash); 0 when nothing traded
+    block: int  # that trade's event sequence number (a dialect's block); 0 when nothing traded
     error_code: str
     error_message: str

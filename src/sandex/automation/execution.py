@@ -1,7 +1,7 @@
 """Placing automated market orders and reporting each one's outcome as a `TradeResult`.
 
 Every automated trade — a copied buy or sell, a fired pnl or limit order, a swap order — is a
-market order (DBot swaps at market on chain). The engine matches it synchronously, but plugins
+market order (as on-chain swaps are). The engine matches it synchronously, but plugins
 see its trades only later in the same command, through `on_trade`. So the executor registers the
 order, accumulates its trades (amount, value, fee, first trade) as they are dispatched, and
 finishes it in a deferred step: the engine dispatches pending trades before it runs any deferred

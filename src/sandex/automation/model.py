@@ -16,11 +16,11 @@ import hashlib
 
 from msgspec import Struct, field
 
-#: Decimal places of every ratio and percentage (buyRatio, maxSlippage, stopEarnPercent, ...).
+#: Decimal places of every ratio and percentage (buy ratio, slippage, take-profit percentages, ...).
 RATIO_DECIMALS = 9
 RATIO_ONE: int = 10**RATIO_DECIMALS
 
-#: Per-token buy limits (maxBuyTimesPerToken, maxBuyAmountPerToken) count the last 7 days.
+#: Per-token buy limits (buys and quote spent per token) count the last 7 days.
 PER_TOKEN_WINDOW_MS = 7 * 24 * 3600 * 1000
 
 #: Finished pnl/limit/swap records kept per account for the list views; older ones are dropped so
@@ -134,7 +134,7 @@ class PnlOrder(Struct, kw_only=True):
     chain: str
     source: str  # follow_order
     source_id: str  # the task id
-    source_trade_id: str  # the copied buy's result id: <taskId>_<tradeId> (its "position")
+    source_trade_id: str  # the copied buy's result id: <task id>_<trade id> (its "position")
     kind: str  # take_profit | stop_loss | trailing_stop
     group_idx: int
     base_value: int  # the buy's filled value (value scale) and amount: the base price is
@@ -148,7 +148,7 @@ class PnlOrder(Struct, kw_only=True):
     expires_at: int  # 0 = never
     expire_execute: bool
     enabled: bool = True
-    disabled_by_task: bool = False  # disabled by closePnlOrder, re-enabled with the task
+    disabled_by_task: bool = False  # disabled with its task, re-enabled with the task
     state: str = "init"  # init | processing | done | fail | expired | cancelled
     trigger_id: int = 0
     created_ts: int
@@ -160,7 +160,7 @@ class PnlOrder(Struct, kw_only=True):
 
 
 class LimitOrder(Struct, kw_only=True):
-    """A DBot limit order: a market buy (quote budget) or sell (ratio of the balance at creation)
+    """A limit order: a market buy (quote budget) or sell (ratio of the balance at creation)
     placed when the last price crosses the trigger."""
 
     id: str
@@ -191,7 +191,7 @@ class LimitOrder(Struct, kw_only=True):
 
 
 class SwapOrder(Struct, kw_only=True):
-    """A DBot fast buy / sell: a market order now."""
+    """A swap (fast buy / sell): a market order now."""
 
     id: str
     account_id: int
@@ -218,5 +218,5 @@ class AutomationState(Struct, kw_only=True):
     pnl_orders: dict[str, PnlOrder] = field(default_factory=dict)
     limit_orders: dict[str, LimitOrder] = field(default_factory=dict)
     swap_orders: dict[str, SwapOrder] = field(default_factory=dict)
-    #: copied buy (<taskId>_<tradeId>) -> base amount its pnl orders may still sell
+    #: copied buy (<task id>_<trade id>) -> base amount its pnl orders may still sell
     positions: dict[str, int] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""DBot limit orders (engine trigger orders) and swap orders (market orders now).
+"""Limit orders (engine trigger orders) and swap orders (market orders now).
 
 A limit buy spends a quote budget once the last price crosses its trigger; a limit sell sells a
 ratio of the wallet's free base balance, taken when the order is created (engine triggers carry

@@ -46,7 +46,7 @@ class PnlManager:
         self.orders = ctx.state.pnl_orders
         #: symbol -> ids of waiting trailing stops (ordered, for a deterministic update order)
         self._trailing: dict[str, dict[str, None]] = {}
-        #: position (<taskId>_<tradeId>) -> ids of its pnl orders
+        #: position (<task id>_<trade id>) -> ids of its pnl orders
         self._by_position: dict[str, list[str]] = {}
 
     def reindex(self) -> None:
@@ -258,7 +258,7 @@ class PnlManager:
         return [p for p in self.orders.values() if p.source_id == task_id]
 
     def pause_for_task(self, task_id: str) -> None:
-        """closePnlOrder: disable the task's waiting pnl orders (re-enabled with the task)."""
+        """Disable the task's waiting pnl orders (re-enabled with the task)."""
         for pnl in self.of_task(task_id):
             if pnl.state == INIT and pnl.enabled:
                 pnl.enabled = False
