@@ -8,11 +8,9 @@ render a trade notification (e.g. DBot's) without looking anything up.
 from __future__ import annotations
 
 from ..core.events import Event
+from .model import DONE, EXPIRED, FAIL, ResultState, Side
 
-# TradeResult.state
-DONE = "done"
-FAIL = "fail"
-EXPIRED = "expired"
+__all__ = ["DONE", "EXPIRED", "FAIL"]  # TradeResult.state, defined with the other states in model
 
 # TradeResult.source: the automation's order sources (a dialect may show them as they are)
 SRC_FOLLOW = "follow_order"
@@ -59,12 +57,12 @@ class TradeResult(Event, tag="tresult"):
     account_id: int
     wallet_id: str
     result_id: str  # copies: <task id>_<trade id>; pnl/limit/swap orders: the order's id
-    state: str  # DONE | FAIL | EXPIRED
+    state: ResultState
     source: str  # SRC_*
     sub_source: str  # follow_take_profit | follow_stop_loss | follow_trailing_stop | ""
     source_id: str  # the task (copies, pnl orders) or order id
     chain: str
-    side: str  # buy | sell
+    side: Side
     symbol: str
     send_amount: int  # ledger scale: quote spent (buy) or base sold (sell)
     receive_amount: int  # ledger scale, net of the fee: base (buy) or quote (sell) received

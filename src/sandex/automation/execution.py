@@ -30,6 +30,7 @@ from .events import (
     FAIL,
     TradeResult,
 )
+from .model import ResultState
 
 
 class Ticket:
@@ -224,7 +225,7 @@ class Executor:
     def emit(
         self,
         ticket: Ticket,
-        state: str,
+        state: ResultState,
         send: int = 0,
         receive: int = 0,
         amount: int = 0,
@@ -256,7 +257,7 @@ class Executor:
             message,
         )
 
-    def fail(self, ticket: Ticket, code: str, message: str, state: str = FAIL) -> None:
+    def fail(self, ticket: Ticket, code: str, message: str, state: ResultState = FAIL) -> None:
         """Report an attempt that placed nothing."""
         self.emit(ticket, state, code=code, message=message)
 

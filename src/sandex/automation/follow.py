@@ -18,6 +18,7 @@ Each copy adds a wallet to the lineage, so a chain ends after at most MAX_COPY_D
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import get_args
 
 from ..core.commands import BUY, SELL
 from ..core.events import TradeEvent
@@ -45,7 +46,15 @@ from .events import (
     SRC_FOLLOW,
 )
 from .execution import Fill, Ticket
-from .model import PER_TOKEN_WINDOW_MS, RATIO_ONE, CopyTask, TaskSpec
+from .model import (
+    PER_TOKEN_WINDOW_MS,
+    RATIO_ONE,
+    BuyAmountType,
+    CopyTask,
+    SellAmountType,
+    SellMode,
+    TaskSpec,
+)
 from .pnl import PnlManager
 from .sizing import (
     buy_budget,
@@ -58,9 +67,10 @@ from .sizing import (
 
 #: A copy of a copy of a copy is the deepest: the chain of copies of one trade ends there.
 MAX_COPY_DEPTH = 3
-BUY_AMOUNT_TYPES = ("fixed_amount", "fixed_ratio", "follow_amount")
-SELL_MODES = ("mixed", "only_copy", "only_pnl")
-SELL_AMOUNT_TYPES = ("all", "follow_ratio", "x_target_ratio")
+# Checked again for commands built in code (msgspec checks the ones it decodes from the journal).
+BUY_AMOUNT_TYPES = get_args(BuyAmountType)
+SELL_MODES = get_args(SellMode)
+SELL_AMOUNT_TYPES = get_args(SellAmountType)
 
 
 class TargetFill:

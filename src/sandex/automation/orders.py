@@ -20,10 +20,8 @@ from .commands import (
 from .context import AutomationContext
 from .events import E_EXPIRED, EXPIRED, R_INVALID_ORDER, R_ORDER_NOT_FOUND, SRC_LIMIT, SRC_SWAP
 from .execution import Fill, Ticket, error_for_reject
-from .model import RATIO_ONE, LimitOrder, SwapOrder
+from .model import CANCELLED, DONE, FAIL, INIT, PROCESSING, RATIO_ONE, LimitOrder, OrderState, SwapOrder
 from .sizing import apply_ratio
-
-INIT, PROCESSING, DONE, FAIL, CANCELLED = "init", "processing", "done", "fail", "cancelled"
 
 
 class OrderManager:
@@ -234,7 +232,7 @@ class OrderManager:
         order.tx_value, order.tx_amount = fill.value, fill.amount
         self._close_limit(order, DONE, "", "")
 
-    def _close_limit(self, order: LimitOrder, state: str, code: str, message: str) -> None:
+    def _close_limit(self, order: LimitOrder, state: OrderState, code: str, message: str) -> None:
         order.state, order.error_code, order.error_message = state, code, message
         self.ctx.finished("limit", order, self.limits)
 

@@ -24,18 +24,22 @@ from ..core.events import (
 from .context import AutomationContext
 from .events import E_EXPIRED, EXPIRED, SRC_FOLLOW, SRC_LIMIT, SRC_TRAILING
 from .execution import Fill, Ticket, error_for_reject
-from .model import CopyTask, PnlOrder, PnlStep
+from .model import (
+    CANCELLED,
+    DONE,
+    FAIL,
+    INIT,
+    PROCESSING,
+    STOP_LOSS,
+    TAKE_PROFIT,
+    TRAILING_STOP,
+    CopyTask,
+    OrderState,
+    PnlKind,
+    PnlOrder,
+    PnlStep,
+)
 from .sizing import apply_ratio, stop_price, take_profit_price, trailing_price
-
-TAKE_PROFIT = "take_profit"
-STOP_LOSS = "stop_loss"
-TRAILING_STOP = "trailing_stop"
-
-INIT = "init"
-PROCESSING = "processing"
-DONE = "done"
-FAIL = "fail"
-CANCELLED = "cancelled"
 
 COLLECTION = "pnl"
 
@@ -78,7 +82,7 @@ class PnlManager:
         self.ctx.state.positions[position] = bought
         expires_at = engine.now + settings.expire_delta if settings.expire_delta else 0
         created: list[str] = []
-        groups: tuple[tuple[str, list[PnlStep]], ...] = (
+        groups: tuple[tuple[PnlKind, list[PnlStep]], ...] = (
             (TAKE_PROFIT, settings.take_profit),
             (STOP_LOSS, settings.stop_loss),
             (TRAILING_STOP, settings.trailing_stop),
@@ -303,7 +307,7 @@ class PnlManager:
         if waiting is not None:
             waiting.pop(pnl.id, None)
 
-    def _close(self, pnl: PnlOrder, state: str, code: str, message: str) -> None:
+    def _close(self, pnl: PnlOrder, state: OrderState, code: str, message: str) -> None:
         pnl.state = state
         pnl.error_code = code
         pnl.error_message = message
