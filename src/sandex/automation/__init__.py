@@ -37,6 +37,7 @@ from .events import (
     SRC_SWAP,
     SRC_TRAILING,
     AutomationEvent,
+    TradeError,
     TradeResult,
 )
 from .model import (
@@ -86,6 +87,7 @@ __all__ = [
     "SwapOrder",
     "TaskSpec",
     "ToggleCopyTasks",
+    "TradeError",
     "TradeResult",
     "UpdateLimitOrder",
     "automation_id",

@@ -7,6 +7,8 @@ render a trade notification (e.g. DBot's) without looking anything up.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from ..core.events import Event
 from .model import DONE, EXPIRED, FAIL, ResultState, Side
 
@@ -18,24 +20,30 @@ SRC_LIMIT = "limit_order"  # limit orders, and take-profit / stop-loss orders
 SRC_TRAILING = "trailing_stop_order"
 SRC_SWAP = "swap_order"
 
-# Error codes of failed attempts (a dialect shows them as they are: DBot documents E_OTHERS and
-# the shape; the specific codes are sandex's, so a client can tell failures apart).
-E_INSUFFICIENT_BALANCE = "E_INSUFFICIENT_BALANCE"
-E_TOKEN_BLACKLISTED = "E_TOKEN_BLACKLISTED"
-E_TOKEN_NOT_WHITELISTED = "E_TOKEN_NOT_WHITELISTED"
-E_OUTSIDE_TRADING_HOURS = "E_OUTSIDE_TRADING_HOURS"
-E_TARGET_AMOUNT_OUT_OF_RANGE = "E_TARGET_AMOUNT_OUT_OF_RANGE"
-E_MAX_BUY_TIMES_REACHED = "E_MAX_BUY_TIMES_REACHED"
-E_MAX_BUY_AMOUNT_REACHED = "E_MAX_BUY_AMOUNT_REACHED"
-E_MAX_BALANCE_REACHED = "E_MAX_BALANCE_REACHED"
-E_RESERVED_AMOUNT = "E_RESERVED_AMOUNT"
-E_AMOUNT_TOO_SMALL = "E_AMOUNT_TOO_SMALL"
-E_NO_LIQUIDITY = "E_NO_LIQUIDITY"
-E_SLIPPAGE_EXCEEDED = "E_SLIPPAGE_EXCEEDED"
-E_EXPIRED = "E_EXPIRED"
-E_COPY_LOOP = "E_COPY_LOOP"
-E_COPY_DEPTH = "E_COPY_DEPTH"
-E_OTHERS = "E_OTHERS"
+
+class TradeError(StrEnum):
+    """Why an automated trade attempt failed (`TradeResult.error_code`). A dialect shows them as
+    they are: DBot documents E_OTHERS and the shape; the specific codes are sandex's, so a client
+    can tell failures apart. (The engine's reject codes, `core.events.E_*`, are a different list:
+    why a command was refused.)"""
+
+    INSUFFICIENT_BALANCE = "E_INSUFFICIENT_BALANCE"
+    TOKEN_BLACKLISTED = "E_TOKEN_BLACKLISTED"
+    TOKEN_NOT_WHITELISTED = "E_TOKEN_NOT_WHITELISTED"
+    OUTSIDE_TRADING_HOURS = "E_OUTSIDE_TRADING_HOURS"
+    TARGET_AMOUNT_OUT_OF_RANGE = "E_TARGET_AMOUNT_OUT_OF_RANGE"
+    MAX_BUY_TIMES_REACHED = "E_MAX_BUY_TIMES_REACHED"
+    MAX_BUY_AMOUNT_REACHED = "E_MAX_BUY_AMOUNT_REACHED"
+    MAX_BALANCE_REACHED = "E_MAX_BALANCE_REACHED"
+    RESERVED_AMOUNT = "E_RESERVED_AMOUNT"
+    AMOUNT_TOO_SMALL = "E_AMOUNT_TOO_SMALL"
+    NO_LIQUIDITY = "E_NO_LIQUIDITY"
+    SLIPPAGE_EXCEEDED = "E_SLIPPAGE_EXCEEDED"
+    EXPIRED = "E_EXPIRED"
+    COPY_LOOP = "E_COPY_LOOP"
+    COPY_DEPTH = "E_COPY_DEPTH"
+    OTHERS = "E_OTHERS"
+
 
 # Reject codes of automation commands (Rejected.code; the dialect maps them to its errors).
 R_TASK_NOT_FOUND = "task_not_found"

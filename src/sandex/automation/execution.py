@@ -23,11 +23,8 @@ from ..core.events import E_INSUFFICIENT_BALANCE as ENGINE_INSUFFICIENT
 from ..core.numbers import LEDGER_DECIMALS, format_trimmed
 from .events import (
     DONE,
-    E_AMOUNT_TOO_SMALL,
-    E_INSUFFICIENT_BALANCE,
-    E_NO_LIQUIDITY,
-    E_OTHERS,
     FAIL,
+    TradeError,
     TradeResult,
 )
 from .model import ResultState
@@ -102,10 +99,10 @@ OnDone = Callable[[Ticket, "Fill | None", str, str], None]
 def error_for_reject(code: str) -> str:
     """An engine reject/failure code as a trade-result error code."""
     if code == ENGINE_INSUFFICIENT:
-        return E_INSUFFICIENT_BALANCE
+        return TradeError.INSUFFICIENT_BALANCE
     if code in (E_BELOW_MIN_AMOUNT, E_BELOW_MIN_VALUE):
-        return E_AMOUNT_TOO_SMALL
-    return E_OTHERS
+        return TradeError.AMOUNT_TOO_SMALL
+    return TradeError.OTHERS
 
 
 class Executor:
@@ -124,7 +121,9 @@ class Executor:
         market = engine.markets[ticket.symbol]
         wallet = engine.wallets.get(ticket.wallet_id)
         if wallet is None or wallet.account_id != ticket.account_id:
-            self._failed(ticket, on_done, E_OTHERS, f"wallet {ticket.wallet_id} is not the account's")
+            self._failed(
+                ticket, on_done, TradeError.OTHERS, f"wallet {ticket.wallet_id} is not the account's"
+            )
             return
         free = engine.ledger.free
         if ticket.side == BUY:
@@ -132,7 +131,7 @@ class Executor:
                 self._failed(
                     ticket,
                     on_done,
-                    E_AMOUNT_TOO_SMALL,
+                    TradeError.AMOUNT_TOO_SMALL,
                     f"buy of {_quote(quote_amount)} {market.quote} is below the {market.symbol} minimum order value",
                 )
                 return
@@ -140,25 +139,27 @@ class Executor:
                 self._failed(
                     ticket,
                     on_done,
-                    E_INSUFFICIENT_BALANCE,
+                    TradeError.INSUFFICIENT_BALANCE,
                     f"insufficient {market.quote} balance: {_quote(quote_amount)} needed, "
                     f"{_quote(free(ticket.wallet_id, market.quote))} free",
                 )
                 return
         else:
             if amount <= 0:
-                self._failed(ticket, on_done, E_INSUFFICIENT_BALANCE, f"no {market.base} to sell")
+                self._failed(ticket, on_done, TradeError.INSUFFICIENT_BALANCE, f"no {market.base} to sell")
                 return
             if amount < market.min_amount:
                 self._failed(
                     ticket,
                     on_done,
-                    E_AMOUNT_TOO_SMALL,
+                    TradeError.AMOUNT_TOO_SMALL,
                     f"sell of {market.format_amount(amount)} {market.base} is below the {market.symbol} minimum amount",
                 )
                 return
             if free(ticket.wallet_id, market.base) < amount * market.base_to_ledger:
-                self._failed(ticket, on_done, E_INSUFFICIENT_BALANCE, f"insufficient {market.base} balance")
+                self._failed(
+                    ticket, on_done, TradeError.INSUFFICIENT_BALANCE, f"insufficient {market.base} balance"
+                )
                 return
         order = engine.place_order(
             PlaceOrder(
@@ -177,7 +178,7 @@ class Executor:
             )
         )
         if order is None:  # the checks above mirror the engine's, so this is a bug elsewhere
-            self._failed(ticket, on_done, E_OTHERS, "the venue rejected the order")
+            self._failed(ticket, on_done, TradeError.OTHERS, "the venue rejected the order")
             return
         self.watch(order.id, ticket, on_done)
 
@@ -207,7 +208,9 @@ class Executor:
             return
         ticket = fill.ticket
         if fill.amount == 0:
-            self._failed(ticket, fill.on_done, E_NO_LIQUIDITY, f"nothing to trade against on {ticket.symbol}")
+            self._failed(
+                ticket, fill.on_done, TradeError.NO_LIQUIDITY, f"nothing to trade against on {ticket.symbol}"
+            )
             return
         market = self.engine.markets[ticket.symbol]
         base = fill.amount * market.base_to_ledger

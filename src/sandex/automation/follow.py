@@ -10,8 +10,8 @@ copy). Every fill carries its lineage, the wallets whose trades caused it (the o
 () for a trade of the wallet's own, the copy's upstream wallets for a copy, and the copy's
 upstream plus the copier for the maker a copy traded against. Two explicit rules end every chain:
 - no copying back: a task whose wallet is already in the lineage (or is the target) fails with
-  E_COPY_LOOP, so of two tasks following each other one copies and the other refuses;
-- a depth limit: a copy more than MAX_COPY_DEPTH steps from the origin fails with E_COPY_DEPTH.
+  TradeError.COPY_LOOP, so of two tasks following each other one copies and the other refuses;
+- a depth limit: a copy more than MAX_COPY_DEPTH steps from the origin fails with TradeError.COPY_DEPTH.
 Each copy adds a wallet to the lineage, so a chain ends after at most MAX_COPY_DEPTH steps.
 """
 
@@ -27,23 +27,10 @@ from ..core.numbers import LEDGER_DECIMALS, format_trimmed
 from .commands import CreateCopyTask, DeleteCopyTasks, MoveCopyTasks, ReplaceCopyTask, ToggleCopyTasks
 from .context import AutomationContext
 from .events import (
-    E_AMOUNT_TOO_SMALL,
-    E_COPY_DEPTH,
-    E_COPY_LOOP,
-    E_INSUFFICIENT_BALANCE,
-    E_MAX_BALANCE_REACHED,
-    E_MAX_BUY_AMOUNT_REACHED,
-    E_MAX_BUY_TIMES_REACHED,
-    E_NO_LIQUIDITY,
-    E_OUTSIDE_TRADING_HOURS,
-    E_RESERVED_AMOUNT,
-    E_SLIPPAGE_EXCEEDED,
-    E_TARGET_AMOUNT_OUT_OF_RANGE,
-    E_TOKEN_BLACKLISTED,
-    E_TOKEN_NOT_WHITELISTED,
     R_INVALID_TASK,
     R_TASK_NOT_FOUND,
     SRC_FOLLOW,
+    TradeError,
 )
 from .execution import Fill, Ticket
 from .model import (
@@ -336,7 +323,7 @@ class FollowManager:
         times_cap = settings.max_buy_times_per_token
         if times_cap is not None and len(history) >= times_cap:
             raise Skip(
-                E_MAX_BUY_TIMES_REACHED,
+                TradeError.MAX_BUY_TIMES_REACHED,
                 f"{len(history)} copied buys of {market.base} in 7 days reach the task's limit ({times_cap})",
             )
         minimum = max(market.min_value * market.value_to_ledger, 1)
@@ -344,7 +331,7 @@ class FollowManager:
             room = settings.max_buy_amount_per_token - sum(spent for _, spent in history)
             if room < minimum:
                 raise Skip(
-                    E_MAX_BUY_AMOUNT_REACHED,
+                    TradeError.MAX_BUY_AMOUNT_REACHED,
                     f"copied buys of {market.base} in 7 days reach the task's limit "
                     f"({_ui(settings.max_buy_amount_per_token)} {market.quote})",
                 )
@@ -353,22 +340,22 @@ class FollowManager:
         quote = market.quote
         if settings.max_balance is not None and free > settings.max_balance:
             raise Skip(
-                E_MAX_BALANCE_REACHED,
+                TradeError.MAX_BALANCE_REACHED,
                 f"{quote} balance {_ui(free)} is above the task's maximum balance {_ui(settings.max_balance)}",
             )
         if free < budget:
             raise Skip(
-                E_INSUFFICIENT_BALANCE,
+                TradeError.INSUFFICIENT_BALANCE,
                 f"insufficient {quote} balance: {_ui(budget)} needed, {_ui(free)} free",
             )
         if free - budget < settings.reserved_amount:
             raise Skip(
-                E_RESERVED_AMOUNT,
+                TradeError.RESERVED_AMOUNT,
                 f"the buy would leave less than the reserved amount ({_ui(settings.reserved_amount)} {quote})",
             )
         if budget < minimum:
             raise Skip(
-                E_AMOUNT_TOO_SMALL,
+                TradeError.AMOUNT_TOO_SMALL,
                 f"a buy of {_ui(budget)} {quote} is below the {market.symbol} minimum order value",
             )
         amount, value = estimate_fill(engine.books[market.symbol].asks, market, quote_budget=budget)
@@ -383,12 +370,12 @@ class FollowManager:
         holding = engine.ledger.free(task.wallet_id, market.base) // market.base_to_ledger
         sold = target.amount * market.base_to_ledger
         if holding <= 0:
-            raise Skip(E_INSUFFICIENT_BALANCE, f"no {market.base} to sell")
+            raise Skip(TradeError.INSUFFICIENT_BALANCE, f"no {market.base} to sell")
         before = target.holding_after + sold
         amount = sell_size(settings.amount_type, holding, sold, before, settings.x_target_ratio)
         if amount < max(market.min_amount, 1):
             raise Skip(
-                E_AMOUNT_TOO_SMALL,
+                TradeError.AMOUNT_TOO_SMALL,
                 f"the target sold {_share(sold, before)} of its {market.base}; that share of the wallet's "
                 f"{market.format_amount(holding)} is below the {market.symbol} minimum amount",
             )
@@ -402,13 +389,13 @@ class FollowManager:
         _check_token(task.spec, market)
         if not in_hour_window(self.ctx.engine.now, settings.start_hour, settings.end_hour):
             raise Skip(
-                E_OUTSIDE_TRADING_HOURS,
+                TradeError.OUTSIDE_TRADING_HOURS,
                 f"{side}s are copied between {settings.start_hour}:00 and {settings.end_hour}:59 UTC",
             )
         target_value = target.value * market.value_to_ledger
         if not within(target_value, settings.target_min_amount, settings.target_max_amount):
             raise Skip(
-                E_TARGET_AMOUNT_OUT_OF_RANGE,
+                TradeError.TARGET_AMOUNT_OUT_OF_RANGE,
                 f"the target's {side} of {_ui(target_value)} {market.quote} is outside the task's range",
             )
         return target_value
@@ -419,11 +406,12 @@ class FollowManager:
     ) -> None:
         if amount == 0:
             raise Skip(
-                E_NO_LIQUIDITY, f"no {'asks' if side == BUY else 'bids'} on {market.symbol} to copy against"
+                TradeError.NO_LIQUIDITY,
+                f"no {'asks' if side == BUY else 'bids'} on {market.symbol} to copy against",
             )
         if slippage_exceeded(side, amount, value, target.amount, target.value, limit):
             raise Skip(
-                E_SLIPPAGE_EXCEEDED,
+                TradeError.SLIPPAGE_EXCEEDED,
                 f"average price {market.format_price(value // amount)} is more than "
                 f"{_percent(limit)} away from the target's {market.format_price(target.value // target.amount)}",
             )
@@ -454,13 +442,13 @@ def _check_lineage(task: CopyTask, ticket: Ticket, target: TargetFill) -> None:
     """The loop rules (module docstring): no copying back into the chain, and a depth limit."""
     if task.wallet_id in ticket.lineage:
         raise Skip(
-            E_COPY_LOOP,
+            TradeError.COPY_LOOP,
             f"the {target.side} comes from a chain of copies through this wallet "
             f"({' -> '.join(ticket.lineage)}); it is not copied back",
         )
     if len(target.lineage) >= MAX_COPY_DEPTH:
         raise Skip(
-            E_COPY_DEPTH,
+            TradeError.COPY_DEPTH,
             f"the {target.side} is already {len(target.lineage)} copies away from its origin; "
             f"copies go at most {MAX_COPY_DEPTH} deep",
         )
@@ -469,9 +457,9 @@ def _check_lineage(task: CopyTask, ticket: Ticket, target: TargetFill) -> None:
 def _check_token(spec: TaskSpec, market: Market) -> None:
     names = {market.base, market.symbol}
     if any(entry.upper() in names for entry in spec.token_blacklist):
-        raise Skip(E_TOKEN_BLACKLISTED, f"{market.base} is on the task's token blacklist")
+        raise Skip(TradeError.TOKEN_BLACKLISTED, f"{market.base} is on the task's token blacklist")
     if spec.token_whitelist and not any(entry.upper() in names for entry in spec.token_whitelist):
-        raise Skip(E_TOKEN_NOT_WHITELISTED, f"{market.base} is not on the task's token whitelist")
+        raise Skip(TradeError.TOKEN_NOT_WHITELISTED, f"{market.base} is not on the task's token whitelist")
 
 
 def _recent_buys(task: CopyTask, token: str, now: int) -> list[list[int]]:

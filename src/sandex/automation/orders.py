@@ -18,7 +18,14 @@ from .commands import (
     UpdateLimitOrder,
 )
 from .context import AutomationContext
-from .events import E_EXPIRED, EXPIRED, R_INVALID_ORDER, R_ORDER_NOT_FOUND, SRC_LIMIT, SRC_SWAP
+from .events import (
+    EXPIRED,
+    R_INVALID_ORDER,
+    R_ORDER_NOT_FOUND,
+    SRC_LIMIT,
+    SRC_SWAP,
+    TradeError,
+)
 from .execution import Fill, Ticket, error_for_reject
 from .model import CANCELLED, DONE, FAIL, INIT, PROCESSING, RATIO_ONE, LimitOrder, OrderState, SwapOrder
 from .sizing import apply_ratio
@@ -214,8 +221,8 @@ class OrderManager:
                 )
             else:
                 message = "expired before its trigger price was reached"
-                self.ctx.executor.fail(self._ticket(order), E_EXPIRED, message, state=EXPIRED)
-                self._close_limit(order, EXPIRED, E_EXPIRED, message)
+                self.ctx.executor.fail(self._ticket(order), TradeError.EXPIRED, message, state=EXPIRED)
+                self._close_limit(order, EXPIRED, TradeError.EXPIRED, message)
         elif status == T_CANCELLED:
             self.ctx.triggers.pop(event.trigger_id, None)
             self._close_limit(order, CANCELLED, "", f"trigger cancelled ({event.reason})")

@@ -22,7 +22,13 @@ from ..core.events import (
     TriggerEvent,
 )
 from .context import AutomationContext
-from .events import E_EXPIRED, EXPIRED, SRC_FOLLOW, SRC_LIMIT, SRC_TRAILING
+from .events import (
+    EXPIRED,
+    SRC_FOLLOW,
+    SRC_LIMIT,
+    SRC_TRAILING,
+    TradeError,
+)
 from .execution import Fill, Ticket, error_for_reject
 from .model import (
     CANCELLED,
@@ -191,8 +197,8 @@ class PnlManager:
                 )
             else:
                 message = "expired before its trigger price was reached"
-                self.ctx.executor.fail(self._ticket(pnl), E_EXPIRED, message, state=EXPIRED)
-                self._close(pnl, EXPIRED, E_EXPIRED, message)
+                self.ctx.executor.fail(self._ticket(pnl), TradeError.EXPIRED, message, state=EXPIRED)
+                self._close(pnl, EXPIRED, TradeError.EXPIRED, message)
         elif status == T_CANCELLED:  # by someone else (e.g. the account through another API)
             self.ctx.triggers.pop(event.trigger_id, None)
             self._close(pnl, CANCELLED, "", f"trigger cancelled ({event.reason})")
