@@ -107,3 +107,13 @@ async def test_decimals_accept_only_ascii_digits_over_rest_and_websocket() -> No
                 assert status == 200 and body["err"] is False, (text, body)
         finally:
             await ws.close()
+
+
+async def test_query_integers_accept_only_ascii_digits() -> None:
+    async with InProcessServer() as server:
+        for page in ("１", " 1", "1_0", "٣", "9" * 400):
+            status, _, body = await raw_rest(server.base_url, "GET", f"/automation/follow_orders?page={page}")
+            assert status == 200 and body["err"] is True and "page" in body["res"], (page, body)
+            assert len(body["res"]) < 120, body
+        status, _, body = await raw_rest(server.base_url, "GET", "/automation/follow_orders?page=0&size=5")
+        assert status == 200 and body == {"err": False, "res": []}

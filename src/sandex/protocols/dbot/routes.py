@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -180,15 +181,18 @@ async def _body(request: web.Request) -> bytes:
     return await request.read() or b"{}"
 
 
+_QUERY_INT = re.compile(r"-?[0-9]{1,18}")
+
+
 def _query(*, lists: tuple[str, ...] = (), ints: tuple[str, ...] = ("page", "size")) -> ParamsReader:
     async def read(request: web.Request) -> bytes:
         params: dict[str, Any] = {}
         for key, value in request.query.items():
             if key in ints:
-                try:
-                    params[key] = int(value)
-                except ValueError:
-                    raise DbotError(f"invalid query: {key} must be an integer") from None
+                # ASCII digits only: int() would also read " 1", "1_0" and other scripts' digits.
+                if not _QUERY_INT.fullmatch(value):
+                    raise DbotError(f"invalid query: {key} must be an integer in ASCII digits")
+                params[key] = int(value)
             elif key in lists:
                 params[key] = [v for v in value.split(",") if v]
             else:
