@@ -8,6 +8,11 @@ so copies start within seconds. Every copied buy leaves a take-profit and a stop
 which the simulated market soon reaches. Ctrl-C (or --max N notifications) disables the task with
 its pnl orders and deletes it.
 
+Safe to run with the demo account's key: the task copies buys only, each for --amount (10 USDT),
+at most 5 per token; it never copies the target's sells (`mode: only_pnl`), so what it sells is
+only what its own copies bought, through their take-profit and stop-loss orders. The account's
+other holdings are never touched.
+
 Only DBot's documented API is used, so the same program runs against DBot with its URLs.
 """
 
@@ -52,7 +57,7 @@ async def main() -> None:
     parser.add_argument("--apikey", required=True, help="a sandex account's api key")
     parser.add_argument("--url", default="http://127.0.0.1:8765", help="the venue's base URL")
     parser.add_argument("--target", help="wallet id to follow (default: the simulator's taker)")
-    parser.add_argument("--amount", default="20", help="quote currency to spend per copied buy")
+    parser.add_argument("--amount", default="10", help="quote currency to spend per copied buy")
     parser.add_argument("--max", type=int, default=0, help="stop after this many notifications (0 = never)")
     args = parser.parse_args()
     base = args.url.rstrip("/")
@@ -60,8 +65,12 @@ async def main() -> None:
 
     task = {
         "enabled": True, "name": "example copy", "chain": "solana", "targetIds": [target],
-        "buySettings": {"enabled": True, "buyAmountType": "fixed_amount", "maxBuyAmountUI": args.amount},
-        "sellSettings": {"enabled": True, "mode": "mixed", "sellAmountType": "all",
+        "buySettings": {"enabled": True, "buyAmountType": "fixed_amount", "maxBuyAmountUI": args.amount,
+                        "maxBuyTimesPerToken": 5},
+        # only_pnl: the target's sells are not copied (a copied sell sells a share of the whole
+        # holding, not of what the copies bought); the take-profit and stop-loss orders of each
+        # copied buy sell exactly what that buy received.
+        "sellSettings": {"enabled": True, "mode": "only_pnl",
                          "stopEarnPercent": 0.002, "stopLossPercent": 0.002},
     }
     created = rest(base, "POST", "/automation/follow_order", args.apikey, task)

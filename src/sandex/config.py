@@ -41,6 +41,7 @@ __all__ = [
     "AccountConfig",
     "Config",
     "ConfigError",
+    "DbotConfig",
     "DbotLimits",
     "DbotLimitsConfig",
     "DigifinexLimits",
@@ -374,6 +375,15 @@ def resolve_limits(limits: LimitsConfig) -> Limits:
     )
 
 
+class DbotConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """`[dbot]`: the chains DBot requests may name (every chain trades on the venue)."""
+
+    chains: Annotated[
+        tuple[Annotated[str, Meta(min_length=1, max_length=32, pattern="^[a-z0-9_-]+$")], ...],
+        Meta(min_length=1),
+    ] = ("solana", "ethereum", "base", "bsc", "tron")
+
+
 # --------------------------------------------------------------------------------------------
 # The whole file
 
@@ -386,6 +396,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     markets: tuple[MarketConfig, ...] = ()
     accounts: tuple[AccountConfig, ...] = ()
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    dbot: DbotConfig = field(default_factory=DbotConfig)
     #: Fault profiles in force at start (`[[faults]]`); `sandex faults` changes them live.
     faults: tuple[FaultProfile, ...] = ()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dbot_harness import LADDER, DbotWs, InProcessServer, place_makers, rest, swap, task_body
+from dbot_harness import IN_MEMORY, LADDER, DbotWs, InProcessServer, place_makers, rest, swap, task_body
 
 from sandex.core.numbers import LEDGER_ONE
 
@@ -284,3 +284,47 @@ async def test_trailing_stop_follows_the_peak_then_fires() -> None:
             "done",
         )
         await client.close()
+
+
+THIRD = """
+[[accounts]]
+name = "third"
+api_key = "third-key"
+secret = "third-secret"
+balances = { USDT = "100000" }
+"""
+
+
+async def test_a_copy_is_copied_by_a_task_following_the_copier_and_never_back() -> None:
+    """leader -> follower -> third, and the leader follows third: one leader buy is copied by the
+    follower, that copy by third, and the loop back to the leader fails with E_COPY_LOOP."""
+    async with InProcessServer(IN_MEMORY + THIRD) as server:
+        await place_makers(server.ctx, LADDER)
+        base = server.base_url
+        tasks = [
+            ("follower-key", "leader-key"),
+            ("third-key", "follower-key"),
+            ("leader-key", "third-key"),
+        ]
+        for key, target in tasks:
+            body = task_body(key, [server.wallet(target)], buy={"maxBuyAmountUI": "100"})
+            status, created = await rest(base, "POST", "/automation/follow_order", key, body)
+            assert status == 200 and created["err"] is False, created
+        clients = {key: await DbotWs.connect(server.ws_url(), key, subscribe=[]) for key, _ in tasks}
+        await swap(base, "leader-key", "buy", "1000")
+        follower = await clients["follower-key"].push()
+        third = await clients["third-key"].push()
+        own = {}
+        for _ in range(2):  # the leader's own swap, and its task's refusal to copy it back
+            push = await clients["leader-key"].push()
+            own[push["source"]] = push
+        assert (follower["state"], follower["source"], follower["type"]) == ("done", "follow_order", "buy")
+        assert follower["wallet"] == server.wallet("follower-key")
+        assert (third["state"], third["source"], third["type"]) == ("done", "follow_order", "buy")
+        assert third["wallet"] == server.wallet("third-key")
+        assert own["swap_order"]["state"] == "done"
+        loop = own["follow_order"]
+        assert (loop["state"], loop["type"], loop["errorCode"]) == ("fail", "buy", "E_COPY_LOOP")
+        for client in clients.values():
+            await client.no_push(0.2)
+            await client.close()

@@ -11,21 +11,20 @@ half-applied while a query runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ...core import copy_commands as cc
+from ... import automation as cc
+from ...automation import Automation, AutomationEvent, AutomationState
 from ...core.commands import Command
-from ...core.copy_events import AutomationEvent
-from ...core.copy_model import AutomationState
-from ...core.copytrading import CopyTrading
 from ...core.engine import Account, Engine
 from ...core.events import Event, Rejected
 from . import params as p
 from .convert import limit_setting, market_of, money, ratio, task_spec, trigger_price
+from .errors import DbotError
 from .views import limit_view, pnl_view, swap_view, task_view, wallet_view
-from .wire import ENCODER, LOOSE, DbotError
+from .wire import ENCODER, LOOSE
 
 T = TypeVar("T")
 
@@ -75,9 +74,12 @@ def _page(items: list[T], page: int, size: int) -> list[T]:
 
 
 class DbotApi:
-    def __init__(self, engine: Engine, automation: CopyTrading) -> None:
+    def __init__(self, engine: Engine, automation: Automation, chains: Iterable[str]) -> None:
         self.engine = engine
         self.automation = automation
+        #: DBot's chain names this venue accepts (config `[dbot] chains`); every one trades on
+        #: the venue. Checked here, not in the plugin, so the journal replays whatever the config.
+        self.chains = tuple(chains)
         self.methods: dict[str, Callable[[Account, bytes], Plan]] = {
             "createOrUpdateFollowOrder": self.create_or_update_task,
             "updateFollowOrder": self.toggle_task,
@@ -101,6 +103,10 @@ class DbotApi:
             raise DbotError(f"unknown method {method!r}")
         return handler(account, params)
 
+    def _check_chain(self, chain: str) -> None:
+        if chain not in self.chains:
+            raise DbotError(f"invalid params: chain {chain!r} is not one of {', '.join(self.chains)}")
+
     @property
     def _state(self) -> AutomationState:
         # Read through the plugin each time: a snapshot load replaces its state object.
@@ -111,6 +117,7 @@ class DbotApi:
     def create_or_update_task(self, account: Account, raw: bytes) -> Plan:
         task = p.decode(raw, p.FollowTask)
         assert isinstance(task, p.FollowTask)
+        self._check_chain(task.chain)
         spec = task_spec(task, raw)
         if task.id:
             return Submit(cc.ReplaceCopyTask(account.id, task.id, spec), account.id, "follow_order", _nothing)
@@ -189,6 +196,7 @@ class DbotApi:
         req = p.decode(raw, p.CreateLimit)
         assert isinstance(req, p.CreateLimit)
         market = market_of(self.engine, req.pair)
+        self._check_chain(req.chain)
         raw_settings = LOOSE.decode(raw)["settings"]  # the same list, as sent (kept for the views)
         settings = [
             limit_setting(s, market, sent) for s, sent in zip(req.settings, raw_settings, strict=True)
@@ -255,6 +263,7 @@ class DbotApi:
         req = p.decode(raw, p.SwapOrder)
         assert isinstance(req, p.SwapOrder)
         market = market_of(self.engine, req.pair)
+        self._check_chain(req.chain)
         if req.type == "buy":
             command = cc.PlaceSwapOrder(
                 account.id,

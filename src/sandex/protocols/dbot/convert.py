@@ -10,53 +10,77 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, localcontext
 from typing import Any
 
 import msgspec
 
-from ...core import copy_commands as cc
-from ...core.copy_model import RATIO_DECIMALS, BuySettings, PnlStep, SellSettings, TaskSpec
+from ... import automation as cc
+from ...automation import RATIO_DECIMALS, BuySettings, PnlStep, SellSettings, TaskSpec
 from ...core.engine import Engine
 from ...core.markets import Market
 from ...core.numbers import LEDGER_DECIMALS, NumberError, format_trimmed, parse_scaled
 from . import params as p
-from .wire import ENCODER, LOOSE, DbotError
+from .errors import DbotError
+from .wire import ENCODER, LOOSE
+
+#: Digits before the decimal point any DBot amount, ratio or price may have (as the core's
+#: `parse_scaled`): far beyond any real amount, and a bound on what a request makes us compute.
+MAX_WHOLE_DIGITS = 40
+#: Enough precision for MAX_WHOLE_DIGITS digits and every scale's places: rounding a trigger
+#: price or truncating a ratio never rounds anything else.
+_EXACT = Context(prec=MAX_WHOLE_DIGITS + 60)
 
 
-def _plain(value: Decimal) -> str:
+def _checked(value: Decimal, name: str) -> Decimal:
+    """`value` if it is a finite, non-negative number of sane size; else DbotError naming the
+    field. The message never repeats the number: it may be 400 digits long."""
     if not value.is_finite():
-        raise NumberError("invalid", f"not a finite number: {value}")
-    return format(value, "f")
+        raise DbotError(f"{name}: not a finite number")
+    if value < 0:
+        raise DbotError(f"{name}: must not be negative")
+    if value and value.adjusted() >= MAX_WHOLE_DIGITS:
+        raise DbotError(f"{name}: number too large (more than {MAX_WHOLE_DIGITS} digits before the point)")
+    return value
+
+
+def _scaled(value: Decimal, decimals: int, name: str) -> int:
+    """An exact decimal as an integer scaled by 10**decimals; DbotError if it has more places."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite: checked by `_checked`
+    # Places that matter: trailing zeros do not (normalize() would round to the context's 28 digits).
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0")) if any(digits) else len(digits)
+    if -(exponent + zeros) > decimals:
+        raise DbotError(f"{name}: more than {decimals} decimal places")
+    try:
+        return parse_scaled(format(value, "f"), decimals)
+    except NumberError as exc:  # not reachable after the checks above; keep the field name
+        raise DbotError(f"{name}: {exc.kind} number") from None
 
 
 def money(value: Decimal, name: str) -> int:
     """A quote amount in ledger scale, exactly."""
-    try:
-        return parse_scaled(_plain(value), LEDGER_DECIMALS)
-    except NumberError as exc:
-        raise DbotError(f"{name}: {exc}") from None
+    return _scaled(_checked(value, name), LEDGER_DECIMALS, name)
 
 
 def ratio(value: Decimal, name: str, maximum: int | None = 1) -> int:
     """A ratio in RATIO_DECIMALS places, truncated; within 0..maximum (None: no upper bound)."""
-    try:
-        truncated = value.quantize(Decimal(1).scaleb(-RATIO_DECIMALS), rounding=ROUND_FLOOR)
-        scaled = parse_scaled(_plain(truncated), RATIO_DECIMALS)
-    except (NumberError, ArithmeticError) as exc:
-        raise DbotError(f"{name}: {exc}") from None
+    with localcontext(_EXACT):
+        truncated = _checked(value, name).quantize(Decimal(1).scaleb(-RATIO_DECIMALS), rounding=ROUND_FLOOR)
+    scaled = _scaled(truncated, RATIO_DECIMALS, name)
     if maximum is not None and scaled > maximum * 10**RATIO_DECIMALS:
-        raise DbotError(f"{name}: must be within 0..{maximum}, got {value}")
+        raise DbotError(f"{name}: must be within 0..{maximum}")
     return scaled
 
 
 def trigger_price(value: Decimal, market: Market, direction: str) -> int:
-    try:
-        step = Decimal(1).scaleb(-market.price_precision)
-        rounded = value.quantize(step, rounding=ROUND_CEILING if direction == "up" else ROUND_FLOOR)
-        return parse_scaled(_plain(rounded), market.price_precision)
-    except (NumberError, ArithmeticError) as exc:
-        raise DbotError(f"triggerPriceUsd: {exc}") from None
+    name = "triggerPriceUsd"
+    step = Decimal(1).scaleb(-market.price_precision)
+    with localcontext(_EXACT):
+        rounded = _checked(value, name).quantize(
+            step, rounding=ROUND_CEILING if direction == "up" else ROUND_FLOOR
+        )
+    return _scaled(rounded, market.price_precision, name)
 
 
 def market_of(engine: Engine, pair: str) -> Market:

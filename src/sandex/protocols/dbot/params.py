@@ -12,13 +12,14 @@ filters) — the task's stored view echoes them back.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct, field
 
-from .wire import DbotError
+from .errors import DbotError
 
 Hour = Annotated[int, Meta(ge=0, le=23)]
 # msgspec cannot put bounds on Decimal: `convert` checks sign and range as it scales them.
@@ -200,13 +201,48 @@ class ListWallets(Struct, kw_only=True):
     size: Size = 20
 
 
+#: How a decimal may be written inside a JSON string: ASCII digits, one optional point, an
+#: optional minus (refused later, by name). No spaces, no exponent, no other script's digits.
+_DECIMAL_TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+#: Long enough to recognise a bad value in an error message, short enough to never flood one.
+_SHOWN = 24
+
+
 def decode(raw: bytes | msgspec.Raw, kind: type[Struct]) -> Struct:
-    """Decode `params` into `kind`; msgspec's message (which names the field) on failure."""
+    """Decode `params` into `kind`; msgspec's message (which names the field) on failure.
+
+    msgspec reads a `Decimal` from a JSON string with Python's `Decimal()`, which also takes
+    surrounding spaces and any script's digits (full-width `１`, Arabic-Indic `١`): every
+    Decimal that came from a string is checked against the ASCII grammar here, by field path.
+    """
     try:
-        return msgspec.json.decode(raw, type=kind)
+        params = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
         raise DbotError(f"invalid params: {exc}") from None
     except msgspec.DecodeError as exc:
         raise DbotError(f"invalid params: {exc}") from None
     except RecursionError:  # msgspec's guard against absurd nesting (found by fuzzing)
         raise DbotError("invalid params: nested too deeply") from None
+    _check_decimal_text(params, _SENT.decode(raw), "$")
+    return params
+
+
+#: The params as sent, strings as strings (only read where the typed params hold a Decimal).
+_SENT = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def _check_decimal_text(typed: Any, sent: Any, path: str) -> None:
+    if isinstance(typed, Decimal):
+        if isinstance(sent, str) and not _DECIMAL_TEXT.fullmatch(sent):
+            shown = sent if len(sent) <= _SHOWN else sent[:_SHOWN] + "..."
+            raise DbotError(
+                f"invalid params: {path} must be a decimal number in ASCII digits (0-9 and '.'), not {shown!r}"
+            )
+    elif isinstance(typed, Struct):
+        if isinstance(sent, dict):
+            for name in typed.__struct_fields__:
+                if name in sent:
+                    _check_decimal_text(getattr(typed, name), sent[name], f"{path}.{name}")
+    elif isinstance(typed, list) and isinstance(sent, list):
+        for index, (item, sent_item) in enumerate(zip(typed, sent, strict=False)):
+            _check_decimal_text(item, sent_item, f"{path}[{index}]")

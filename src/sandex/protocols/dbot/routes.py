@@ -6,7 +6,9 @@
   `ws.ping()`); a connection silent for `limits.dbot.heartbeat_timeout_s` (60) is closed.
 - Replies: every request gets exactly one `rpcResponse` echoing its id; a bad request gets
   `err: true` and the connection stays up. REST errors are in-band too (HTTP 200, `err: true`),
-  except 401 (no key) and 429 (over `limits.dbot.rest_calls_per_minute`, per account).
+  except 401 (no key), 404 / 405 (no such endpoint or method), 413 (body too large), 429 (over
+  `limits.dbot.rest_calls_per_minute`, per account) and 503 (order entry halted) — always with
+  DBot's JSON error body, never aiohttp's plain text.
 - Pushes: every `TradeResult` of an account becomes one `tradeResultNotify`, encoded once and
   written to each of the account's sessions whose `tradeTypeFilter` wants it.
 - Faults: a profile with `ignore_pings` leaves JSON pings unanswered (the only requests that get
@@ -17,19 +19,17 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
+from ...automation import Automation
 from ...config import Config
-from ...core.copy_events import TradeResult
-from ...core.copytrading import CopyTrading
 from ...core.engine import Account
-from ...core.events import Event
 from ...core.plugin import EnginePlugin
-from ...marketdata.service import MarketDataUpdate
 from ...server.context import ServerContext
 from ...server.endpoint import serve_session
 from ...server.framing import encode_frame
@@ -38,58 +38,32 @@ from ...server.liveness import IdleTimeout
 from ...server.session import Session
 from ...venue import JournalUnavailable
 from .api import NEW_ORDERS, Answer, DbotApi
-from .notify import TRADE_TYPES, encode_notification, trade_type
-from .wire import (
-    NULL,
-    BadRequest,
-    DbotError,
-    decode_request,
-    rest_body,
-    rest_error,
-    rpc_error,
-    rpc_response,
-    subscribe_response,
-)
+from .connection import DIALECT, DbotConnection
+from .errors import DbotError, rest_error
+from .publisher import DbotPublisher
+from .wire import rest_body
 
 log = logging.getLogger("sandex.dbot")
-
-DIALECT = "dbot"
-#: JSON `{"method": "ping"}` / `{"method": "heartbeat"}`: liveness only, answered only if it has an id.
-HEARTBEAT_METHODS = frozenset({"ping", "heartbeat"})
 
 ParamsReader = Callable[[web.Request], Awaitable[bytes]]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 def engine_plugins(config: Config) -> list[EnginePlugin]:
-    return [CopyTrading()]
-
-
-class Connection:
-    """Per-WebSocket state (the session's `state` slot)."""
-
-    __slots__ = ("account_id", "trade_filter")
-
-    def __init__(self, account_id: int) -> None:
-        self.account_id = account_id
-        #: None until subscribeTradeResults; an empty set then means every trade type
-        self.trade_filter: frozenset[str] | None = None
-
-    def wants(self, kind: str) -> bool:
-        return self.trade_filter is not None and (not self.trade_filter or kind in self.trade_filter)
+    return [Automation()]
 
 
 class DbotService:
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
         engine = ctx.venue.engine
-        automation = next((p for p in engine.plugins if isinstance(p, CopyTrading)), None)
+        automation = next((p for p in engine.plugins if isinstance(p, Automation)), None)
         if automation is None:
             # A venue built without this dialect's plugins (e.g. handed in by a test): add it now,
             # before the venue opens and recovers, so its state is restored like everyone else's.
-            automation = CopyTrading()
+            automation = Automation()
             engine.add_plugin(automation)
-        self.api = DbotApi(engine, automation)
+        self.api = DbotApi(engine, automation, ctx.config.dbot.chains)
         self._rest_limit = ctx.limits.dbot.rest_calls_per_minute
         self._limiters: dict[int, SlidingWindowLimiter] = {}
 
@@ -122,9 +96,9 @@ class DbotService:
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         account = self.account(request.headers.get("x-api-key"))
         if account is None:
-            return web.Response(status=401, text="401: missing or unknown x-api-key\n")
+            return _json(rest_error("missing or unknown x-api-key"), 401)
         ctx = self.ctx
-        connection = Connection(account.id)
+        connection = DbotConnection(account.id)
 
         def opened(session: Session) -> None:
             session.state = connection
@@ -143,60 +117,27 @@ class DbotService:
         )
 
     async def on_message(self, session: Session, data: str | bytes, is_binary: bool) -> None:
-        try:
-            request = decode_request(data)
-        except BadRequest as exc:
-            _send(session, rpc_error(exc.request_id, exc.message))
-            return
-        if request.method == "subscribeTradeResults":
-            unknown = sorted(set(request.trade_type_filter or ()) - TRADE_TYPES)
-            if unknown:
-                _send(
-                    session, rpc_error(request.id, f"unknown tradeTypeFilter value(s): {', '.join(unknown)}")
-                )
-                return
-            session.state.trade_filter = frozenset(request.trade_type_filter or ())
-            _send(session, subscribe_response())
-            return
-        if request.method in HEARTBEAT_METHODS:
+        connection: DbotConnection = session.state
+        outcome = connection.receive(data)
+        if outcome.call is None:
             # Fault injection (`ignore_pings`): the ping still counted as liveness, but gets no reply.
-            if request.id != NULL and not self.ctx.faults.ignores_pings(session):
-                _send(session, rpc_response(request.id))
+            if outcome.reply is not None and not (
+                outcome.heartbeat and self.ctx.faults.ignores_pings(session)
+            ):
+                _send(session, outcome.reply)
             return
-        account = self.ctx.venue.engine.accounts[session.state.account_id]
+        call = outcome.call
+        account = self.ctx.venue.engine.accounts[connection.account_id]
         try:
-            res = await self.call(account, request.method, bytes(request.params))
+            res = await self.call(account, call.method, call.params)
         except DbotError as exc:
-            _send(session, rpc_error(request.id, exc.message))
+            _send(session, connection.refuse(call, exc.message))
             return
         except Exception:  # a bug must still answer: the client is waiting for this id
-            log.exception("dbot %s failed", request.method)
-            _send(session, rpc_error(request.id, "internal error"))
+            log.exception("dbot %s failed", call.method)
+            _send(session, connection.refuse(call, "internal error"))
             return
-        _send(session, rpc_response(request.id, res))
-
-    def publish(self, events: list[Event], update: MarketDataUpdate) -> None:
-        """Venue listener: trade results to their account's subscribed sessions."""
-        registry = self.ctx.registry
-        if not registry.count(DIALECT):
-            return
-        engine = self.ctx.venue.engine
-        for event in events:
-            if type(event) is not TradeResult:
-                continue
-            account = engine.accounts.get(event.account_id)
-            if account is None:
-                continue
-            kind = trade_type(event)
-            sessions = [
-                s
-                for s in registry.for_key(DIALECT, account.api_key)
-                if s.state is not None and s.state.wants(kind)
-            ]
-            if sessions:
-                frame = encode_frame(encode_notification(engine, event), binary=False)
-                for session in sessions:
-                    session.send_frame(frame)
+        _send(session, connection.answer(call, res))
 
     # -- REST --------------------------------------------------------------------------------
 
@@ -240,15 +181,18 @@ async def _body(request: web.Request) -> bytes:
     return await request.read() or b"{}"
 
 
+_QUERY_INT = re.compile(r"-?[0-9]{1,18}")
+
+
 def _query(*, lists: tuple[str, ...] = (), ints: tuple[str, ...] = ("page", "size")) -> ParamsReader:
     async def read(request: web.Request) -> bytes:
         params: dict[str, Any] = {}
         for key, value in request.query.items():
             if key in ints:
-                try:
-                    params[key] = int(value)
-                except ValueError:
-                    raise DbotError(f"invalid query: {key} must be an integer") from None
+                # ASCII digits only: int() would also read " 1", "1_0" and other scripts' digits.
+                if not _QUERY_INT.fullmatch(value):
+                    raise DbotError(f"invalid query: {key} must be an integer in ASCII digits")
+                params[key] = int(value)
             elif key in lists:
                 params[key] = [v for v in value.split(",") if v]
             else:
@@ -270,7 +214,7 @@ def _path_ids(flag: str) -> ParamsReader:
 
 def setup(app: web.Application, ctx: ServerContext) -> None:
     service = DbotService(ctx)
-    ctx.venue.listeners.append(service.publish)
+    ctx.venue.listeners.append(DbotPublisher(ctx.venue.engine, ctx.registry).on_events)
     timeout = ctx.limits.dbot.heartbeat_timeout_s
     if timeout:
         ctx.sweeper.set_policy(DIALECT, IdleTimeout(float(timeout)))
@@ -296,3 +240,20 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     router.add_post("/automation/swap_order", rest("createSwapOrder", _body))
     router.add_get("/automation/swap_orders", rest("getSwapOrders", _query(lists=("ids",))))
     router.add_get("/account/wallets", rest("listWallets", _query()))
+    # Last, so they only see what no route above took: DBot's error body, not aiohttp's text.
+    for prefix in ("/automation", "/account"):
+        router.add_route("*", prefix + "/{tail:.*}", _unrouted)
+
+
+async def _unrouted(request: web.Request) -> web.Response:
+    """A DBot path with no such endpoint, or a method the endpoint does not take."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.canonical.endswith("/{tail}"):
+            continue  # the catch-alls themselves
+        _, methods = await resource.resolve(request)
+        allowed |= methods
+    if allowed:
+        message = f"method {request.method} not allowed on {request.path}: use {', '.join(sorted(allowed))}"
+        return _json(rest_error(message), 405)
+    return _json(rest_error(f"no DBot endpoint {request.method} {request.path}"), 404)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ...core.copy_model import CopyTask, LimitOrder, PnlOrder, SwapOrder
+from ...automation import CopyTask, LimitOrder, PnlOrder, SwapOrder
 from ...core.engine import Engine, Wallet
 from ...core.markets import Market
 from ...core.numbers import format_trimmed

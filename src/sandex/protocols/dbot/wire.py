@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-NULL = msgspec.Raw(b"null")
+from .errors import NULL, BadRequest
 
 #: Every JSON frame and REST body goes out through this encoder: Decimal as a JSON number.
 ENCODER = msgspec.json.Encoder(decimal_format="number")
@@ -25,15 +25,13 @@ _ENVELOPE = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _TEXT = msgspec.json.Decoder(str)
 _FILTER = msgspec.json.Decoder(list[str])
 
-
-class DbotError(Exception):
-    """A request DBot would answer with `err: true`; the message becomes `res`."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        #: HTTP status for REST (the WebSocket always answers in-band)
-        self.status = status
+#: Every filter value a client may subscribe to (sandex also uses it to reject typos).
+TRADE_TYPES = frozenset(
+    f"{prefix}_{kind}_{outcome}"
+    for prefix in ("swap", "limit", "follow")
+    for kind in ("buy", "sell", "take_profit", "stop_loss", "trailing_stop")
+    for outcome in ("success", "fail")
+)
 
 
 class Request(msgspec.Struct, frozen=True):
@@ -74,25 +72,11 @@ def decode_request(data: str | bytes) -> Request:
     return Request(method, request_id, fields.get("params", msgspec.Raw(b"{}")), trade_filter)
 
 
-class BadRequest(DbotError):
-    """A frame that could not even be read as a request; carries whatever id it had."""
-
-    def __init__(self, request_id: msgspec.Raw, message: str) -> None:
-        super().__init__(message)
-        self.request_id = request_id
-
-
 def rpc_response(request_id: msgspec.Raw, res: Any = None, *, has_res: bool = False) -> bytes:
     result: dict[str, Any] = {"err": False}
     if has_res or res is not None:
         result["res"] = res
     return ENCODER.encode({"method": "rpcResponse", "id": request_id, "result": result})
-
-
-def rpc_error(request_id: msgspec.Raw, message: str) -> bytes:
-    return ENCODER.encode(
-        {"method": "rpcResponse", "id": request_id, "result": {"err": True, "res": message, "docs": ""}}
-    )
 
 
 def subscribe_response() -> bytes:
@@ -102,7 +86,3 @@ def subscribe_response() -> bytes:
 def rest_body(res: Any) -> bytes:
     """The REST envelope of a success; `None` (nothing to return) is DBot's empty string."""
     return ENCODER.encode({"err": False, "res": "" if res is None else res})
-
-
-def rest_error(message: str) -> bytes:
-    return ENCODER.encode({"err": True, "res": message, "docs": ""})

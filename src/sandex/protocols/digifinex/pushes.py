@@ -158,7 +158,9 @@ def algo_item(market: Market, trigger: ev.TriggerEvent) -> AlgoItem:
     else:
         amount = format_trimmed(trigger.amount, market.amount_precision)
     return AlgoItem(
-        id=str(trigger.trigger_id),
+        # A trigger placed for an automation record (a DBot pnl or limit order) goes by that
+        # record's id, as DBot shows it, and keeps it when the record replaces its trigger.
+        id=trigger.source_id or str(trigger.trigger_id),
         symbol=trigger.symbol,
         side=trigger.side,
         status=order_fields.algo_status(trigger),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+
 import msgspec
 import pytest
 
-from sandex.core.commands import CreateAccount, Deposit, PlaceOrder, Tick, decode_command, encode_command
-from sandex.core.copy_commands import (
+from sandex.automation import (
+    RATIO_ONE,
+    Automation,
+    AutomationEvent,
+    BuySettings,
     CreateCopyTask,
     CreateLimitOrders,
     DeleteCopyTasks,
@@ -14,13 +19,16 @@ from sandex.core.copy_commands import (
     LimitSetting,
     MoveCopyTasks,
     PlaceSwapOrder,
+    PnlStep,
     ReplaceCopyTask,
+    SellSettings,
+    TaskSpec,
     ToggleCopyTasks,
+    TradeResult,
     UpdateLimitOrder,
+    automation_id,
 )
-from sandex.core.copy_events import AutomationEvent, TradeResult
-from sandex.core.copy_model import RATIO_ONE, BuySettings, PnlStep, SellSettings, TaskSpec, automation_id
-from sandex.core.copytrading import CopyTrading
+from sandex.core.commands import CreateAccount, Deposit, PlaceOrder, Tick, decode_command, encode_command
 from sandex.core.engine import Engine
 from sandex.core.events import Rejected, TriggerEvent
 from sandex.core.markets import make_market
@@ -45,7 +53,7 @@ def setup_commands() -> list[tuple[object, int]]:
 
 
 def new_engine() -> Engine:
-    engine = Engine([BTC], seed=3, plugins=[CopyTrading()])
+    engine = Engine([BTC], seed=3, plugins=[Automation()])
     for command, ts in setup_commands():
         engine.apply(command, ts)  # type: ignore[arg-type]
     for account in (MM, LEADER, FOLLOWER, OTHER):
@@ -181,7 +189,7 @@ def test_same_commands_give_the_same_events_and_a_snapshot_midway_changes_nothin
     for cut in range(1, len(commands)):
         engine = new_engine()
         head = run(engine, commands[:cut])
-        restored = Engine([BTC], seed=3, plugins=[CopyTrading()])
+        restored = Engine([BTC], seed=3, plugins=[Automation()])
         restored.from_state(engine.to_state())
         assert restored.to_state() == engine.to_state()
         assert head + run(restored, commands[cut:]) == events, f"differs after a snapshot at command {cut}"
@@ -215,13 +223,41 @@ def test_target_range_balance_floor_and_ceiling() -> None:
     assert results(leader_buy(engine2, 1000))[0].error_code == "E_MAX_BALANCE_REACHED"
 
 
-def test_copies_are_never_copied_again_even_in_a_cycle() -> None:
+def test_a_copy_is_copied_again_but_never_back_into_its_chain() -> None:
+    # Issue 16 item 14: a task following the copier copies the copy (before: never copied again).
     engine = new_engine()
     create(engine, spec(engine, target=LEADER))  # follower follows the leader
     create(engine, spec(engine, target=FOLLOWER), account=LEADER)  # and the leader follows back
     create(engine, spec(engine, target=FOLLOWER), account=OTHER)  # someone follows the follower
     copies = results(leader_buy(engine, 1000))
-    assert [(r.account_id, r.state) for r in copies] == [(FOLLOWER, "done")]
+    assert [(r.account_id, r.state, r.error_code) for r in copies] == [
+        (FOLLOWER, "done", ""),  # the copy
+        (LEADER, "fail", "E_COPY_LOOP"),  # not copied back to where it came from
+        (OTHER, "done", ""),  # the copy of the copy
+    ]
+    assert wallet(engine, LEADER) in copies[1].error_message
+    # The copy of the copy is not copied back either: the chain ends here, after two steps.
+    assert len(copies) == 3
+
+
+def test_a_chain_of_copies_ends_at_the_depth_limit() -> None:
+    engine = new_engine()
+    chain = [LEADER, FOLLOWER, OTHER]
+    for name in ("fourth", "fifth", "sixth"):
+        engine.apply(CreateAccount(name, f"{name}-key", f"{name}-secret"), T0)
+        account = max(engine.accounts)
+        engine.apply(Deposit(wallet(engine, account), "USDT", 1_000_000 * LEDGER_ONE), T0)
+        chain.append(account)
+    for target, account in itertools.pairwise(chain):
+        create(engine, spec(engine, target=target, amount_type="follow_amount"), account=account)
+    copies = results(leader_buy(engine, 1000))
+    assert [(r.state, r.error_code) for r in copies] == [
+        ("done", ""),  # 1 step from the leader
+        ("done", ""),  # 2
+        ("done", ""),  # 3 = MAX_COPY_DEPTH
+        ("fail", "E_COPY_DEPTH"),  # a 4th step is refused, and nothing follows it
+    ]
+    assert [r.account_id for r in copies] == chain[1:5]
 
 
 def test_a_partial_take_profit_shrinks_the_stop_loss_to_what_is_left() -> None:
@@ -232,7 +268,7 @@ def test_a_partial_take_profit_shrinks_the_stop_loss_to_what_is_left() -> None:
     create(engine, spec(engine, sell=sell))
     leader_buy(engine, 1000)
     plugin = engine.plugins[0]
-    assert isinstance(plugin, CopyTrading)
+    assert isinstance(plugin, Automation)
     orders = {o.kind: o for o in plugin.state.pnl_orders.values()}
     bought = orders["stop_loss"].amount
     events = leader_buy(engine, 30_000, T0 + 2)  # lifts the price past 65,130
@@ -309,7 +345,7 @@ def test_limit_sell_is_a_ratio_of_the_balance_when_created() -> None:
         T0,
     )
     plugin = engine.plugins[0]
-    assert isinstance(plugin, CopyTrading)
+    assert isinstance(plugin, Automation)
     (order,) = plugin.state.limit_orders.values()
     assert order.amount == 250_000 and engine.triggers[order.trigger_id].status == "disabled"
     engine.apply(Deposit(wallet(engine, LEADER), "BTC", LEDGER_ONE), T0)
@@ -343,7 +379,7 @@ def test_a_copied_sell_of_everything_closes_the_pnl_orders() -> None:
     create(engine, spec(engine, sell=sell))
     leader_buy(engine, 1000)
     plugin = engine.plugins[0]
-    assert isinstance(plugin, CopyTrading)
+    assert isinstance(plugin, Automation)
     assert [o.state for o in plugin.state.pnl_orders.values()] == ["init", "init"]
     events = engine.apply(PlaceOrder(LEADER, "BTC_USDT", "sell", kind="market", amount=10_000), T0 + 2)
     (copied,) = results(events)

@@ -1,28 +1,30 @@
-"""Copy trading as an engine plugin: tasks that follow target wallets, the pnl orders (take-profit,
-stop-loss, trailing stop) their copied buys leave behind, DBot limit orders and swap orders.
+"""The automation plugin: the engine hooks, the snapshot, and which part handles which command.
 
 The plugin is deterministic like the rest of the engine: its time is the command's `engine.now`,
-its ids come from a counter (`copy_model.automation_id`), and everything it decides is a function
-of the commands applied so far. Its state is one `AutomationState` value in the engine snapshot;
+its ids come from a counter (`model.automation_id`), and everything it decides is a function of
+the commands applied so far. Its state is one `AutomationState` value in the engine snapshot;
 every change goes through journaled commands or through the trades those commands cause, so
 tasks and pnl orders survive a restart (snapshot + replay) unchanged.
 
-The work is split into desks that share a `DeskContext`:
-- `FollowDesk` (copy_follow): task commands, and copying target fills;
-- `PnlDesk` (copy_pnl): pnl orders of copied buys, trailing and resizing their triggers;
-- `OrderDesk` (copy_orders): limit and swap orders;
-- `Executor` (copy_execution): places the market orders and reports each outcome.
+The work is split into managers that share an `AutomationContext`:
+- `FollowManager` (follow): copy-trading task commands, and copying target fills;
+- `PnlManager` (pnl): pnl orders of copied buys, trailing and resizing their triggers;
+- `OrderManager` (orders): limit and swap orders;
+- `Executor` (execution): places the market orders and reports each outcome.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-from .commands import Command
-from .copy_commands import (
+from ..core.commands import Command
+from ..core.engine import Engine
+from ..core.events import TradeEvent, TriggerEvent
+from ..core.plugin import EnginePlugin
+from .commands import (
     AUTOMATION_COMMANDS,
     CreateCopyTask,
     CreateLimitOrders,
@@ -34,24 +36,20 @@ from .copy_commands import (
     ToggleCopyTasks,
     UpdateLimitOrder,
 )
-from .copy_desk import DeskContext
-from .copy_follow import FollowDesk
-from .copy_model import DEFAULT_CHAINS, AutomationState
-from .copy_orders import OrderDesk
-from .copy_pnl import PnlDesk
-from .engine import Engine
-from .events import TradeEvent, TriggerEvent
-from .plugin import EnginePlugin
-
-__all__ = ["CopyTrading"]
+from .context import AutomationContext
+from .follow import FollowManager
+from .model import AutomationState
+from .orders import OrderManager
+from .pnl import PnlManager
 
 
-class CopyTrading(EnginePlugin):
+class Automation(EnginePlugin):
+    #: The snapshot key: kept from when the plugin was called copy trading, so data dirs written
+    #: before the rename load their tasks and pnl orders.
     name = "copytrading"
     commands = AUTOMATION_COMMANDS
 
-    def __init__(self, chains: Iterable[str] = DEFAULT_CHAINS) -> None:
-        self.chains = frozenset(chains)
+    def __init__(self) -> None:
         self.state = AutomationState()
 
     def attach(self, engine: Engine) -> None:
@@ -59,10 +57,10 @@ class CopyTrading(EnginePlugin):
         self._wire()
 
     def _wire(self) -> None:
-        self.ctx = DeskContext(self.engine, self.state, self.chains)
-        self.pnl = PnlDesk(self.ctx)
-        self.follow = FollowDesk(self.ctx, self.pnl)
-        self.orders = OrderDesk(self.ctx)
+        self.ctx = AutomationContext(self.engine, self.state)
+        self.pnl = PnlManager(self.ctx)
+        self.follow = FollowManager(self.ctx, self.pnl)
+        self.orders = OrderManager(self.ctx)
         self._handlers: dict[type, Callable[[Any], None]] = {
             CreateCopyTask: self.follow.create,
             ReplaceCopyTask: self.follow.replace,
@@ -83,8 +81,8 @@ class CopyTrading(EnginePlugin):
     def on_trade(self, trade: TradeEvent) -> None:
         own = self.ctx.executor.on_trade(trade)
         self.pnl.on_trade(trade)
-        if own is None or not own.ticket.is_copy:
-            self.follow.on_trade(trade)
+        # A copy's trade is followed too (a copy of a copy), carrying the wallets upstream of it.
+        self.follow.on_trade(trade, own.ticket.lineage if own is not None and own.ticket.is_copy else None)
 
     def on_trigger(self, event: TriggerEvent) -> None:
         owner = self.ctx.triggers.get(event.trigger_id)

@@ -13,17 +13,39 @@ running the same commands on a fresh venue.
 from __future__ import annotations
 
 import hashlib
+from typing import Final, Literal
 
 from msgspec import Struct, field
 
-#: Decimal places of every ratio and percentage (buyRatio, maxSlippage, stopEarnPercent, ...).
+# -- the words of the plugin: one definition each (msgspec checks them when a command is decoded)
+
+Side = Literal["buy", "sell"]
+Direction = Literal["up", "down"]  # a trigger fires when the last price reaches it from below / above
+BuyAmountType = Literal["fixed_amount", "fixed_ratio", "follow_amount"]
+SellMode = Literal["mixed", "only_copy", "only_pnl"]
+SellAmountType = Literal["all", "follow_ratio", "x_target_ratio"]
+PnlKind = Literal["take_profit", "stop_loss", "trailing_stop"]
+#: The life of a pnl, limit or swap order: waiting, placed, then one of the four ends.
+OrderState = Literal["init", "processing", "done", "fail", "expired", "cancelled"]
+#: The outcome of one automated trade attempt (`TradeResult.state`).
+ResultState = Literal["done", "fail", "expired"]
+
+INIT: Final = "init"
+PROCESSING: Final = "processing"
+DONE: Final = "done"
+FAIL: Final = "fail"
+EXPIRED: Final = "expired"
+CANCELLED: Final = "cancelled"
+
+TAKE_PROFIT: Final = "take_profit"
+STOP_LOSS: Final = "stop_loss"
+TRAILING_STOP: Final = "trailing_stop"
+
+#: Decimal places of every ratio and percentage (buy ratio, slippage, take-profit percentages, ...).
 RATIO_DECIMALS = 9
 RATIO_ONE: int = 10**RATIO_DECIMALS
 
-#: DBot's chain names, recorded on tasks and notifications; every chain trades on the venue.
-DEFAULT_CHAINS: tuple[str, ...] = ("solana", "ethereum", "base", "bsc", "tron")
-
-#: Per-token buy limits (maxBuyTimesPerToken, maxBuyAmountPerToken) count the last 7 days.
+#: Per-token buy limits (buys and quote spent per token) count the last 7 days.
 PER_TOKEN_WINDOW_MS = 7 * 24 * 3600 * 1000
 
 #: Finished pnl/limit/swap records kept per account for the list views; older ones are dropped so
@@ -67,7 +89,7 @@ class BuySettings(Struct, kw_only=True):
     enabled: bool = True
     start_hour: int = 0  # UTC, inclusive
     end_hour: int = 23  # UTC, inclusive; start > end wraps midnight
-    amount_type: str = "follow_amount"  # fixed_amount | fixed_ratio | follow_amount
+    amount_type: BuyAmountType = "follow_amount"
     max_buy_amount: int  # quote, ledger scale: the cap (and the fixed amount) of one copied buy
     buy_ratio: int = RATIO_ONE
     max_balance: int | None = None  # quote balance above which buys stop; None = no ceiling
@@ -83,8 +105,8 @@ class SellSettings(Struct, kw_only=True):
     enabled: bool = True
     start_hour: int = 0
     end_hour: int = 23
-    mode: str = "mixed"  # mixed | only_copy | only_pnl
-    amount_type: str = "all"  # all | follow_ratio | x_target_ratio
+    mode: SellMode = "mixed"
+    amount_type: SellAmountType = "all"
     x_target_ratio: int = RATIO_ONE
     target_min_amount: int = 0
     target_max_amount: int | None = None
@@ -99,7 +121,7 @@ class SellSettings(Struct, kw_only=True):
 class TaskSpec(Struct, kw_only=True):
     name: str
     enabled: bool = True
-    chain: str = "solana"
+    chain: str = ""  # a label the dialect checked (e.g. DBot's chain name), recorded on results
     target_ids: list[str]
     token_blacklist: list[str] = field(default_factory=list)  # base currencies or symbols
     token_whitelist: list[str] = field(default_factory=list)  # empty = every token
@@ -137,8 +159,8 @@ class PnlOrder(Struct, kw_only=True):
     chain: str
     source: str  # follow_order
     source_id: str  # the task id
-    source_trade_id: str  # the copied buy's result id: <taskId>_<tradeId> (its "position")
-    kind: str  # take_profit | stop_loss | trailing_stop
+    source_trade_id: str  # the copied buy's result id: <task id>_<trade id> (its "position")
+    kind: PnlKind
     group_idx: int
     base_value: int  # the buy's filled value (value scale) and amount: the base price is
     base_amount: int  # base_value / base_amount
@@ -151,8 +173,8 @@ class PnlOrder(Struct, kw_only=True):
     expires_at: int  # 0 = never
     expire_execute: bool
     enabled: bool = True
-    disabled_by_task: bool = False  # disabled by closePnlOrder, re-enabled with the task
-    state: str = "init"  # init | processing | done | fail | expired | cancelled
+    disabled_by_task: bool = False  # disabled with its task, re-enabled with the task
+    state: OrderState = "init"
     trigger_id: int = 0
     created_ts: int
     finished_seq: int = 0
@@ -163,7 +185,7 @@ class PnlOrder(Struct, kw_only=True):
 
 
 class LimitOrder(Struct, kw_only=True):
-    """A DBot limit order: a market buy (quote budget) or sell (ratio of the balance at creation)
+    """A limit order: a market buy (quote budget) or sell (ratio of the balance at creation)
     placed when the last price crosses the trigger."""
 
     id: str
@@ -172,9 +194,9 @@ class LimitOrder(Struct, kw_only=True):
     symbol: str
     chain: str
     group_id: str
-    side: str
+    side: Side
     trigger_price: int
-    direction: str
+    direction: Direction
     quote_amount: int  # buys, ledger scale
     sell_ratio: int  # sells, ratio of the free base balance when created
     amount: int  # sells, base amount (market scale) that ratio came to
@@ -182,7 +204,7 @@ class LimitOrder(Struct, kw_only=True):
     expires_at: int
     expire_execute: bool
     enabled: bool = True
-    state: str = "init"
+    state: OrderState = "init"
     trigger_id: int = 0
     created_ts: int
     finished_seq: int = 0
@@ -194,15 +216,15 @@ class LimitOrder(Struct, kw_only=True):
 
 
 class SwapOrder(Struct, kw_only=True):
-    """A DBot fast buy / sell: a market order now."""
+    """A swap (fast buy / sell): a market order now."""
 
     id: str
     account_id: int
     wallet_id: str
     symbol: str
     chain: str
-    side: str
-    state: str = "processing"
+    side: Side
+    state: OrderState = "processing"
     created_ts: int
     finished_seq: int = 0
     tx_value: int = 0
@@ -221,5 +243,5 @@ class AutomationState(Struct, kw_only=True):
     pnl_orders: dict[str, PnlOrder] = field(default_factory=dict)
     limit_orders: dict[str, LimitOrder] = field(default_factory=dict)
     swap_orders: dict[str, SwapOrder] = field(default_factory=dict)
-    #: copied buy (<taskId>_<tradeId>) -> base amount its pnl orders may still sell
+    #: copied buy (<task id>_<trade id>) -> base amount its pnl orders may still sell
     positions: dict[str, int] = field(default_factory=dict)

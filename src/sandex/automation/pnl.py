@@ -10,13 +10,8 @@ The record keeps its id while the trigger underneath is replaced, which happens 
 
 from __future__ import annotations
 
-from .commands import MARKET, SELL, PlaceTrigger
-from .copy_desk import DeskContext
-from .copy_events import E_EXPIRED, EXPIRED, SRC_FOLLOW, SRC_LIMIT, SRC_TRAILING
-from .copy_execution import Fill, Ticket, error_for_reject
-from .copy_model import CopyTask, PnlOrder, PnlStep
-from .copy_sizing import apply_ratio, stop_price, take_profit_price, trailing_price
-from .events import (
+from ..core.commands import MARKET, SELL, PlaceTrigger
+from ..core.events import (
     T_CANCELLED,
     T_DISABLED,
     T_EXPIRED,
@@ -26,27 +21,42 @@ from .events import (
     TradeEvent,
     TriggerEvent,
 )
-
-TAKE_PROFIT = "take_profit"
-STOP_LOSS = "stop_loss"
-TRAILING_STOP = "trailing_stop"
-
-INIT = "init"
-PROCESSING = "processing"
-DONE = "done"
-FAIL = "fail"
-CANCELLED = "cancelled"
+from .context import AutomationContext
+from .events import (
+    EXPIRED,
+    SRC_FOLLOW,
+    SRC_LIMIT,
+    SRC_TRAILING,
+    TradeError,
+)
+from .execution import Fill, Ticket, error_for_reject
+from .model import (
+    CANCELLED,
+    DONE,
+    FAIL,
+    INIT,
+    PROCESSING,
+    STOP_LOSS,
+    TAKE_PROFIT,
+    TRAILING_STOP,
+    CopyTask,
+    OrderState,
+    PnlKind,
+    PnlOrder,
+    PnlStep,
+)
+from .sizing import apply_ratio, stop_price, take_profit_price, trailing_price
 
 COLLECTION = "pnl"
 
 
-class PnlDesk:
-    def __init__(self, ctx: DeskContext) -> None:
+class PnlManager:
+    def __init__(self, ctx: AutomationContext) -> None:
         self.ctx = ctx
         self.orders = ctx.state.pnl_orders
         #: symbol -> ids of waiting trailing stops (ordered, for a deterministic update order)
         self._trailing: dict[str, dict[str, None]] = {}
-        #: position (<taskId>_<tradeId>) -> ids of its pnl orders
+        #: position (<task id>_<trade id>) -> ids of its pnl orders
         self._by_position: dict[str, list[str]] = {}
 
     def reindex(self) -> None:
@@ -78,7 +88,7 @@ class PnlDesk:
         self.ctx.state.positions[position] = bought
         expires_at = engine.now + settings.expire_delta if settings.expire_delta else 0
         created: list[str] = []
-        groups: tuple[tuple[str, list[PnlStep]], ...] = (
+        groups: tuple[tuple[PnlKind, list[PnlStep]], ...] = (
             (TAKE_PROFIT, settings.take_profit),
             (STOP_LOSS, settings.stop_loss),
             (TRAILING_STOP, settings.trailing_stop),
@@ -145,7 +155,7 @@ class PnlDesk:
             pnl.expires_at,
             pnl.wallet_id,
             SRC_FOLLOW,
-            pnl.source_id,
+            pnl.id,  # the trigger's public id in every dialect, as a limit order's id is for its trigger
             f"follow_{pnl.kind}",
             pnl.source_trade_id,
         )
@@ -187,8 +197,8 @@ class PnlDesk:
                 )
             else:
                 message = "expired before its trigger price was reached"
-                self.ctx.executor.fail(self._ticket(pnl), E_EXPIRED, message, state=EXPIRED)
-                self._close(pnl, EXPIRED, E_EXPIRED, message)
+                self.ctx.executor.fail(self._ticket(pnl), TradeError.EXPIRED, message, state=EXPIRED)
+                self._close(pnl, EXPIRED, TradeError.EXPIRED, message)
         elif status == T_CANCELLED:  # by someone else (e.g. the account through another API)
             self.ctx.triggers.pop(event.trigger_id, None)
             self._close(pnl, CANCELLED, "", f"trigger cancelled ({event.reason})")
@@ -258,7 +268,7 @@ class PnlDesk:
         return [p for p in self.orders.values() if p.source_id == task_id]
 
     def pause_for_task(self, task_id: str) -> None:
-        """closePnlOrder: disable the task's waiting pnl orders (re-enabled with the task)."""
+        """Disable the task's waiting pnl orders (re-enabled with the task)."""
         for pnl in self.of_task(task_id):
             if pnl.state == INIT and pnl.enabled:
                 pnl.enabled = False
@@ -303,7 +313,7 @@ class PnlDesk:
         if waiting is not None:
             waiting.pop(pnl.id, None)
 
-    def _close(self, pnl: PnlOrder, state: str, code: str, message: str) -> None:
+    def _close(self, pnl: PnlOrder, state: OrderState, code: str, message: str) -> None:
         pnl.state = state
         pnl.error_code = code
         pnl.error_message = message

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections import deque
 from typing import Protocol
 
-from .commands import PlaceTrigger
-from .copy_events import AutomationEvent
-from .copy_execution import Executor
-from .copy_model import FINISHED_KEPT, AutomationState, automation_id
-from .engine import Engine
-from .events import TriggerEvent
-from .orders import Trigger
+from ..core.commands import PlaceTrigger
+from ..core.engine import Engine
+from ..core.events import TriggerEvent
+from ..core.orders import Trigger
+from .events import AutomationEvent
+from .execution import Executor
+from .model import FINISHED_KEPT, AutomationState, automation_id
 
 
 class Finishable(Protocol):
@@ -25,11 +25,10 @@ class TriggerOwner(Protocol):
     def on_trigger(self, record_id: str, event: TriggerEvent) -> None: ...
 
 
-class DeskContext:
-    def __init__(self, engine: Engine, state: AutomationState, chains: frozenset[str]) -> None:
+class AutomationContext:
+    def __init__(self, engine: Engine, state: AutomationState) -> None:
         self.engine = engine
         self.state = state
-        self.chains = chains
         self.executor = Executor(engine)
         #: engine trigger id -> (owning desk, record id); only triggers still waiting/disabled
         self.triggers: dict[int, tuple[TriggerOwner, str]] = {}

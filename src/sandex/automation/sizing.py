@@ -7,9 +7,9 @@ triggers round up (never fire early), stop triggers round down.
 
 from __future__ import annotations
 
-from .book import BookSide
-from .copy_model import RATIO_ONE, BuySettings
-from .markets import Market
+from ..core.book import BookSide
+from ..core.markets import Market
+from .model import RATIO_ONE, BuySettings
 
 HOUR_MS = 3_600_000
 
@@ -38,8 +38,8 @@ def within(value: int, low: int, high: int | None) -> bool:
 def buy_budget(settings: BuySettings, target_value: int) -> int:
     """Quote (ledger scale) a copied buy spends for a target fill worth `target_value`.
 
-    fixed_amount spends maxBuyAmountUI; fixed_ratio the target's value × buyRatio; follow_amount
-    the target's value; the last two are capped by maxBuyAmountUI.
+    fixed_amount spends max_buy_amount; fixed_ratio the target's value × buy_ratio; follow_amount
+    the target's value; the last two are capped by max_buy_amount.
     """
     if settings.amount_type == "fixed_amount":
         return settings.max_buy_amount
@@ -54,7 +54,7 @@ def sell_size(
     """Base amount (market scale) a copied sell sells out of the follower's `holding`.
 
     `all` sells everything; `follow_ratio` the share of its holding the target just sold
-    (target_sold / target_before); `x_target_ratio` that share times xTargetRatio (capped at all).
+    (target_sold / target_before); `x_target_ratio` that share times x_target_ratio (capped at all).
     """
     if amount_type == "all" or target_before <= 0:
         return holding

@@ -1,4 +1,4 @@
-"""DBot limit orders (engine trigger orders) and swap orders (market orders now).
+"""Limit orders (engine trigger orders) and swap orders (market orders now).
 
 A limit buy spends a quote budget once the last price crosses its trigger; a limit sell sells a
 ratio of the wallet's free base balance, taken when the order is created (engine triggers carry
@@ -7,28 +7,32 @@ a fixed amount). Swap orders trade at market at once. Both report through `Trade
 
 from __future__ import annotations
 
-from .commands import BUY, MARKET, SELL, PlaceTrigger
-from .copy_commands import (
+from ..core.commands import BUY, MARKET, SELL, PlaceTrigger
+from ..core.events import T_CANCELLED, T_DISABLED, T_EXPIRED, T_FAILED, T_TRIGGERED, T_WAITING, TriggerEvent
+from ..core.markets import Market
+from .commands import (
     CreateLimitOrders,
     DeleteLimitOrders,
     LimitSetting,
     PlaceSwapOrder,
     UpdateLimitOrder,
 )
-from .copy_desk import DeskContext
-from .copy_events import E_EXPIRED, EXPIRED, R_INVALID_ORDER, R_ORDER_NOT_FOUND, SRC_LIMIT, SRC_SWAP
-from .copy_execution import Fill, Ticket, error_for_reject
-from .copy_model import RATIO_ONE, LimitOrder, SwapOrder
-from .copy_sizing import apply_ratio
-from .events import T_CANCELLED, T_DISABLED, T_EXPIRED, T_FAILED, T_TRIGGERED, T_WAITING, TriggerEvent
-from .markets import Market
+from .context import AutomationContext
+from .events import (
+    EXPIRED,
+    R_INVALID_ORDER,
+    R_ORDER_NOT_FOUND,
+    SRC_LIMIT,
+    SRC_SWAP,
+    TradeError,
+)
+from .execution import Fill, Ticket, error_for_reject
+from .model import CANCELLED, DONE, FAIL, INIT, PROCESSING, RATIO_ONE, LimitOrder, OrderState, SwapOrder
+from .sizing import apply_ratio
 
-MAX_LIMIT_EXPIRE_MS = 864_000_000
-INIT, PROCESSING, DONE, FAIL, CANCELLED = "init", "processing", "done", "fail", "cancelled"
 
-
-class OrderDesk:
-    def __init__(self, ctx: DeskContext) -> None:
+class OrderManager:
+    def __init__(self, ctx: AutomationContext) -> None:
         self.ctx = ctx
         self.limits = ctx.state.limit_orders
         self.swaps = ctx.state.swap_orders
@@ -52,9 +56,7 @@ class OrderDesk:
         if market is None:
             problem = f"unknown pair {cmd.symbol!r}"
         elif wallet is None:
-            problem = f"walletId {cmd.wallet_id!r} is not one of the account's wallets"
-        elif cmd.chain not in self.ctx.chains:
-            problem = f"chain {cmd.chain!r} is not one of {', '.join(sorted(self.ctx.chains))}"
+            problem = f"wallet {cmd.wallet_id!r} is not one of the account's wallets"
         elif not cmd.settings:
             problem = "settings must hold at least one order"
         sizes: list[int] = []
@@ -154,19 +156,19 @@ class OrderDesk:
     def _size(self, market: Market, wallet: str, setting: LimitSetting) -> tuple[str | None, int]:
         """(problem, base amount for sells) of one limit order setting."""
         if setting.side not in (BUY, SELL):
-            return f"tradeType must be buy or sell, not {setting.side!r}", 0
+            return f"the side must be buy or sell, not {setting.side!r}", 0
         if setting.direction not in ("up", "down"):
-            return f"triggerDirection must be up or down, not {setting.direction!r}", 0
+            return f"the trigger direction must be up or down, not {setting.direction!r}", 0
         if setting.trigger_price <= 0:
-            return "triggerPriceUsd must be above 0", 0
-        if not 0 <= setting.expire_delta <= MAX_LIMIT_EXPIRE_MS:
-            return f"expireDelta must be within 0..{MAX_LIMIT_EXPIRE_MS}", 0
+            return "the trigger price must be above 0", 0
+        if setting.expire_delta < 0:
+            return "the expiry cannot be negative", 0
         if setting.side == BUY:
             if setting.quote_amount < max(market.min_value * market.value_to_ledger, 1):
-                return f"currencyAmountUI is below the {market.symbol} minimum order value", 0
+                return f"the buy amount is below the {market.symbol} minimum order value", 0
             return None, 0
         if not 0 < setting.sell_ratio <= RATIO_ONE:
-            return "for a sell, currencyAmountUI is the share of the balance to sell, within (0, 1]", 0
+            return "a sell's share of the balance must be within (0, 1]", 0
         holding = self.ctx.engine.ledger.free(wallet, market.base) // market.base_to_ledger
         amount = apply_ratio(holding, setting.sell_ratio)
         if amount < max(market.min_amount, 1):
@@ -219,8 +221,8 @@ class OrderDesk:
                 )
             else:
                 message = "expired before its trigger price was reached"
-                self.ctx.executor.fail(self._ticket(order), E_EXPIRED, message, state=EXPIRED)
-                self._close_limit(order, EXPIRED, E_EXPIRED, message)
+                self.ctx.executor.fail(self._ticket(order), TradeError.EXPIRED, message, state=EXPIRED)
+                self._close_limit(order, EXPIRED, TradeError.EXPIRED, message)
         elif status == T_CANCELLED:
             self.ctx.triggers.pop(event.trigger_id, None)
             self._close_limit(order, CANCELLED, "", f"trigger cancelled ({event.reason})")
@@ -237,7 +239,7 @@ class OrderDesk:
         order.tx_value, order.tx_amount = fill.value, fill.amount
         self._close_limit(order, DONE, "", "")
 
-    def _close_limit(self, order: LimitOrder, state: str, code: str, message: str) -> None:
+    def _close_limit(self, order: LimitOrder, state: OrderState, code: str, message: str) -> None:
         order.state, order.error_code, order.error_message = state, code, message
         self.ctx.finished("limit", order, self.limits)
 
@@ -265,15 +267,13 @@ class OrderDesk:
         if market is None:
             problem = f"unknown pair {cmd.symbol!r}"
         elif wallet is None:
-            problem = f"walletId {cmd.wallet_id!r} is not one of the account's wallets"
-        elif cmd.chain not in self.ctx.chains:
-            problem = f"chain {cmd.chain!r} is not one of {', '.join(sorted(self.ctx.chains))}"
+            problem = f"wallet {cmd.wallet_id!r} is not one of the account's wallets"
         elif cmd.side not in (BUY, SELL):
             problem = f"type must be buy or sell, not {cmd.side!r}"
         elif cmd.side == BUY and cmd.quote_amount <= 0:
-            problem = "amountOrPercent must be above 0"
+            problem = "the buy amount must be above 0"
         elif cmd.side == SELL and not 0 < cmd.sell_ratio <= RATIO_ONE:
-            problem = "for a sell, amountOrPercent is the share of the balance to sell, within (0, 1]"
+            problem = "a sell's share of the balance must be within (0, 1]"
         if problem is not None:
             engine.reject(cmd.account_id, cmd.symbol, R_INVALID_ORDER, problem)
             return

@@ -1,4 +1,4 @@
-"""Commands of the automation layer (copy trading, pnl orders, DBot limit and swap orders).
+"""Commands of the automation layer (copy trading, pnl orders, limit and swap orders).
 
 Like every engine command they are tagged msgspec structs journaled before they are applied, so
 tasks and their orders survive restarts by replay. Importing this module registers them with the
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from msgspec import Struct, field
 
-from .commands import Command, register_command
-from .copy_model import TaskSpec
+from ..core.commands import Command, register_command
+from .model import Direction, Side, TaskSpec
 
 
 class CreateCopyTask(Command, tag="cp_new"):
@@ -53,9 +53,9 @@ class DeleteCopyTasks(Command, tag="cp_del"):
 
 class LimitSetting(Struct, kw_only=True, array_like=True, omit_defaults=True):
     enabled: bool = True
-    side: str
+    side: Side
     trigger_price: int  # market price scale
-    direction: str  # up | down
+    direction: Direction
     quote_amount: int = 0  # buys: quote to spend, ledger scale
     sell_ratio: int = 0  # sells: share of the free base balance (ratio scale)
     expire_delta: int = 0  # ms; 0 = never
@@ -92,7 +92,7 @@ class PlaceSwapOrder(Command, tag="sw_new"):
     symbol: str
     wallet_id: str
     chain: str
-    side: str
+    side: Side
     quote_amount: int = 0
     sell_ratio: int = 0
 

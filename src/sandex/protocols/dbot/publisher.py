@@ -1,4 +1,6 @@
-"""`tradeResultNotify`: a `TradeResult` event as DBot's push, and the subscription filter.
+"""From the venue's event stream to DBot's pushes: each `TradeResult` becomes one
+`tradeResultNotify`, encoded once and written to every session of its account whose
+`tradeTypeFilter` wants it (the venue listener `DbotPublisher.on_events`).
 
 DBot's filter names are `<prefix>_<kind>_<success|fail>`: copy trades are `follow_buy_*` /
 `follow_sell_*`, pnl orders take their sub-source (`follow_take_profit_*`, ...), limit orders
@@ -12,20 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.copy_events import DONE, SRC_FOLLOW, SRC_LIMIT, SRC_SWAP, TradeResult
+from ...automation import DONE, SRC_FOLLOW, SRC_LIMIT, SRC_SWAP, TradeResult
 from ...core.engine import Engine
+from ...core.events import Event
+from ...marketdata.service import MarketDataUpdate
+from ...server.framing import encode_frame
+from ...server.registry import SessionRegistry
+from .connection import DIALECT, DbotConnection
 from .views import price, token_info
 from .wire import ENCODER
 
 _PREFIX = {SRC_FOLLOW: "follow", SRC_LIMIT: "limit", SRC_SWAP: "swap"}
-
-#: Every filter value a client may subscribe to (sandex also uses it to reject typos).
-TRADE_TYPES = frozenset(
-    f"{prefix}_{kind}_{outcome}"
-    for prefix in ("swap", "limit", "follow")
-    for kind in ("buy", "sell", "take_profit", "stop_loss", "trailing_stop")
-    for outcome in ("success", "fail")
-)
 
 
 def trade_type(result: TradeResult) -> str:
@@ -67,3 +66,32 @@ def notification(engine: Engine, result: TradeResult) -> dict[str, Any]:
 
 def encode_notification(engine: Engine, result: TradeResult) -> bytes:
     return ENCODER.encode({"method": "tradeResultNotify", "result": notification(engine, result)})
+
+
+class DbotPublisher:
+    def __init__(self, engine: Engine, registry: SessionRegistry) -> None:
+        self.engine = engine
+        self.registry = registry
+
+    def on_events(self, events: list[Event], update: MarketDataUpdate) -> None:
+        """Venue listener: trade results to their account's subscribed sessions."""
+        registry = self.registry
+        if not registry.count(DIALECT):
+            return
+        engine = self.engine
+        for event in events:
+            if type(event) is not TradeResult:
+                continue
+            account = engine.accounts.get(event.account_id)
+            if account is None:
+                continue
+            kind = trade_type(event)
+            sessions = [
+                s
+                for s in registry.for_key(DIALECT, account.api_key)
+                if isinstance(s.state, DbotConnection) and s.state.wants(kind)
+            ]
+            if sessions:
+                frame = encode_frame(encode_notification(engine, event), binary=False)
+                for session in sessions:
+                    session.send_frame(frame)

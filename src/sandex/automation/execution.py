@@ -1,7 +1,7 @@
 """Placing automated market orders and reporting each one's outcome as a `TradeResult`.
 
 Every automated trade — a copied buy or sell, a fired pnl or limit order, a swap order — is a
-market order (DBot swaps at market on chain). The engine matches it synchronously, but plugins
+market order (as on-chain swaps are). The engine matches it synchronously, but plugins
 see its trades only later in the same command, through `on_trade`. So the executor registers the
 order, accumulates its trades (amount, value, fee, first trade) as they are dispatched, and
 finishes it in a deferred step: the engine dispatches pending trades before it runs any deferred
@@ -16,20 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from .commands import BUY, IOC, MARKET, PlaceOrder
-from .copy_events import (
+from ..core.commands import BUY, IOC, MARKET, PlaceOrder
+from ..core.engine import Engine
+from ..core.events import E_BELOW_MIN_AMOUNT, E_BELOW_MIN_VALUE, TradeEvent
+from ..core.events import E_INSUFFICIENT_BALANCE as ENGINE_INSUFFICIENT
+from ..core.numbers import LEDGER_DECIMALS, format_trimmed
+from .events import (
     DONE,
-    E_AMOUNT_TOO_SMALL,
-    E_INSUFFICIENT_BALANCE,
-    E_NO_LIQUIDITY,
-    E_OTHERS,
     FAIL,
+    TradeError,
     TradeResult,
 )
-from .engine import Engine
-from .events import E_BELOW_MIN_AMOUNT, E_BELOW_MIN_VALUE, TradeEvent
-from .events import E_INSUFFICIENT_BALANCE as ENGINE_INSUFFICIENT
-from .numbers import LEDGER_DECIMALS, format_trimmed
+from .model import ResultState
 
 
 class Ticket:
@@ -39,6 +37,7 @@ class Ticket:
         "account_id",
         "chain",
         "is_copy",
+        "lineage",
         "result_id",
         "side",
         "source",
@@ -61,6 +60,7 @@ class Ticket:
         source_id: str,
         *,
         is_copy: bool = False,
+        lineage: tuple[str, ...] = (),
     ) -> None:
         self.account_id = account_id
         self.wallet_id = wallet_id
@@ -71,8 +71,10 @@ class Ticket:
         self.source = source
         self.sub_source = sub_source
         self.source_id = source_id
-        #: a copied buy/sell: its own fills are never copied again (that could loop forever)
+        #: a copied buy/sell: its fills are copied again only within the loop rules (see follow)
         self.is_copy = is_copy
+        #: copies: the wallets upstream of this one, the origin first (see follow)
+        self.lineage = lineage
 
 
 class Fill:
@@ -97,10 +99,10 @@ OnDone = Callable[[Ticket, "Fill | None", str, str], None]
 def error_for_reject(code: str) -> str:
     """An engine reject/failure code as a trade-result error code."""
     if code == ENGINE_INSUFFICIENT:
-        return E_INSUFFICIENT_BALANCE
+        return TradeError.INSUFFICIENT_BALANCE
     if code in (E_BELOW_MIN_AMOUNT, E_BELOW_MIN_VALUE):
-        return E_AMOUNT_TOO_SMALL
-    return E_OTHERS
+        return TradeError.AMOUNT_TOO_SMALL
+    return TradeError.OTHERS
 
 
 class Executor:
@@ -119,7 +121,9 @@ class Executor:
         market = engine.markets[ticket.symbol]
         wallet = engine.wallets.get(ticket.wallet_id)
         if wallet is None or wallet.account_id != ticket.account_id:
-            self._failed(ticket, on_done, E_OTHERS, f"wallet {ticket.wallet_id} is not the account's")
+            self._failed(
+                ticket, on_done, TradeError.OTHERS, f"wallet {ticket.wallet_id} is not the account's"
+            )
             return
         free = engine.ledger.free
         if ticket.side == BUY:
@@ -127,7 +131,7 @@ class Executor:
                 self._failed(
                     ticket,
                     on_done,
-                    E_AMOUNT_TOO_SMALL,
+                    TradeError.AMOUNT_TOO_SMALL,
                     f"buy of {_quote(quote_amount)} {market.quote} is below the {market.symbol} minimum order value",
                 )
                 return
@@ -135,25 +139,27 @@ class Executor:
                 self._failed(
                     ticket,
                     on_done,
-                    E_INSUFFICIENT_BALANCE,
+                    TradeError.INSUFFICIENT_BALANCE,
                     f"insufficient {market.quote} balance: {_quote(quote_amount)} needed, "
                     f"{_quote(free(ticket.wallet_id, market.quote))} free",
                 )
                 return
         else:
             if amount <= 0:
-                self._failed(ticket, on_done, E_INSUFFICIENT_BALANCE, f"no {market.base} to sell")
+                self._failed(ticket, on_done, TradeError.INSUFFICIENT_BALANCE, f"no {market.base} to sell")
                 return
             if amount < market.min_amount:
                 self._failed(
                     ticket,
                     on_done,
-                    E_AMOUNT_TOO_SMALL,
+                    TradeError.AMOUNT_TOO_SMALL,
                     f"sell of {market.format_amount(amount)} {market.base} is below the {market.symbol} minimum amount",
                 )
                 return
             if free(ticket.wallet_id, market.base) < amount * market.base_to_ledger:
-                self._failed(ticket, on_done, E_INSUFFICIENT_BALANCE, f"insufficient {market.base} balance")
+                self._failed(
+                    ticket, on_done, TradeError.INSUFFICIENT_BALANCE, f"insufficient {market.base} balance"
+                )
                 return
         order = engine.place_order(
             PlaceOrder(
@@ -172,7 +178,7 @@ class Executor:
             )
         )
         if order is None:  # the checks above mirror the engine's, so this is a bug elsewhere
-            self._failed(ticket, on_done, E_OTHERS, "the venue rejected the order")
+            self._failed(ticket, on_done, TradeError.OTHERS, "the venue rejected the order")
             return
         self.watch(order.id, ticket, on_done)
 
@@ -202,7 +208,9 @@ class Executor:
             return
         ticket = fill.ticket
         if fill.amount == 0:
-            self._failed(ticket, fill.on_done, E_NO_LIQUIDITY, f"nothing to trade against on {ticket.symbol}")
+            self._failed(
+                ticket, fill.on_done, TradeError.NO_LIQUIDITY, f"nothing to trade against on {ticket.symbol}"
+            )
             return
         market = self.engine.markets[ticket.symbol]
         base = fill.amount * market.base_to_ledger
@@ -220,7 +228,7 @@ class Executor:
     def emit(
         self,
         ticket: Ticket,
-        state: str,
+        state: ResultState,
         send: int = 0,
         receive: int = 0,
         amount: int = 0,
@@ -252,7 +260,7 @@ class Executor:
             message,
         )
 
-    def fail(self, ticket: Ticket, code: str, message: str, state: str = FAIL) -> None:
+    def fail(self, ticket: Ticket, code: str, message: str, state: ResultState = FAIL) -> None:
         """Report an attempt that placed nothing."""
         self.emit(ticket, state, code=code, message=message)
 
