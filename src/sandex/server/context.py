@@ -37,6 +37,10 @@ class ServerContext:
     key_guards: dict[str, KeyGuard] = field(default_factory=dict)
 
 
+#: The server context on the aiohttp app, for handlers that are not a dialect's (the operator API,
+#: health, metrics).
+CTX = web.AppKey("ctx", ServerContext)
+
 #: The fault controller on the aiohttp app, so the shared session layer (`serve_session`) finds it
 #: without every dialect having to pass it along.
 FAULTS = web.AppKey("faults", FaultController)

@@ -8,7 +8,11 @@ written before a push arrives first) and a publisher never waits for a subscribe
 The transport's own write buffer *is* the bounded send queue: once the kernel socket buffer is
 full, asyncio/uvloop keeps the rest in user space, and `get_write_buffer_size()` reports it. A
 session whose buffer passes `send_buffer_limit` is a slow consumer: it is marked dead and its
-transport aborted on the spot (counted as a drop) — it never slows anyone else down.
+transport aborted on the spot (counted as a drop) — it never slows anyone else down. Size alone
+does not bound the time: a client that stops reading while little is sent to it would sit under
+the limit for minutes. So a buffer that has not drained (been empty) for `drain_timeout` seconds
+is cut too (counted as a stalled consumer), checked on each write and by the liveness sweeper
+for sessions nobody writes to.
 
 aiohttp is used for the handshake and for parsing inbound frames only. The response is prepared
 with `autoping=False` (pings reach us: they are liveness for DBot, and our pong must go through
@@ -57,6 +61,7 @@ class SessionConfig:
 
     max_msg_size: int = 4 * MiB  # largest inbound message; bigger ones close with 1009
     send_buffer_limit: int = 4 * MiB  # bytes buffered for a client before it is dropped
+    drain_timeout: float | None = 10.0  # seconds a backlog may go undrained before the cut; None = off
     close_timeout: float = 5.0  # how long to wait for the client's close frame
 
 
@@ -64,8 +69,10 @@ class Session:
     """A live WebSocket connection of one dialect. Create it with `Session.accept`."""
 
     __slots__ = (
+        "_backlog_since",
         "_close_timeout",
         "_close_timer",
+        "_drain_timeout",
         "_phase",
         "_send_limit",
         "_tally",
@@ -119,6 +126,9 @@ class Session:
         self._transport = transport
         self._tally = tally if tally is not None else _UNTRACKED
         self._send_limit = config.send_buffer_limit
+        self._drain_timeout = config.drain_timeout
+        #: time.monotonic() since when the write buffer has not been empty; None while it is
+        self._backlog_since: float | None = None
         self._close_timeout = config.close_timeout
         self._phase = _OPEN
         self._close_timer: asyncio.TimerHandle | None = None
@@ -235,10 +245,51 @@ class Session:
         transport.write(frame)
         self.frames_out += count
         self._tally.frames_out += count
-        if transport.get_write_buffer_size() > self._send_limit:
+        buffered = transport.get_write_buffer_size()
+        if not buffered:
+            self._backlog_since = None
+            return True
+        if buffered > self._send_limit:
             self._drop_slow_consumer()
             return False
+        # A transport sends at once when its buffer is empty and only appends otherwise, so no
+        # more than this frame buffered means the buffer had drained: a new backlog starts.
+        since = self._backlog_since
+        if since is None or buffered <= len(frame):
+            self._backlog_since = time.monotonic()
+        elif self._drain_timeout is not None and time.monotonic() - since > self._drain_timeout:
+            self._drop_stalled_consumer()
+            return False
         return True
+
+    def check_drain(self, now: float) -> bool:
+        """Cut the session if its backlog has not drained for `drain_timeout` (the sweeper asks
+        each second, for sessions nobody writes to); True if it was cut."""
+        if self._phase != _OPEN or self._drain_timeout is None:
+            return False
+        if not self._transport.get_write_buffer_size():
+            self._backlog_since = None
+            return False
+        since = self._backlog_since
+        if since is None:
+            self._backlog_since = now
+            return False
+        if now - since <= self._drain_timeout:
+            return False
+        self._drop_stalled_consumer()
+        return True
+
+    def _drop_stalled_consumer(self) -> None:
+        self._tally.stalled_consumer_drops += 1
+        log.warning(
+            "dropping stalled %s consumer %s (key=%s): %d bytes unsent for over %gs",
+            self.dialect,
+            self.peer,
+            self.key,
+            self._transport.get_write_buffer_size(),
+            self._drain_timeout,
+        )
+        self.abort()
 
     def _drop_slow_consumer(self) -> None:
         self._tally.slow_consumer_drops += 1

@@ -31,6 +31,7 @@ from ...core.events import Event
 from ...core.plugin import EnginePlugin
 from ...marketdata.service import MarketDataUpdate
 from ...server.context import ServerContext
+from ...server.dialects import Dialect
 from ...server.endpoint import serve_session
 from ...server.framing import encode_frame
 from ...server.limits import SlidingWindowLimiter
@@ -38,6 +39,7 @@ from ...server.liveness import IdleTimeout
 from ...server.session import Session
 from ...venue import JournalUnavailable
 from .api import NEW_ORDERS, Answer, DbotApi
+from .limits import SECTION
 from .notify import TRADE_TYPES, encode_notification, trade_type
 from .wire import (
     NULL,
@@ -296,3 +298,13 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     router.add_post("/automation/swap_order", rest("createSwapOrder", _body))
     router.add_get("/automation/swap_orders", rest("getSwapOrders", _query(lists=("ids",))))
     router.add_get("/account/wallets", rest("listWallets", _query()))
+
+
+# -- registration: what sandex.server mounts (sandex.protocols lists this dialect) ----------------
+REGISTRATION = Dialect(
+    name=DIALECT,
+    limits=SECTION,
+    setup=setup,
+    engine_plugins=engine_plugins,
+    banner=("DBot       ws: {ws}/trade/ws   rest: {http}/automation",),
+)

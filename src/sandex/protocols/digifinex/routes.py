@@ -12,10 +12,12 @@ import time
 from aiohttp import web
 
 from sandex.server.context import ServerContext
+from sandex.server.dialects import Dialect
 from sandex.server.endpoint import serve_session
 from sandex.server.liveness import IdleTimeout
 
 from .errors import ILLEGAL_PARAMS
+from .limits import SECTION
 from .publisher import Publisher
 from .rest_common import RestRateLimits, answers_errors, error_response
 from .rest_private import PrivateApi
@@ -91,3 +93,12 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)
+
+
+# -- registration: what sandex.server mounts (sandex.protocols lists this dialect) ----------------
+REGISTRATION = Dialect(
+    name=DIALECT,
+    limits=SECTION,
+    setup=setup,
+    banner=("DigiFinex  ws: {ws}/ws/v1/   rest: {http}/v3",),
+)

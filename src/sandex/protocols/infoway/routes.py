@@ -17,6 +17,7 @@ from typing import Final
 from aiohttp import web
 
 from sandex.server.context import ServerContext
+from sandex.server.dialects import Dialect
 from sandex.server.endpoint import serve_session
 from sandex.server.framing import encode_frame
 from sandex.server.limits import KeyGuard, SlidingWindowLimiter
@@ -26,6 +27,7 @@ from . import codes, encoders
 from .connection import DIALECT, InfowayConnection
 from .errors import MSG_CONNECTIONS, MSG_INTERNAL, MSG_RATE_LIMIT
 from .heartbeat import HeartbeatPolicy
+from .limits import SECTION
 from .metrics import InfowayMetrics
 from .publisher import InfowayPublisher
 from .subscriptions import KeySymbolBudget
@@ -232,3 +234,14 @@ async def shutdown(ctx: ServerContext) -> None:
     endpoint = _ENDPOINTS.pop(id(ctx), None)
     if endpoint is not None:
         await endpoint.publisher.stop()
+
+
+# -- registration: what sandex.server mounts (sandex.protocols lists this dialect) ----------------
+REGISTRATION = Dialect(
+    name=DIALECT,
+    limits=SECTION,
+    setup=setup,
+    startup=startup,
+    shutdown=shutdown,
+    banner=("Infoway    ws: {ws}/ws?business=crypto&apikey=KEY",),
+)

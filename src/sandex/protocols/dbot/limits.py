@@ -1,0 +1,31 @@
+"""DBot's `[limits.dbot]` section: heartbeat timeout and the REST call budget."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+from ..limits import Limit, LimitsSection, Profile
+
+__all__ = ["DBOT_PROFILES", "SECTION", "DbotLimits", "DbotLimitsConfig"]
+
+
+class DbotLimits(msgspec.Struct, frozen=True, kw_only=True):
+    heartbeat_timeout_s: int  # 0 = never disconnect a silent client
+    rest_calls_per_minute: int  # 0 = unlimited
+
+
+DBOT_PROFILES: Mapping[str, DbotLimits] = {
+    "strict": DbotLimits(heartbeat_timeout_s=60, rest_calls_per_minute=600),
+    "relaxed": DbotLimits(heartbeat_timeout_s=0, rest_calls_per_minute=0),
+}
+
+
+class DbotLimitsConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    profile: Profile = "strict"
+    heartbeat_timeout_s: Limit | None = None
+    rest_calls_per_minute: Limit | None = None
+
+
+SECTION = LimitsSection("dbot", DbotLimitsConfig, DbotLimits, DBOT_PROFILES)
