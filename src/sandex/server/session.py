@@ -10,9 +10,9 @@ full, asyncio/uvloop keeps the rest in user space, and `get_write_buffer_size()`
 session whose buffer passes `send_buffer_limit` is a slow consumer: it is marked dead and its
 transport aborted on the spot (counted as a drop) — it never slows anyone else down. Size alone
 does not bound the time: a client that stops reading while little is sent to it would sit under
-the limit for minutes. So a buffer that has not drained (been empty) for `drain_timeout` seconds
-is cut too (counted as a stalled consumer), checked on each write and by the liveness sweeper
-for sessions nobody writes to.
+the limit for minutes. So a backlog that has not drained at all for `drain_timeout` seconds
+is cut too (counted as a stalled consumer): the liveness sweeper checks every second that some
+of a session's backlog reached the client.
 
 aiohttp is used for the handshake and for parsing inbound frames only. The response is prepared
 with `autoping=False` (pings reach us: they are liveness for DBot, and our pong must go through
@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import struct
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -40,6 +41,24 @@ if TYPE_CHECKING:
     from ..faults.connection import ConnectionFaults
 
 log = logging.getLogger("sandex.server.session")
+
+try:  # Linux: bytes in a socket's send queue the peer has not acknowledged
+    import fcntl
+    import termios
+
+    _OUTQ: int | None = termios.TIOCOUTQ
+except (ImportError, AttributeError):  # pragma: no cover - other platforms see the transport only
+    _OUTQ = None
+
+
+def _unacknowledged(sock: Any) -> int:
+    if _OUTQ is None or sock is None:
+        return 0
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0"))[0])
+    except (OSError, ValueError):
+        return 0
+
 
 MiB: Final = 1024 * 1024
 
@@ -69,12 +88,15 @@ class Session:
     """A live WebSocket connection of one dialect. Create it with `Session.accept`."""
 
     __slots__ = (
-        "_backlog_since",
+        "_bytes_written",
         "_close_timeout",
         "_close_timer",
+        "_delivered",
         "_drain_timeout",
         "_phase",
         "_send_limit",
+        "_socket",
+        "_stalled_since",
         "_tally",
         "_transport",
         "_ws",
@@ -127,8 +149,12 @@ class Session:
         self._tally = tally if tally is not None else _UNTRACKED
         self._send_limit = config.send_buffer_limit
         self._drain_timeout = config.drain_timeout
-        #: time.monotonic() since when the write buffer has not been empty; None while it is
-        self._backlog_since: float | None = None
+        # Drain tracking (`check_drain`): bytes handed to the transport, how many of them had
+        # reached the client at the last check, and since when none has while some are pending.
+        self._bytes_written = 0
+        self._delivered = 0
+        self._stalled_since: float | None = None
+        self._socket = transport.get_extra_info("socket")
         self._close_timeout = config.close_timeout
         self._phase = _OPEN
         self._close_timer: asyncio.TimerHandle | None = None
@@ -245,48 +271,45 @@ class Session:
         transport.write(frame)
         self.frames_out += count
         self._tally.frames_out += count
-        buffered = transport.get_write_buffer_size()
-        if not buffered:
-            self._backlog_since = None
-            return True
-        if buffered > self._send_limit:
+        self._bytes_written += len(frame)
+        if transport.get_write_buffer_size() > self._send_limit:
             self._drop_slow_consumer()
-            return False
-        # A transport sends at once when its buffer is empty and only appends otherwise, so no
-        # more than this frame buffered means the buffer had drained: a new backlog starts.
-        since = self._backlog_since
-        if since is None or buffered <= len(frame):
-            self._backlog_since = time.monotonic()
-        elif self._drain_timeout is not None and time.monotonic() - since > self._drain_timeout:
-            self._drop_stalled_consumer()
             return False
         return True
 
     def check_drain(self, now: float) -> bool:
-        """Cut the session if its backlog has not drained for `drain_timeout` (the sweeper asks
-        each second, for sessions nobody writes to); True if it was cut."""
+        """Cut the session if nothing of its backlog has reached the client for `drain_timeout`
+        seconds; True if it was cut. The liveness sweeper asks every second.
+
+        The backlog is what the transport holds plus what the kernel has not had acknowledged
+        (Linux SIOCOUTQ): a client that stops reading fills the kernel's send buffer first, which
+        grows to megabytes, so the transport's buffer alone stays empty for a long time.
+        """
         if self._phase != _OPEN or self._drain_timeout is None:
             return False
-        if not self._transport.get_write_buffer_size():
-            self._backlog_since = None
+        pending = self._transport.get_write_buffer_size() + _unacknowledged(self._socket)
+        delivered = self._bytes_written - pending
+        if not pending or delivered != self._delivered:
+            self._delivered = delivered
+            self._stalled_since = None
             return False
-        since = self._backlog_since
+        since = self._stalled_since
         if since is None:
-            self._backlog_since = now
+            self._stalled_since = now
             return False
         if now - since <= self._drain_timeout:
             return False
-        self._drop_stalled_consumer()
+        self._drop_stalled_consumer(pending)
         return True
 
-    def _drop_stalled_consumer(self) -> None:
+    def _drop_stalled_consumer(self, pending: int) -> None:
         self._tally.stalled_consumer_drops += 1
         log.warning(
-            "dropping stalled %s consumer %s (key=%s): %d bytes unsent for over %gs",
+            "dropping stalled %s consumer %s (key=%s): %d bytes undelivered, none read for over %gs",
             self.dialect,
             self.peer,
             self.key,
-            self._transport.get_write_buffer_size(),
+            pending,
             self._drain_timeout,
         )
         self.abort()
