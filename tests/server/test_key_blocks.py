@@ -125,3 +125,33 @@ def test_block_refusals_and_a_bad_duration(tmp_path: Path) -> None:
         assert blocked(server) == []
     stopped = cli(server, "keys", "block", "alice-key")
     assert stopped.returncode == 1 and "no server is running" in stopped.stderr
+
+
+async def test_a_key_recorded_after_the_upgrade_is_reached_and_a_blocked_one_is_closed(
+    echo_server: Any,
+) -> None:
+    """DigiFinex learns a session's key only at `server.auth`: `SessionRegistry.assign_key` indexes
+    it then (so a later block reaches the session), and closes it at once if it is blocked."""
+    from websockets.asyncio.client import connect as connect_async
+
+    from tests.server.echo import DIALECT, wait_for
+
+    server = await echo_server()
+    registry = server.registry
+    registry.blocked_close[DIALECT] = (4003, "key blocked")
+    registry.is_blocked = lambda dialect, key: dialect == DIALECT and server.guard.is_blocked(key)
+    server.guard.on_block.append(lambda key: registry.close_blocked_key(DIALECT, key))
+    async with connect_async(server.url) as first, connect_async(server.url) as second:
+        await wait_for(lambda: registry.count() == 2)
+        one, two = registry.sessions(DIALECT)
+        assert registry.assign_key(one, "good-key") and registry.for_key(DIALECT, "good-key") == [one]
+        server.guard.block("bad-key")
+        assert not registry.assign_key(two, "bad-key")  # blocked already: closed with the code
+        with pytest.raises(ConnectionClosed) as closed:
+            await second.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
+        server.guard.block("good-key", 60)  # blocked later: the recorded key reaches the session
+        with pytest.raises(ConnectionClosed) as closed:
+            await first.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
+    await wait_for(lambda: registry.count() == 0)

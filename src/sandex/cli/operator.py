@@ -298,7 +298,7 @@ def faults_list(
 @faults_app.command("set")
 def faults_set(
     name: str,
-    fields: list[str] = typer.Argument(None, help="FIELD=VALUE ..., e.g. dialect=digifinex drop_every_s=5"),
+    fields: list[str] = typer.Argument(None, help="FIELD=VALUE ..., e.g. delay_ms=50 drop_every_s=5"),
     config: Path | None = ConfigOpt,
     data_dir: Path | None = DataDirOpt,
     as_json: bool = typer.Option(False, "--json"),

@@ -72,7 +72,7 @@ def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
             orders_in_flight=venue.has_client_commands_in_flight,
         ),
         # Every dialect can have keys blocked by an operator; a dialect whose limits block keys
-        # replaces its guard with one that also counts violations (Infoway).
+        # replaces its guard in its setup with one that also counts violations.
         key_guards={dialect.name: KeyGuard() for dialect in dialects},
     )
     return ctx
