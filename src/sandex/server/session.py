@@ -287,6 +287,8 @@ class Session:
         """
         if self._phase != _OPEN or self._drain_timeout is None:
             return False
+        if self._bytes_written == self._delivered:
+            return False  # all delivered at the last check and nothing written since: no syscall
         pending = self._transport.get_write_buffer_size() + _unacknowledged(self._socket)
         delivered = self._bytes_written - pending
         if not pending or delivered != self._delivered:
