@@ -10,8 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
+import pytest
+
 from sandex.config import Config, Limits, LimitsConfig
+from sandex.config.errors import explain
+from sandex.config.schema import config_type
 from sandex.protocols import DIALECTS, limits_sections, registrations
+from sandex.protocols.dbot.limits import DBOT_PROFILES, DbotLimits, DbotLimitsConfig
+from sandex.protocols.limits import LimitsSection
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "sandex"
 
@@ -50,3 +57,20 @@ def test_server_config_and_cli_name_no_dialect() -> None:
     pattern = re.compile("|".join(DIALECTS), re.IGNORECASE)
     named = {str(f.relative_to(SRC)): pattern.findall(f.read_text()) for f in files}
     assert {f: n for f, n in named.items() if n} == {}
+
+
+class _DemoSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    chains: tuple[str, ...] = ("solana",)
+
+
+def test_a_dialects_own_table_is_composed_into_the_config_and_errors_name_its_key() -> None:
+    """A dialect with settings that are not limits (DBot's chains) gets its `[<name>]` table."""
+    demo = LimitsSection("demo", DbotLimitsConfig, DbotLimits, DBOT_PROFILES, settings=_DemoSettings)
+    composed = config_type([demo])
+    assert composed.__struct_fields__[-1] == "demo"
+    assert msgspec.convert({}, composed).demo == _DemoSettings()  # type: ignore[attr-defined]
+    assert msgspec.convert({"demo": {"chains": ["base"]}}, composed).demo.chains == ("base",)  # type: ignore[attr-defined]
+    for raw, key in (({"demo": {"chian": []}}, "demo.chian"), ({"demo": {"chains": [1]}}, "demo.chains[0]")):
+        with pytest.raises(msgspec.ValidationError) as failed:
+            msgspec.convert(raw, composed)
+        assert explain(str(failed.value), raw, composed)[0] == key

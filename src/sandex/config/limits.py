@@ -23,8 +23,9 @@ class SessionLimits(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
 
     send_buffer_limit_bytes: Annotated[int, Meta(ge=1024)] = 4 * 1024 * 1024
     max_frame_bytes: Annotated[int, Meta(ge=1024)] = 4 * 1024 * 1024
-    #: A client whose unsent frames have not drained for this long is cut, however small the
-    #: backlog: a reader that stopped must not hold a connection and its buffer forever. 0: off.
+    #: A client to whom nothing of its backlog (frames sent, not yet acknowledged) has been
+    #: delivered for this long is cut, however small the backlog: a reader that stopped must not
+    #: hold a connection and its buffers for minutes. 0: off.
     send_drain_timeout_s: Annotated[float, Meta(ge=0, le=3600)] = 10.0
 
 

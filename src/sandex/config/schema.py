@@ -9,16 +9,17 @@ simulator rates and ratios, which are not money.
 
 Where a new field goes: a venue-wide setting in the section it belongs to below (`[server]`,
 `[simulator]`, `[journal]`, `[[markets]]`, `[[accounts]]`), with its meaning checked in
-`checks.py`; a dialect's setting in that dialect's `protocols/<name>/limits.py` (its
-`[limits.<name>]` section); a transport setting shared by every dialect in `SessionLimits`
-(`limits.py`).
+`checks.py`; a dialect's limit (with strict/relaxed profile values) in that dialect's
+`protocols/<name>/limits.py` (its `[limits.<name>]` section); a dialect's other settings in the
+`settings` struct of that same file (its top-level `[<name>]` table); a transport setting
+shared by every dialect in `SessionLimits` (`limits.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 import msgspec.inspect as mi
@@ -26,19 +27,21 @@ from msgspec import Meta, field
 
 from ..core.markets import Market, make_market
 from ..faults.profile import FaultProfile
-from ..protocols.limits import Positive
+from ..protocols.limits import LimitsSection, Positive
 from .errors import unwrap
-from .limits import Limits, LimitsConfig, resolve_limits
+from .limits import SECTIONS, Limits, LimitsConfig, resolve_limits
 
 __all__ = [
     "DEFAULT_DATA_DIR",
     "MAX_PRECISION",
     "AccountConfig",
     "Config",
+    "ConfigBase",
     "JournalConfig",
     "MarketConfig",
     "ServerConfig",
     "SimulatorConfig",
+    "config_type",
     "section_types",
 ]
 
@@ -149,7 +152,9 @@ class AccountConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
 # The whole file
 
 
-class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+class ConfigBase(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The whole file but the dialects' own `[<name>]` tables (`Config` adds those)."""
+
     server: ServerConfig = field(default_factory=ServerConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
@@ -171,6 +176,32 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
 
     def resolved_limits(self) -> Limits:
         return resolve_limits(self.limits)
+
+
+def config_type(sections: Iterable[LimitsSection[Any]]) -> type[ConfigBase]:
+    """`ConfigBase` plus a `[<name>]` table for each section that has `settings`."""
+    composed = msgspec.defstruct(
+        "Config",
+        [(s.name, s.settings, field(default_factory=s.settings)) for s in sections if s.settings],
+        bases=(ConfigBase,),
+        module=__name__,
+        forbid_unknown_fields=True,
+        frozen=True,
+        kw_only=True,
+    )
+    assert issubclass(composed, ConfigBase)
+    return composed
+
+
+if TYPE_CHECKING:
+
+    class Config(ConfigBase, forbid_unknown_fields=True, frozen=True, kw_only=True):
+        """The whole file; a dialect's `[<name>]` table is `Config.<name>` (looked up by name)."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    Config = config_type(SECTIONS)
 
 
 def section_types() -> Iterator[type[msgspec.Struct]]:

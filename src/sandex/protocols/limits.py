@@ -7,8 +7,9 @@ default to the strict number. "strict" is what the real venue enforces; "relaxed
 shapes (depth levels, push intervals) but switches off everything that disconnects or blocks a
 client, for bot development under a debugger.
 
-This module and the dialects' `limits.py` import no I/O and nothing of `sandex.config`, which
-composes them into its `LimitsConfig`.
+A dialect may also have settings that are not limits, in its own top-level `[<name>]` table
+(`settings`). This module and the dialects' `limits.py` import no I/O and nothing of
+`sandex.config`, which composes them into its `LimitsConfig` and `Config`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class LimitsSection(Generic[L]):
     limits: type[L]
     #: The profiles by name ("strict", "relaxed").
     profiles: Mapping[str, L]
+    #: The dialect's own top-level `[<name>]` table, for settings that are not limits (no
+    #: profiles), e.g. the chains DBot requests may name: a frozen Struct forbidding unknown
+    #: fields, every field with a default; `Config.<name>` holds it. None: the dialect has none.
+    settings: type[msgspec.Struct] | None = None
 
     def resolve(self, section: msgspec.Struct) -> L:
         """The profile `section` names, with its overrides applied."""

@@ -44,9 +44,12 @@ SERVED_HOST = web.AppKey("served_host", str)
 
 def is_loopback_address(text: str) -> bool:
     try:
-        return ipaddress.ip_address(text).is_loopback
+        address = ipaddress.ip_address(text)
     except ValueError:
         return False
+    # A dual-stack socket bound to `::` sees IPv4 loopback peers as ::ffff:127.x.x.x.
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def _refuse(status: int, message: str) -> web.Response:
