@@ -10,19 +10,16 @@ import pytest
 
 from sandex import demo
 from sandex.config import (
-    DBOT_PROFILES,
-    DIGIFINEX_PROFILES,
-    INFOWAY_PROFILES,
     Config,
     ConfigError,
-    DbotLimitsConfig,
-    DigifinexLimitsConfig,
-    InfowayLimitsConfig,
     load_config,
     parse_config,
     resolve_limits,
     section_types,
 )
+from sandex.protocols.dbot.limits import DBOT_PROFILES, DbotLimitsConfig
+from sandex.protocols.digifinex.limits import DIGIFINEX_PROFILES, DigifinexLimitsConfig
+from sandex.protocols.infoway.limits import INFOWAY_PROFILES, InfowayLimitsConfig
 
 ISSUE_EXAMPLE = """\
 [server]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import urllib.request
+from importlib.metadata import version
 from pathlib import Path
 
 from tests.support.server import BASE_CONFIG, SandexServer
@@ -76,3 +79,43 @@ def test_demo_venue_prints_its_credentials(tmp_path: Path) -> None:
         assert "demo account" in log and "api_key=" in log and "secret=" in log
         _status, body = get(f"{server.base_url}/admin/accounts")
         assert any(a["name"] == "demo" for a in json.loads(body))
+
+
+def test_ctrl_c_and_sigterm_end_serve_cleanly_with_status_0(tmp_path: Path) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        server = SandexServer(tmp_path / sig.name).start()
+        assert server.process is not None
+        server.process.send_signal(sig)
+        assert server.process.wait(30) == 0, server.log()
+        log = server.log()
+        assert "Traceback" not in log and "stopping" in log, log
+        assert not (server.data_dir / "server.json").exists()  # the CLI will not look for it
+        # The data dir is free again: the next start recovers and serves.
+        with SandexServer(tmp_path / sig.name) as again:
+            assert get(f"{again.base_url}/healthz")[0] == 200
+
+
+def test_version() -> None:
+    result = cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"sandex {version('sandex')}"
+
+
+def test_accounts_list_shows_whole_keys_and_wallet_ids(tmp_path: Path) -> None:
+    long_key = "k" * 40 + "-the-end"
+    config = BASE_CONFIG + f'[[accounts]]\nname = "dave"\napi_key = "{long_key}"\nsecret = "s"\n'
+    with SandexServer(tmp_path, config) as server:
+        common = ["--config", str(server.config_path), "--data-dir", str(server.data_dir)]
+        accounts = json.loads(cli("accounts", "list", "--json", *common).stdout)
+        listed = subprocess.run(
+            [sys.executable, "-m", "sandex.cli", "accounts", "list", *common],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "COLUMNS": "80"},
+        )
+        assert listed.returncode == 0, listed.stderr
+        for account in accounts:
+            assert account["api_key"] in listed.stdout
+            for wallet in account["wallets"]:
+                assert wallet["id"] in listed.stdout and len(wallet["id"]) == 42
+        assert long_key in listed.stdout and "--json" in listed.stdout

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import random
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
@@ -113,7 +113,6 @@ class Venue:
         self.ready = False
         self.paused_reason: str | None = None  # fault injection / operator pause of order entry
         self.demo_credentials: tuple[str, str] | None = None
-        self.event_counts: Counter[str] = Counter()
         self.on_commit: Callable[[int, float], None] | None = None
         #: Called with each client command's seconds from submit to acknowledgement (journaled,
         #: applied, its future resolved): the server's part of an order's latency.
@@ -279,9 +278,6 @@ class Venue:
     def _publish(self, events: list[Event]) -> None:
         update = self.marketdata.apply(events)
         self.accountdata.apply(events)
-        counts = self.event_counts
-        for event in events:
-            counts[type(event).__name__] += 1
         for listener in self.listeners:
             try:
                 listener(events, update)

@@ -16,7 +16,7 @@ from typing import Any
 import ccxt
 import pytest
 
-from sandex.config import DIGIFINEX_PROFILES
+from sandex.protocols.digifinex.limits import DIGIFINEX_PROFILES
 from sandex.server.limits import KeyedLimiters
 from tests.digifinex.dfx_support import ALICE, BOB, journal_seq, rest, with_sections
 from tests.support.server import SandexServer

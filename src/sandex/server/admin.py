@@ -1,142 +1,119 @@
 """Operator API used by the `sandex` CLI while a server runs: accounts and key blocks
-(fault profiles: admin_faults).
+(fault profiles: admin_faults). The work is done by `sandex.operations`, which the offline CLI
+calls too; this module only turns requests into calls and results into JSON.
 
-Served on the same port but only to loopback peers: it can mint money, so it must never be
-reachable from another machine even when the venue itself is bound elsewhere.
+    GET  /admin/accounts                 every account, its wallets, balances and key blocks
+    POST /admin/accounts                 create one: {name, api_key?, secret?, wallets?, balances?}
+    POST /admin/accounts/{name}/credit   {currency, amount, wallet?}
+    GET  /admin/keys/blocked             blocked keys, per dialect
+    POST /admin/keys/{key}/block         {duration_s?: seconds, null = until unblocked}, ?dialect=
+    POST /admin/keys/{key}/unblock       ?dialect=
+
+Served on the same port, behind the loopback guard (`server.guard`): it can mint money, so it
+must never be reachable from another machine, nor from a web page the operator happens to open.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import secrets
-import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from ..core.commands import CreateWallet
-from ..core.engine import Account
-from ..core.numbers import LEDGER_DECIMALS, NumberError, format_trimmed
-from ..venue import CommandRejected
-from .context import ServerContext
+from .. import operations
+from ..operations import OperationError
+from .context import CTX, ServerContext
+from .guard import OperatorRoutes
 
-CTX = web.AppKey("ctx", ServerContext)
+__all__ = ["CTX", "OperatorHandler", "json_body", "operator_handler", "setup"]
+
+OperatorHandler = Callable[[ServerContext, web.Request], Awaitable[Any]]
 
 
-def _loopback_only(request: web.Request) -> None:
-    peer = request.remote or ""
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object (an empty body is an empty object)."""
+    if not request.body_exists:
+        return {}
     try:
-        if ipaddress.ip_address(peer).is_loopback:
-            return
+        body = await request.json()
     except ValueError:
-        pass
-    raise web.HTTPForbidden(text="the admin API answers loopback clients only")
+        raise OperationError("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise OperationError("the body must be a JSON object")
+    return body
 
 
-#: The same check, for the operator API's other modules (admin_faults).
-loopback_only = _loopback_only
+def operator_handler(work: OperatorHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp handler running `work(ctx, request)`: its result as JSON, a refusal as
+    `{"error": ...}` with the refusal's status."""
+
+    async def handler(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(await work(request.app[CTX], request))
+        except OperationError as exc:
+            return web.json_response(exc.body(), status=exc.status)
+
+    handler.__name__ = work.__name__
+    return handler
 
 
-def account_view(ctx: ServerContext, account: Account) -> dict[str, Any]:
-    wallets = []
-    for wallet_id in account.wallets:
-        balances = {
-            currency: {
-                "free": format_trimmed(free, LEDGER_DECIMALS),
-                "held": format_trimmed(held, LEDGER_DECIMALS),
-            }
-            for currency, (free, held) in sorted(ctx.venue.engine.balances_of(wallet_id).items())
-        }
-        wallets.append(
-            {"id": wallet_id, "name": ctx.venue.engine.wallets[wallet_id].name, "balances": balances}
-        )
-    blocked = {dialect: guard.is_blocked(account.api_key) for dialect, guard in ctx.key_guards.items()}
-    return {
-        "id": account.id,
-        "name": account.name,
-        "api_key": account.api_key,
-        "wallets": wallets,
-        "blocked": {d: b for d, b in blocked.items() if b},
-    }
+async def list_accounts(ctx: ServerContext, request: web.Request) -> Any:
+    return operations.list_accounts(ctx)
 
 
-async def list_accounts(request: web.Request) -> web.Response:
-    _loopback_only(request)
-    ctx = request.app[CTX]
-    return web.json_response([account_view(ctx, a) for a in ctx.venue.engine.accounts.values()])
+async def create_account(ctx: ServerContext, request: web.Request) -> Any:
+    body = await json_body(request)
+    return await operations.create_account(
+        ctx,
+        str(body.get("name") or ""),
+        api_key=str(body["api_key"]) if body.get("api_key") else None,
+        secret=str(body["secret"]) if body.get("secret") else None,
+        wallets=[str(name) for name in body.get("wallets") or []],
+        balances={str(c): str(a) for c, a in (body.get("balances") or {}).items()},
+    )
 
 
-async def create_account(request: web.Request) -> web.Response:
-    _loopback_only(request)
-    ctx = request.app[CTX]
-    body = await request.json()
-    name = str(body.get("name") or "").strip()
-    if not name:
-        return web.json_response({"error": "name is required"}, status=400)
-    api_key = str(body.get("api_key") or secrets.token_hex(16))
-    secret = str(body.get("secret") or secrets.token_hex(32))
-    try:
-        account = await ctx.venue.create_account(name, api_key, secret)
-        for wallet_name in body.get("wallets") or []:
-            await ctx.venue.execute(CreateWallet(account.id, str(wallet_name)))
-        for currency, amount in (body.get("balances") or {}).items():
-            await ctx.venue.credit(account.wallets[0], currency, str(amount))
-    except (CommandRejected, NumberError) as exc:
-        return web.json_response({"error": str(exc)}, status=400)
-    view = account_view(ctx, account)
-    view["secret"] = secret  # shown once, to the operator who created it
-    return web.json_response(view)
+async def credit_account(ctx: ServerContext, request: web.Request) -> Any:
+    body = await json_body(request)
+    for name in ("currency", "amount"):
+        if name not in body:
+            raise OperationError(f"{name} is required", field=name)
+    wallet = body.get("wallet")
+    return await operations.credit_account(
+        ctx,
+        request.match_info["name"],
+        str(body["currency"]),
+        str(body["amount"]),
+        wallet=str(wallet) if wallet else None,
+    )
 
 
-async def credit_account(request: web.Request) -> web.Response:
-    _loopback_only(request)
-    ctx = request.app[CTX]
-    account = ctx.venue.account_named(request.match_info["name"])
-    if account is None:
-        return web.json_response({"error": "unknown account"}, status=404)
-    body = await request.json()
-    wallet = body.get("wallet") or account.wallets[0]
-    if wallet not in account.wallets:
-        return web.json_response({"error": "unknown wallet"}, status=404)
-    try:
-        await ctx.venue.credit(wallet, str(body["currency"]), str(body["amount"]))
-    except (CommandRejected, NumberError, KeyError) as exc:
-        return web.json_response({"error": str(exc)}, status=400)
-    return web.json_response(account_view(ctx, account))
+async def list_blocked(ctx: ServerContext, request: web.Request) -> Any:
+    return operations.blocked_keys(ctx)
 
 
-async def list_blocked(request: web.Request) -> web.Response:
-    _loopback_only(request)
-    ctx = request.app[CTX]
-    out = []
-    for dialect, guard in ctx.key_guards.items():
-        for blocked in guard.blocked():
-            expires_in = (
-                None if blocked.until is None else max(0.0, round(blocked.until - time.monotonic(), 1))
-            )
-            out.append(
-                {
-                    "dialect": dialect,
-                    "key": blocked.key,
-                    "expires_in_s": expires_in,
-                    "violations": blocked.violations,
-                }
-            )
-    return web.json_response(out)
+async def block(ctx: ServerContext, request: web.Request) -> Any:
+    body = await json_body(request)
+    duration = body.get("duration_s")
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))):
+        raise OperationError("duration_s must be a number of seconds, or null", field="duration_s")
+    return operations.block_key(
+        ctx,
+        request.match_info["key"],
+        duration_s=None if duration is None else float(duration),
+        dialect=request.query.get("dialect"),
+    )
 
 
-async def unblock(request: web.Request) -> web.Response:
-    _loopback_only(request)
-    ctx = request.app[CTX]
-    key = request.match_info["key"]
-    dialect = request.query.get("dialect")
-    done = [d for d, guard in ctx.key_guards.items() if (dialect in (None, d)) and guard.unblock(key)]
-    return web.json_response({"key": key, "unblocked": done})
+async def unblock(ctx: ServerContext, request: web.Request) -> Any:
+    return operations.unblock_key(ctx, request.match_info["key"], dialect=request.query.get("dialect"))
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/admin/accounts", list_accounts)
-    app.router.add_post("/admin/accounts", create_account)
-    app.router.add_post("/admin/accounts/{name}/credit", credit_account)
-    app.router.add_get("/admin/keys/blocked", list_blocked)
-    app.router.add_post("/admin/keys/{key}/unblock", unblock)
+    routes = OperatorRoutes(app)
+    routes.get("/admin/accounts", operator_handler(list_accounts))
+    routes.post("/admin/accounts", operator_handler(create_account))
+    routes.post("/admin/accounts/{name}/credit", operator_handler(credit_account))
+    routes.get("/admin/keys/blocked", operator_handler(list_blocked))
+    routes.post("/admin/keys/{key}/block", operator_handler(block))
+    routes.post("/admin/keys/{key}/unblock", operator_handler(unblock))

@@ -1,63 +1,49 @@
 """The one aiohttp application: every dialect, the operator API, health and metrics, one port.
 
-Dialects plug in without editing this file: each `sandex.protocols.<name>.routes` module that
-exists provides `setup(app, ctx)` (routes, publishers, liveness policies) and may provide
-`engine_plugins(config)` (deterministic engine extensions such as copy trading) and
-`startup(ctx)` / `shutdown(ctx)` coroutines.
+Dialects plug in without editing this file: `sandex.protocols.registrations()` gives each one's
+`Dialect` (`server/dialects.py`), whose `setup(app, ctx)` mounts routes, publishers and liveness
+policies, and whose optional `engine_plugins(config)` (deterministic engine extensions such as
+copy trading) and `startup(ctx)` / `shutdown(ctx)` coroutines run around the venue's life.
 """
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import importlib.util
+import functools
 import logging
-from types import ModuleType
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from ..config import Config
-from ..core.events import Event
+from ..core.plugin import EnginePlugin
 from ..faults import FaultController
-from ..marketdata.service import MarketDataUpdate
+from ..protocols import registrations
 from ..venue import Venue
 from . import admin, admin_faults
-from .admin import CTX
 from .broadcast import Broadcaster
-from .context import FAULTS, ServerContext
+from .context import CTX, FAULTS, ServerContext
+from .dialects import Dialect
+from .guard import SERVED_HOST
 from .hub import TopicHub
+from .limits import KeyGuard
 from .liveness import LivenessSweeper
-from .metrics import Metrics
+from .metrics import Metrics, count_events
 from .registry import SessionRegistry
 from .session import SessionConfig
 
 log = logging.getLogger("sandex.server")
 
-DIALECTS = ("digifinex", "infoway", "dbot")
 SIM_KEY = web.AppKey("simulator", object)
 
 
-def dialect_modules() -> list[ModuleType]:
-    modules = []
-    for name in DIALECTS:
-        module_name = f"sandex.protocols.{name}.routes"
-        if importlib.util.find_spec(f"sandex.protocols.{name}") is None:
-            continue
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        modules.append(importlib.import_module(module_name))
-    return modules
-
-
 def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
-    modules = dialect_modules()
+    dialects = registrations()
     if venue is None:
-        plugins: list[Any] = []
-        for module in modules:
-            factory = getattr(module, "engine_plugins", None)
-            if factory is not None:
-                plugins.extend(factory(config))
+        plugins: list[EnginePlugin] = []
+        for dialect in dialects:
+            if dialect.engine_plugins is not None:
+                plugins.extend(dialect.engine_plugins(config))
         venue = Venue(config, plugins=plugins)
     limits = config.resolved_limits()
     registry = SessionRegistry()
@@ -76,6 +62,7 @@ def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
         session_config=SessionConfig(
             max_msg_size=limits.session.max_frame_bytes,
             send_buffer_limit=limits.session.send_buffer_limit_bytes,
+            drain_timeout=limits.session.send_drain_timeout_s or None,
         ),
         faults=faults,
         broadcaster=Broadcaster(
@@ -85,25 +72,33 @@ def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
             share=config.server.market_data_share,
             orders_in_flight=venue.has_client_commands_in_flight,
         ),
+        # Every dialect can have keys blocked by an operator; a dialect whose limits block keys
+        # replaces its guard in its setup with one that also counts violations.
+        key_guards={dialect.name: KeyGuard() for dialect in dialects},
     )
     return ctx
 
 
-def _count_events(metrics: Metrics):  # type: ignore[no-untyped-def]
-    counters: dict[str, Any] = {}
+def _wire_key_blocks(ctx: ServerContext, dialects: list[Dialect]) -> None:
+    """Whoever blocks a key (an operator, a dialect's limits), the dialect closes its open
+    connections with its own code, and new ones are refused (`serve_session`)."""
+    registry = ctx.registry
+    for dialect in dialects:
+        registry.blocked_close[dialect.name] = (dialect.blocked_close_code, dialect.blocked_close_reason)
+    closers: dict[str, Callable[[str], object]] = {
+        dialect.name: functools.partial(dialect.close_blocked, ctx)
+        for dialect in dialects
+        if dialect.close_blocked is not None
+    }
+    for name, guard in ctx.key_guards.items():
+        guard.on_block.append(closers.get(name) or functools.partial(registry.close_blocked_key, name))
+        ctx.metrics.track_blocked_keys(name, guard.blocked_count)
 
-    def listener(events: list[Event], update: MarketDataUpdate) -> None:
-        tallies: dict[str, int] = {}
-        for event in events:
-            name = type(event).__name__
-            tallies[name] = tallies.get(name, 0) + 1
-        for name, count in tallies.items():
-            counter = counters.get(name)
-            if counter is None:
-                counter = counters[name] = metrics.engine_events.labels(type=name)
-            counter.inc(count)
+    def is_blocked(dialect: str, key: str) -> bool:
+        guard = ctx.key_guards.get(dialect)
+        return guard is not None and guard.is_blocked(key)
 
-    return listener
+    registry.is_blocked = is_blocked
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -133,14 +128,16 @@ def build_app(
     app = web.Application(client_max_size=ctx.limits.session.max_frame_bytes)
     app[CTX] = ctx
     app[FAULTS] = ctx.faults
+    app[SERVED_HOST] = config.server.host
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_route)
     admin.setup(app)
     admin_faults.setup(app)
-    modules = dialect_modules()
-    for module in modules:
-        module.setup(app, ctx)
-    ctx.venue.listeners.insert(0, _count_events(ctx.metrics))
+    dialects = registrations()
+    for dialect in dialects:
+        dialect.setup(app, ctx)
+    _wire_key_blocks(ctx, dialects)
+    ctx.venue.listeners.insert(0, count_events(ctx.metrics))
 
     def on_commit(rows: int, seconds: float) -> None:
         ctx.metrics.journal_commit_seconds.observe(seconds)
@@ -161,10 +158,9 @@ def build_app(
         ctx.sweeper.start()
         ctx.faults.start()
         ctx.broadcaster.start()
-        for module in modules:
-            hook = getattr(module, "startup", None)
-            if hook is not None:
-                await hook(ctx)
+        for dialect in dialects:
+            if dialect.startup is not None:
+                await dialect.startup(ctx)
         if sim is not None:
             await sim.start()
             app[SIM_KEY] = sim
@@ -173,10 +169,9 @@ def build_app(
         sim = app.get(SIM_KEY)
         if sim is not None:
             await sim.stop()  # type: ignore[attr-defined]
-        for module in modules:
-            hook = getattr(module, "shutdown", None)
-            if hook is not None:
-                await hook(ctx)
+        for dialect in dialects:
+            if dialect.shutdown is not None:
+                await dialect.shutdown(ctx)
         ctx.registry.close_all()
         await ctx.broadcaster.stop()
         await ctx.sweeper.stop()
@@ -186,7 +181,3 @@ def build_app(
     app.on_startup.append(startup)
     app.on_shutdown.append(shutdown)
     return app
-
-
-async def wait_forever() -> None:
-    await asyncio.Event().wait()

@@ -32,10 +32,15 @@ class ServerContext:
     faults: FaultController
     #: Rounds of public market data (conflated, coalesced, paced): publishers add a source.
     broadcaster: Broadcaster
-    #: Per-dialect key guards (violation counting and blocking), created by the dialects that
-    #: block keys; the admin API and `sandex keys` list and unblock through them.
+    #: Per-dialect key guards: one for every dialect (operators' blocks), replaced in its setup by
+    #: a dialect whose limits also block keys for violations. The operator API and `sandex keys`
+    #: block, list and unblock through them; a block closes the key's sessions (`app.py`).
     key_guards: dict[str, KeyGuard] = field(default_factory=dict)
 
+
+#: The server context on the aiohttp app, for handlers that are not a dialect's (the operator API,
+#: health, metrics).
+CTX = web.AppKey("ctx", ServerContext)
 
 #: The fault controller on the aiohttp app, so the shared session layer (`serve_session`) finds it
 #: without every dialect having to pass it along.

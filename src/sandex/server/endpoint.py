@@ -60,9 +60,14 @@ async def serve_session(
     registered (send the welcome frame, set `session.state`); `on_close` runs after it has been
     unsubscribed and unregistered (release per-connection resources).
 
+    A key blocked on this dialect (by an operator or the dialect's limits) is refused with 401
+    here for every dialect, in case the dialect's own check did not already.
+
     Fault injection (when the app has a controller) hooks in here for every dialect: an upgrade
     may be refused with 502, and the connection's faults are attached once it is open.
     """
+    if key is not None and registry.is_blocked is not None and registry.is_blocked(dialect, key):
+        return web.Response(status=401, text="401: this API key is blocked\n")
     faults = request.app.get(FAULTS)
     if faults is not None and faults.refuse_handshake(dialect, key):
         return web.Response(status=502, text="502 Bad Gateway (sandex fault injection)\n")

@@ -111,22 +111,25 @@ class BlockedKey(NamedTuple):
 
 
 class KeyGuard:
-    """Blocks an API key after `max_violations` violations within `window_s` seconds.
+    """Blocks an API key after `max_violations` violations within `window_s` seconds, or when an
+    operator says so (`block`).
 
-    A block lasts `block_s` seconds (0 = until `unblock`). Expired blocks are lifted lazily on the
-    next look-up, so there is no timer. Keys are logged (they are identifiers, not secrets);
-    secrets never reach this class.
+    A block by violations lasts `block_s` seconds (0 = until `unblock`); `max_violations` 0 means
+    violations never block (the guard then only holds operators' blocks). Expired blocks are lifted
+    lazily on the next look-up, so there is no timer. Whatever blocks a key calls the `on_block`
+    listeners with it (the server closes the key's open connections there). Keys are logged (they
+    are identifiers, not secrets); secrets never reach this class.
     """
 
     def __init__(
         self,
-        max_violations: int,
-        window_s: float,
-        block_s: float,
+        max_violations: int = 0,
+        window_s: float = 600.0,
+        block_s: float = 0.0,
         clock: Clock = time.monotonic,
     ) -> None:
-        if max_violations < 1:
-            raise ValueError("max_violations must be at least 1")
+        if max_violations < 0:
+            raise ValueError("max_violations must not be negative")
         if window_s <= 0 or block_s < 0:
             raise ValueError("window_s must be positive and block_s not negative")
         self.max_violations = max_violations
@@ -135,11 +138,13 @@ class KeyGuard:
         self._clock = clock
         self._violations: dict[str, deque[float]] = {}
         self._blocked: dict[str, tuple[float, int]] = {}  # key -> (until or inf, violations)
+        #: Called with each key this guard blocks, by violations or by `block`.
+        self.on_block: list[Callable[[str], object]] = []
 
     def record_violation(self, key: str) -> bool:
         """Count one violation; True if this one blocked the key."""
         now = self._clock()
-        if self.is_blocked(key):
+        if not self.max_violations or self.is_blocked(key):
             return False
         recent = self._violations.setdefault(key, deque(maxlen=self.max_violations))
         while recent and now - recent[0] >= self.window_s:
@@ -157,7 +162,29 @@ class KeyGuard:
             self.window_s,
             f"for {self.block_s:g}s" if self.block_s > 0 else "until unblocked",
         )
+        self._blocked_now(key)
         return True
+
+    def block(self, key: str, duration_s: float | None = None) -> None:
+        """Block `key` by operator action for `duration_s` seconds (None: until `unblock`); a
+        block already in force is replaced."""
+        until = math.inf if duration_s is None else self._clock() + duration_s
+        violations = self._blocked.get(key, (0.0, 0))[1] if self.is_blocked(key) else 0
+        self._violations.pop(key, None)
+        self._blocked[key] = (until, violations)
+        log.warning(
+            "api key %s blocked by operator (%s)",
+            key,
+            "until unblocked" if duration_s is None else f"for {duration_s:g}s",
+        )
+        self._blocked_now(key)
+
+    def _blocked_now(self, key: str) -> None:
+        for listener in self.on_block:
+            try:
+                listener(key)
+            except Exception:
+                log.exception("on_block listener failed for key %s", key)
 
     def is_blocked(self, key: str) -> bool:
         entry = self._blocked.get(key)

@@ -80,9 +80,12 @@ class LivenessSweeper:
             self._policies[dialect] = policy
 
     def sweep(self, now: float | None = None) -> int:
-        """One pass; returns how many sessions timed out."""
+        """One pass; returns how many sessions timed out. Also cuts sessions whose send backlog
+        has not drained in time (`Session.check_drain`), whatever their dialect."""
         if now is None:
             now = self._clock()
+        for session in self._registry.sessions():
+            session.check_drain(now)
         timed_out = 0
         for dialect, policy in self._policies.items():
             for session in self._registry.sessions(dialect):

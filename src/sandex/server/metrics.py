@@ -13,11 +13,18 @@ Labels are limited to the dialect name and the engine event type: both are small
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics import Counter as CounterChild
+
+    from ..core.events import Event
+    from ..marketdata.service import MarketDataUpdate
 
 
 class DialectTally:
@@ -29,12 +36,14 @@ class DialectTally:
         "rate_limit_violations",
         "rest_rate_limit_violations",
         "slow_consumer_drops",
+        "stalled_consumer_drops",
     )
 
     def __init__(self) -> None:
         self.frames_in = 0
         self.frames_out = 0
         self.slow_consumer_drops = 0
+        self.stalled_consumer_drops = 0
         self.rate_limit_violations = 0
         self.rest_rate_limit_violations = 0
 
@@ -105,6 +114,24 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+def count_events(metrics: Metrics) -> Callable[[list[Event], MarketDataUpdate], None]:
+    """A venue listener counting engine events by type into `sandex_engine_events`."""
+    counters: dict[str, CounterChild] = {}
+
+    def listener(events: list[Event], update: MarketDataUpdate) -> None:
+        tallies: dict[str, int] = {}
+        for event in events:
+            name = type(event).__name__
+            tallies[name] = tallies.get(name, 0) + 1
+        for name, count in tallies.items():
+            counter = counters.get(name)
+            if counter is None:
+                counter = counters[name] = metrics.engine_events.labels(type=name)
+            counter.inc(count)
+
+    return listener
+
+
 class _SessionCollector(Collector):
     """Turns tallies and live counts into metric families at scrape time."""
 
@@ -125,6 +152,12 @@ class _SessionCollector(Collector):
                 "sandex_ws_slow_consumer_drops",
                 "Sessions dropped because their send buffer overflowed.",
                 "slow_consumer_drops",
+            ),
+            (
+                "sandex_ws_stalled_consumer_drops",
+                "Sessions dropped because their unsent frames did not drain in time "
+                "([limits.session] send_drain_timeout_s).",
+                "stalled_consumer_drops",
             ),
             (
                 "sandex_ws_rate_limit_violations",

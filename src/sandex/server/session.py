@@ -8,7 +8,11 @@ written before a push arrives first) and a publisher never waits for a subscribe
 The transport's own write buffer *is* the bounded send queue: once the kernel socket buffer is
 full, asyncio/uvloop keeps the rest in user space, and `get_write_buffer_size()` reports it. A
 session whose buffer passes `send_buffer_limit` is a slow consumer: it is marked dead and its
-transport aborted on the spot (counted as a drop) — it never slows anyone else down.
+transport aborted on the spot (counted as a drop) — it never slows anyone else down. Size alone
+does not bound the time: a client that stops reading while little is sent to it would sit under
+the limit for minutes. So a backlog that has not drained at all for `drain_timeout` seconds
+is cut too (counted as a stalled consumer): the liveness sweeper checks every second that some
+of a session's backlog reached the client.
 
 aiohttp is used for the handshake and for parsing inbound frames only. The response is prepared
 with `autoping=False` (pings reach us: they are liveness for DBot, and our pong must go through
@@ -21,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import struct
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -36,6 +41,24 @@ if TYPE_CHECKING:
     from ..faults.connection import ConnectionFaults
 
 log = logging.getLogger("sandex.server.session")
+
+try:  # Linux: bytes in a socket's send queue the peer has not acknowledged
+    import fcntl
+    import termios
+
+    _OUTQ: int | None = termios.TIOCOUTQ
+except (ImportError, AttributeError):  # pragma: no cover - other platforms see the transport only
+    _OUTQ = None
+
+
+def _unacknowledged(sock: Any) -> int:
+    if _OUTQ is None or sock is None:
+        return 0
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0"))[0])
+    except (OSError, ValueError):
+        return 0
+
 
 MiB: Final = 1024 * 1024
 
@@ -57,6 +80,7 @@ class SessionConfig:
 
     max_msg_size: int = 4 * MiB  # largest inbound message; bigger ones close with 1009
     send_buffer_limit: int = 4 * MiB  # bytes buffered for a client before it is dropped
+    drain_timeout: float | None = 10.0  # seconds a backlog may go undrained before the cut; None = off
     close_timeout: float = 5.0  # how long to wait for the client's close frame
 
 
@@ -64,10 +88,15 @@ class Session:
     """A live WebSocket connection of one dialect. Create it with `Session.accept`."""
 
     __slots__ = (
+        "_bytes_written",
         "_close_timeout",
         "_close_timer",
+        "_delivered",
+        "_drain_timeout",
         "_phase",
         "_send_limit",
+        "_socket",
+        "_stalled_since",
         "_tally",
         "_transport",
         "_ws",
@@ -119,6 +148,13 @@ class Session:
         self._transport = transport
         self._tally = tally if tally is not None else _UNTRACKED
         self._send_limit = config.send_buffer_limit
+        self._drain_timeout = config.drain_timeout
+        # Drain tracking (`check_drain`): bytes handed to the transport, how many of them had
+        # reached the client at the last check, and since when none has while some are pending.
+        self._bytes_written = 0
+        self._delivered = 0
+        self._stalled_since: float | None = None
+        self._socket = transport.get_extra_info("socket")
         self._close_timeout = config.close_timeout
         self._phase = _OPEN
         self._close_timer: asyncio.TimerHandle | None = None
@@ -235,10 +271,50 @@ class Session:
         transport.write(frame)
         self.frames_out += count
         self._tally.frames_out += count
+        self._bytes_written += len(frame)
         if transport.get_write_buffer_size() > self._send_limit:
             self._drop_slow_consumer()
             return False
         return True
+
+    def check_drain(self, now: float) -> bool:
+        """Cut the session if nothing of its backlog has reached the client for `drain_timeout`
+        seconds; True if it was cut. The liveness sweeper asks every second.
+
+        The backlog is what the transport holds plus what the kernel has not had acknowledged
+        (Linux SIOCOUTQ): a client that stops reading fills the kernel's send buffer first, which
+        grows to megabytes, so the transport's buffer alone stays empty for a long time.
+        """
+        if self._phase != _OPEN or self._drain_timeout is None:
+            return False
+        if self._bytes_written == self._delivered:
+            return False  # all delivered at the last check and nothing written since: no syscall
+        pending = self._transport.get_write_buffer_size() + _unacknowledged(self._socket)
+        delivered = self._bytes_written - pending
+        if not pending or delivered != self._delivered:
+            self._delivered = delivered
+            self._stalled_since = None
+            return False
+        since = self._stalled_since
+        if since is None:
+            self._stalled_since = now
+            return False
+        if now - since <= self._drain_timeout:
+            return False
+        self._drop_stalled_consumer(pending)
+        return True
+
+    def _drop_stalled_consumer(self, pending: int) -> None:
+        self._tally.stalled_consumer_drops += 1
+        log.warning(
+            "dropping stalled %s consumer %s (key=%s): %d bytes undelivered, none read for over %gs",
+            self.dialect,
+            self.peer,
+            self.key,
+            pending,
+            self._drain_timeout,
+        )
+        self.abort()
 
     def _drop_slow_consumer(self) -> None:
         self._tally.slow_consumer_drops += 1

@@ -31,6 +31,7 @@ from ...config import Config
 from ...core.engine import Account
 from ...core.plugin import EnginePlugin
 from ...server.context import ServerContext
+from ...server.dialects import Dialect
 from ...server.endpoint import serve_session
 from ...server.framing import encode_frame
 from ...server.limits import SlidingWindowLimiter
@@ -40,6 +41,7 @@ from ...venue import JournalUnavailable
 from .api import NEW_ORDERS, Answer, DbotApi
 from .connection import DIALECT, DbotConnection
 from .errors import DbotError, rest_error
+from .limits import SECTION
 from .publisher import DbotPublisher
 from .wire import rest_body
 
@@ -257,3 +259,13 @@ async def _unrouted(request: web.Request) -> web.Response:
         message = f"method {request.method} not allowed on {request.path}: use {', '.join(sorted(allowed))}"
         return _json(rest_error(message), 405)
     return _json(rest_error(f"no DBot endpoint {request.method} {request.path}"), 404)
+
+
+# -- registration: what sandex.server mounts (sandex.protocols lists this dialect) ----------------
+REGISTRATION = Dialect(
+    name=DIALECT,
+    limits=SECTION,
+    setup=setup,
+    engine_plugins=engine_plugins,
+    banner=("DBot       ws: {ws}/trade/ws   rest: {http}/automation",),
+)

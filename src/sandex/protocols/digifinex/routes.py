@@ -24,6 +24,7 @@ from aiohttp import web
 
 from sandex.faults import FaultController
 from sandex.server.context import ServerContext
+from sandex.server.dialects import Dialect
 from sandex.server.endpoint import serve_session
 from sandex.server.hub import TopicHub
 from sandex.server.liveness import IdleTimeout
@@ -35,6 +36,7 @@ from . import api, errors
 from .api import Authenticator, Call, RestApi, RestRateLimits, Route
 from .connection import Connection, Endpoint, Outcome
 from .errors import RestError
+from .limits import SECTION
 from .publisher import Publisher
 from .subscriptions import DIALECT
 
@@ -64,7 +66,8 @@ def apply_outcome(
         session.account_id = signed_in.account_id
         # The key is known only now (DigiFinex signs in after the upgrade): index the session
         # under it, so that closing a blocked key's sessions reaches this one too.
-        registry.rekey(session, signed_in.api_key)
+        if not registry.assign_key(session, signed_in.api_key):
+            return  # the key is blocked: assign_key closed the session with the dialect's code
         faults.rebind(session, signed_in.api_key)  # key-scoped fault profiles apply from now
     for name in outcome.subscribe:
         hub.subscribe(name, session)
@@ -222,3 +225,12 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)
+
+
+# -- registration: what sandex.server mounts (sandex.protocols lists this dialect) ----------------
+REGISTRATION = Dialect(
+    name=DIALECT,
+    limits=SECTION,
+    setup=setup,
+    banner=("DigiFinex  ws: {ws}/ws/v1/   rest: {http}/v3",),
+)

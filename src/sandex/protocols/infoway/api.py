@@ -17,7 +17,6 @@ from typing import Final
 
 import msgspec
 
-from sandex.config import InfowayLimits
 from sandex.core.markets import Market
 from sandex.core.numbers import format_trimmed
 from sandex.server.limits import KeyedLimiters, KeyGuard
@@ -38,6 +37,7 @@ from .errors import (
     rest_rate_limited,
     unauthorized,
 )
+from .limits import InfowayLimits
 from .symbols import SymbolMap
 from .wire import KLINE_INTERVALS, MAX_KLINE_TYPE, MIN_KLINE_TYPE, split_codes
 

@@ -28,6 +28,7 @@ from aiohttp import web
 
 from sandex.background import BackgroundTask
 from sandex.server.context import ServerContext
+from sandex.server.dialects import Dialect
 from sandex.server.endpoint import serve_session
 from sandex.server.framing import encode_frame
 from sandex.server.limits import KeyGuard, SlidingWindowLimiter
@@ -59,6 +60,7 @@ from .errors import (
     not_simulated,
     rest_param_lost,
 )
+from .limits import SECTION
 from .metrics import InfowayMetrics
 from .publisher import InfowayPublisher
 from .subscriptions import KeySymbolBudget
@@ -89,7 +91,9 @@ class InfowayEndpoint:
         self.limits = ctx.limits.infoway
         self.crypto = SymbolMap(market.symbol for market in ctx.venue.markets)
         self.metrics = InfowayMetrics(ctx.metrics.registry)
-        self.guard: KeyGuard | None = None
+        # Operators can block any key (the server's guard); with blocking by disconnects on,
+        # this dialect's guard also counts violations, and replaces the server's in `setup`.
+        self.guard: KeyGuard | None = ctx.key_guards.get(DIALECT)
         #: Distinct symbols per channel over each key's connections (516); None when off.
         self.key_symbols: KeySymbolBudget | None = None
         if self.limits.max_symbols_per_key:
@@ -240,9 +244,10 @@ class InfowayEndpoint:
         )
         self._send_error(session, E_RATE_LIMIT, MSG_RATE_LIMIT.format(limit=limit))
         session.close(CLOSE_POLICY, "rate limit exceeded")
+        # A block closes the key's other connections too: the guard's on_block listener
+        # (`close_blocked_key`, wired by the server) sends them 511.
         if self.guard is not None and session.key is not None and self.guard.record_violation(session.key):
             self.metrics.key_blocks.inc()
-            self.close_key(session.key)
 
     def close_key(self, key: str) -> int:
         """The key is blocked: close each of its open connections with 511. Returns how many."""
@@ -405,8 +410,7 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
         app.router.add_route(method, path, endpoint.rest(handler))
     ctx.venue.listeners.append(endpoint.publisher.on_events)
     if endpoint.guard is not None:
-        ctx.key_guards[DIALECT] = endpoint.guard
-        ctx.metrics.track_blocked_keys(DIALECT, endpoint.guard.blocked_count)
+        ctx.key_guards[DIALECT] = endpoint.guard  # the server wires its blocks and metrics
     timeout = endpoint.limits.heartbeat_timeout_s
     policy = HeartbeatPolicy(float(timeout), on_error=endpoint.count_error) if timeout else None
     ctx.sweeper.set_policy(DIALECT, policy)
@@ -431,3 +435,15 @@ async def shutdown(ctx: ServerContext) -> None:
     if endpoint is not None:
         for timer in endpoint.timers:
             await timer.stop()
+
+
+# -- registration: what sandex.server mounts (sandex.protocols lists this dialect) ----------------
+REGISTRATION = Dialect(
+    name=DIALECT,
+    limits=SECTION,
+    setup=setup,
+    startup=startup,
+    shutdown=shutdown,
+    close_blocked=close_blocked_key,
+    banner=("Infoway    ws: {ws}/ws?business=crypto&apikey=KEY   rest: {http}/crypto/...",),
+)

@@ -1,0 +1,5 @@
+"""`python -m sandex.cli` is the `sandex` command."""
+
+from . import main
+
+main()
