@@ -91,7 +91,7 @@ def test_issue_example_loads_exactly(tmp_path: Path) -> None:
     assert (core.base, core.quote) == ("BTC", "USDT")
     assert core.min_amount == 100  # 0.0001 at 6 places
     assert core.min_value == 100_000_000  # 1 at 2 + 6 places
-    assert core.maker_fee_ppm == core.taker_fee_ppm == 1000
+    assert core.maker_fee_ppm == core.taker_fee_ppm == 2000  # no fee set: DigiFinex's spot 0.2 %
     assert core.initial_price == 6_500_000
 
 

@@ -29,6 +29,8 @@ price_precision = 2
 amount_precision = 4
 min_amount = "0.0001"
 min_value = "1"
+maker_fee = "0.001"
+taker_fee = "0.001"
 [[accounts]]
 name = "alice"
 api_key = "alice-key"

@@ -27,9 +27,6 @@ __all__ = [
     "with_demo_account",
 ]
 
-#: DigiFinex's published spot fee, maker and taker alike (ccxt's `digifinex` describes the same
-#: 0.2 % in its `fees.trading`): a bot's PnL on the demo matches what the real venue would charge.
-DIGIFINEX_SPOT_FEE = "0.002"
 
 DEMO_MARKETS: tuple[MarketConfig, ...] = (
     MarketConfig(
@@ -38,8 +35,6 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         amount_precision=6,
         min_amount="0.00001",
         min_value="5",
-        maker_fee=DIGIFINEX_SPOT_FEE,
-        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="65000",
     ),
     MarketConfig(
@@ -48,8 +43,6 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         amount_precision=4,
         min_amount="0.001",
         min_value="5",
-        maker_fee=DIGIFINEX_SPOT_FEE,
-        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="3500",
     ),
     MarketConfig(
@@ -58,8 +51,6 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         amount_precision=3,
         min_amount="0.01",
         min_value="5",
-        maker_fee=DIGIFINEX_SPOT_FEE,
-        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="150",
     ),
     MarketConfig(
@@ -68,8 +59,6 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         amount_precision=1,
         min_amount="1",
         min_value="5",
-        maker_fee=DIGIFINEX_SPOT_FEE,
-        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="0.6",
     ),
     MarketConfig(
@@ -78,8 +67,6 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         amount_precision=0,
         min_amount="10",
         min_value="5",
-        maker_fee=DIGIFINEX_SPOT_FEE,
-        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="0.15",
     ),
     MarketConfig(
@@ -89,8 +76,6 @@ DEMO_MARKETS: tuple[MarketConfig, ...] = (
         min_amount="0.001",
         # Quoted in BTC: about 5 USDT at the demo's starting prices.
         min_value="0.0001",
-        maker_fee=DIGIFINEX_SPOT_FEE,
-        taker_fee=DIGIFINEX_SPOT_FEE,
         initial_price="0.054",
     ),
 )

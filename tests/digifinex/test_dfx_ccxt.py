@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import ccxt
@@ -19,7 +20,7 @@ import pytest
 
 from tests.digifinex.dfx_support import ALICE, BOB, dec
 from tests.digifinex.dfx_support import rest as dfx_rest
-from tests.support.server import SandexServer
+from tests.support.server import BASE_CONFIG, FEE_TOML, SandexServer
 
 Call = Callable[..., Awaitable[Any]]
 
@@ -325,15 +326,15 @@ async def test_ccxt_fetch_ledger_lists_the_balance_changes(server: SandexServer)
         await alice.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16 item 10: needs the core change of the default spot fee to DigiFinex's 0.2 %; "
-    "remove this mark when it is merged",
-)
-async def test_ccxt_market_fees_are_the_fees_charged(server: SandexServer) -> None:
+async def test_ccxt_market_fees_are_the_fees_charged(tmp_path: Path) -> None:
     """What ccxt reports as a DigiFinex spot market's fees is all a DigiFinex client can learn of
     the rates (spot has no fee-rate endpoint: ccxt's `fetch_trading_fee` is swap-only and
     refuses spot markets itself), so the venue's default must charge exactly that on a fill."""
+    with SandexServer(tmp_path, BASE_CONFIG.replace(FEE_TOML, "")) as server:
+        await _fees_charged_are_the_market_fees(server)
+
+
+async def _fees_charged_are_the_market_fees(server: SandexServer) -> None:
     alice = _async_exchange(server.base_url, ALICE)
     bob = _async_exchange(server.base_url, BOB)
     try:
