@@ -1,0 +1,39 @@
+"""The recordings shipped inside the package (package data), by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from .records import Format
+
+
+@dataclass(frozen=True, slots=True)
+class BundledRecording:
+    name: str
+    file: str  # under sandex/replay/data/
+    format: Format
+    symbols: dict[str, str]  # recorded symbol -> the demo venue's market
+    licence: str  # the notice beside it
+    description: str
+
+
+BUNDLED: dict[str, BundledRecording] = {
+    "btcusdt": BundledRecording(
+        name="btcusdt",
+        file="binance-spot-btcusdt_20240808.gz",
+        format="binance-stream",
+        symbols={"BTCUSDT": "BTC_USDT"},
+        licence="LICENSE.hftbacktest",
+        description="346 s of Binance spot BTCUSDT on 2024-08-08 (depth@100ms, trades), captured by hftbacktest's collector (MIT)",
+    ),
+}
+
+
+def bundled(name: str) -> Path:
+    """The path of a shipped recording, e.g. bundled("btcusdt")."""
+    entry = BUNDLED.get(name.lower())
+    if entry is None:
+        raise KeyError(f"no bundled recording {name!r}; there are: {', '.join(sorted(BUNDLED))}")
+    return Path(str(files("sandex.replay") / "data" / entry.file))
