@@ -193,6 +193,7 @@ class BinanceStreamImporter:
         sync = self.syncs.get(recorded)
         if sync is None:
             sync = self.syncs[recorded] = _Sync(symbol=market.symbol)
+            self.builder.declare(market.symbol)
         return sync
 
     def _diff(self, number: int, message: _DepthDiff) -> None:

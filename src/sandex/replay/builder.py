@@ -39,6 +39,10 @@ class SourceBuilder:
         self.gaps: list[Gap] = []
         self.dropped_rows = 0
 
+    def declare(self, symbol: str) -> None:
+        """A market the source records, even if none of its records ends up stored."""
+        self._index(symbol)
+
     def _index(self, symbol: str) -> int:
         index = self._symbol_index.get(symbol)
         if index is None:

@@ -90,10 +90,7 @@ class Recording:
             for index in range(position[0], len(self.sources[0])):
                 yield 0, index
             return
-        streams = [
-            ((source.time_us[index], order, index) for index in range(position[order], len(source)))
-            for order, source in enumerate(self.sources)
-        ]
+        streams = [_keys(source, order, position[order]) for order, source in enumerate(self.sources)]
         for _, order, index in heapq.merge(*streams):
             yield order, index
 
@@ -133,6 +130,13 @@ class Recording:
                     holder = source
             books[symbol] = Book() if holder is None else holder.book_at(symbol, time_ms)
         return books
+
+
+def _keys(source: Source, order: int, start: int) -> Iterator[tuple[int, int, int]]:
+    """A source's merge keys from a message on: (time, source order, message index)."""
+    times = source.time_us
+    for index in range(start, len(times)):
+        yield times[index], order, index
 
 
 def open_recording(

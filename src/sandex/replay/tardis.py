@@ -141,6 +141,7 @@ class TardisImporter:
             price = scale_price(fields[price_at], market)
             size = scale_size(fields[amount_at], market, what="amount")
             symbol = market.symbol
+            builder.declare(symbol)
             if snapshot:
                 self.synced.add(symbol)
             elif symbol not in self.synced:

@@ -1,0 +1,159 @@
+"""The shipped BTCUSDT sample: imported, and its books equal an independent reading of the file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sandex.replay import BUNDLED, BookUpdate, Recording, Trade, bundled
+from tests.replay.replay_support import play
+
+PRICE_SCALE = Decimal(10) ** 2  # BTC_USDT in the tests: price_precision 2, amount_precision 6
+SIZE_SCALE = Decimal(10) ** 6
+
+
+def exact(text: str, scale: Decimal) -> int:
+    value = Decimal(text) * scale
+    assert value == value.to_integral_value(), text
+    return int(value)
+
+
+class NaiveBook:
+    """Binance's documented procedure, written out plainly from the raw lines (json + Decimal)."""
+
+    def __init__(self, path: Path) -> None:
+        self.events: list[tuple[int, str, object]] = []  # (E ms, "reset"|"diff", levels)
+        self.trades: list[tuple[int, int, int, str, int]] = []
+        buffered: list[dict[str, object]] = []
+        snapshot: dict[str, object] | None = None
+        last: int | None = None
+        with gzip.open(path, "rt") as lines:
+            for line in lines:
+                message = json.loads(line.split(" ", 1)[1])
+                if "lastUpdateId" in message:
+                    if last is None:
+                        snapshot = message
+                        pending, buffered = buffered, []
+                        for diff in pending:
+                            last = self._diff(diff, snapshot, last, buffered)
+                            if last is not None:
+                                snapshot = None
+                    continue
+                data = message["data"]
+                if message["stream"].endswith("@trade"):
+                    self.trades.append(
+                        (
+                            data["T"],
+                            exact(data["p"], PRICE_SCALE),
+                            exact(data["q"], SIZE_SCALE),
+                            "sell" if data["m"] else "buy",
+                            data["t"],
+                        )
+                    )
+                elif "@depth" in message["stream"]:
+                    if last is None and snapshot is None:
+                        buffered.append(data)
+                        continue
+                    last = self._diff(data, snapshot, last, buffered)
+                    if last is not None:
+                        snapshot = None
+
+    def _diff(
+        self, diff: dict[str, object], snapshot: dict[str, object] | None, last: int | None, buffered: list
+    ) -> int | None:
+        first_id, last_id = diff["U"], diff["u"]
+        assert isinstance(first_id, int) and isinstance(last_id, int)
+        if last is None:
+            assert snapshot is not None
+            lid = snapshot["lastUpdateId"]
+            assert isinstance(lid, int)
+            if last_id <= lid:
+                return None
+            assert first_id <= lid + 1, "the sample has no gap"
+            self.events.append((diff["E"], "reset", (snapshot["bids"], snapshot["asks"])))  # type: ignore[arg-type]
+            self.events.append((diff["E"], "diff", (diff["b"], diff["a"])))  # the straddling diff
+            return last_id
+        if last_id <= last:
+            return last
+        assert first_id == last + 1, "the sample has no gap"
+        self.events.append((diff["E"], "diff", (diff["b"], diff["a"])))  # type: ignore[arg-type]
+        return last_id
+
+    def book_at(self, time_ms: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        bids: dict[int, int] = {}
+        asks: dict[int, int] = {}
+        for when, kind, (bid_levels, ask_levels) in self.events:  # type: ignore[misc]
+            if when > time_ms:
+                break
+            if kind == "reset":
+                bids.clear()
+                asks.clear()
+            for levels, book in ((bid_levels, bids), (ask_levels, asks)):
+                for price, size in levels:
+                    p, s = exact(price, PRICE_SCALE), exact(size, SIZE_SCALE)
+                    if s:
+                        book[p] = s
+                    else:
+                        book.pop(p, None)
+        return sorted(bids.items(), reverse=True), sorted(asks.items())
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    return play([bundled("btcusdt")], tmp_path_factory.mktemp("data"), rows_per_checkpoint=20_000)
+
+
+@pytest.fixture(scope="module")
+def naive() -> NaiveBook:
+    return NaiveBook(bundled("btcusdt"))
+
+
+def test_the_sample_ships_with_its_licence_and_a_default_mapping() -> None:
+    path = bundled("btcusdt")
+    assert path.is_file() and path.stat().st_size > 1_000_000
+    licence = (path.parent / BUNDLED["btcusdt"].licence).read_text()
+    assert "MIT License" in licence and "nkaz001" in licence
+    assert BUNDLED["btcusdt"].symbols == {"BTCUSDT": "BTC_USDT"}
+
+
+def test_the_sample_imports_whole_and_in_time_order(sample: Recording, naive: NaiveBook) -> None:
+    records = list(sample.records())
+    times = [record.time_us for record in records]
+    assert times == sorted(times)
+    assert sample.gaps == []
+    assert sample.sources[0].format == "binance-stream"
+    trades = [r for r in records if isinstance(r, Trade)]
+    assert [(t.time_ms, t.price, t.amount, t.side, t.trade_id) for t in trades] == naive.trades
+    updates = [r for r in records if isinstance(r, BookUpdate)]
+    assert len(updates) == len(naive.events)
+    assert sum(len(u.levels) for u in updates) == sample.sources[0].rows - len(trades)
+    assert len(sample.sources[0].stored.checkpoints) > 3  # so seeks below start from several
+
+
+def test_the_books_at_several_times_equal_an_independent_reading(sample: Recording, naive: NaiveBook) -> None:
+    assert sample.start_ms is not None and sample.end_ms is not None
+    first_book = naive.events[0][0]
+    times = [first_book - 1, first_book, *range(sample.start_ms, sample.end_ms + 1, 23_456), sample.end_ms]
+    for time_ms in times:
+        bids, asks = naive.book_at(time_ms)
+        book = sample.book_at(time_ms)["BTC_USDT"]
+        assert list(book.bids) == bids, time_ms
+        assert list(book.asks) == asks, time_ms
+    assert len(sample.book_at(sample.end_ms)["BTC_USDT"].bids) > 500
+
+
+def test_a_seek_position_resumes_just_after_the_time(sample: Recording) -> None:
+    assert sample.start_ms is not None
+    time_ms = sample.start_ms + 100_000
+    position = sample.position_at(time_ms)
+    after = list(sample.records(position))
+    before = list(sample.records())[: len(sample) - len(after)]
+    assert all(record.time_ms <= time_ms for record in before)
+    assert all(record.time_ms > time_ms for record in after)
+    trades = list(sample.trades(after_ms=time_ms - 5_000, until_ms=time_ms))
+    assert trades and all(time_ms - 5_000 < t.time_ms <= time_ms for t in trades)
+    assert trades == [r for r in before if isinstance(r, Trade) and r.time_ms > time_ms - 5_000]
