@@ -128,8 +128,12 @@ class BinanceStreamImporter:
                 continue
             try:
                 self._line(number, line)
-            except (RecordError, msgspec.ValidationError, msgspec.DecodeError) as error:
+            except RecordError as error:
                 raise ReplayImportError(self.path, number, str(error)) from None
+            except msgspec.ValidationError as error:
+                raise ReplayImportError(self.path, number, f"bad message: {error}") from None
+            except msgspec.DecodeError as error:
+                raise ReplayImportError(self.path, number, f"bad JSON: {error}") from None
         if self.orphan is not None and len(self.symbols.recorded()) == 1:  # still check its numbers
             self._scaled(self.orphan, self.symbols.market(self.symbols.recorded()[0]))
         for sync in self.syncs.values():

@@ -13,13 +13,17 @@ from array import array
 from collections.abc import Sequence
 
 from .book import LevelBook
+from .errors import RecordError
 from .records import RESET, TRADE, UPDATE
+from .scaling import INT64_MAX
 from .stored import STORE_VERSION, BookImage, Carry, Checkpoint, Gap, StoredSource, pack
 
 #: Default checkpoint spacing: a full book every this many rows, or this many seconds of exchange
 #: time, whichever comes first (a seek then replays at most that much from the nearest one).
 ROWS_PER_CHECKPOINT = 50_000
 SECONDS_PER_CHECKPOINT = 60
+#: The `symbol` column is uint16.
+MAX_SYMBOLS = 65_535
 
 
 class SourceBuilder:
@@ -46,11 +50,15 @@ class SourceBuilder:
     def _index(self, symbol: str) -> int:
         index = self._symbol_index.get(symbol)
         if index is None:
+            if len(self.symbols) == MAX_SYMBOLS:
+                raise RecordError(f"more than {MAX_SYMBOLS} markets in one file")
             index = self._symbol_index[symbol] = len(self.symbols)
             self.symbols.append(symbol)
         return index
 
     def _stamp(self, index: int, book: bool, time_us: int) -> int:
+        if not 0 <= time_us <= INT64_MAX:
+            raise RecordError(f"time {time_us} µs is out of range")
         key = (index, book)
         previous = self._last_time.get(key, time_us)
         time_us = max(time_us, previous)
@@ -80,6 +88,8 @@ class SourceBuilder:
         self._size.extend(sizes)
 
     def add_trade(self, symbol: str, time_us: int, side: int, price: int, amount: int, trade_id: int) -> None:
+        if not 0 <= trade_id <= INT64_MAX:
+            raise RecordError(f"trade id {trade_id} is out of range")
         index = self._index(symbol)
         self._time.append(self._stamp(index, False, time_us))
         self._kind.append(TRADE)
@@ -111,7 +121,7 @@ class SourceBuilder:
         time = array("q")
         kind = array("B")
         symbol = array("H")
-        end = array("I")
+        end = array("q")
         trade_id = array("q")
         side = array("B")
         price = array("q")

@@ -32,7 +32,7 @@ class Source:
         self.time_us = unpack("q", stored.msg_time_us)
         self.kind = unpack("B", stored.msg_kind)
         self.symbol = unpack("H", stored.msg_symbol)
-        self.end = unpack("I", stored.msg_end)
+        self.end = unpack("q", stored.msg_end)
         self.trade_id = unpack("q", stored.msg_trade_id)
         self.side = unpack("B", stored.row_side)
         self.price = unpack("q", stored.row_price)

@@ -1,7 +1,7 @@
 """The compact stored form of one imported source file (msgpack, columns as packed int arrays).
 
 Columns are `array` bytes in little-endian order: per message `time_us` (int64), `kind` (uint8:
-UPDATE, RESET, TRADE), `symbol` (uint16, an index into `symbols`), `end` (uint32, the end of its
+UPDATE, RESET, TRADE), `symbol` (uint16, an index into `symbols`), `end` (int64, the end of its
 rows; a message's rows start where the previous one's end) and `trade_id` (int64, 0 for book
 messages); per row `side` (uint8), `price` and `size` (int64; for a trade, its price and amount).
 Messages are sorted by time (ties keep the file's order), so a reader streams them as they are.
