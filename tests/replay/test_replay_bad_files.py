@@ -6,8 +6,14 @@ import gzip
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sandex.core.markets import make_market
+from sandex.core.numbers import NumberError, parse_scaled
 from sandex.replay import ReplayImportError
+from sandex.replay.errors import RecordError
+from sandex.replay.scaling import INT64_MAX, scale_size
 from tests.replay.replay_support import depth, play, snapshot, trade, write
 
 INCREMENTAL = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
@@ -166,3 +172,29 @@ def test_a_bad_file_after_a_good_one_stores_only_the_good_one(tmp_path: Path) ->
 def test_a_file_of_no_known_format_is_refused(tmp_path: Path) -> None:
     refused(write(tmp_path / "x.csv", ["", "hello,world"]), tmp_path / "data", 2, "cannot tell the format")
     refused(write(tmp_path / "empty.gz", []), tmp_path / "data", 1, "empty file")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.one_of(
+        st.from_regex(r"\A[0-9]{0,45}(\.[0-9]{0,12})?\Z"),
+        st.text(alphabet="0123456789.-+e １٣ ", max_size=12),
+    ),
+    decimals=st.integers(0, 9),
+)
+def test_the_fast_reading_of_decimals_agrees_with_parse_scaled(text: str, decimals: int) -> None:
+    try:
+        expected: int | str = parse_scaled(text, decimals)
+    except NumberError as error:
+        expected = error.kind
+    try:
+        got: int | str = scale_size(text, MARKET_OF[decimals])
+    except RecordError as error:
+        got = str(error)
+    if isinstance(expected, int) and expected <= INT64_MAX:
+        assert got == expected
+    else:
+        assert isinstance(got, str)  # refused, as parse_scaled refuses it (or it overflows int64)
+
+
+MARKET_OF = {decimals: make_market("X_Y", 0, decimals) for decimals in range(10)}
