@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sandex.replay import BookUpdate, Gap, ReplayImportError, Trade
 from tests.replay.replay_support import book_ticker, depth, play, snapshot, trade, write
@@ -58,7 +60,9 @@ def test_a_snapshot_before_any_diff_waits_for_the_straddling_diff(tmp_path: Path
     assert recording.sources[0].dropped_rows == 1
 
 
-def test_a_gap_is_reported_and_the_book_resynchronised_from_the_next_snapshot(tmp_path: Path) -> None:
+def test_a_gap_is_reported_and_the_book_resynchronised_from_the_next_snapshot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = write(
         tmp_path / "a.gz",
         [
@@ -72,6 +76,7 @@ def test_a_gap_is_reported_and_the_book_resynchronised_from_the_next_snapshot(tm
     )
     recording = play([path], tmp_path / "data")
     assert recording.gaps == [Gap(symbol="BTC_USDT", line=3, time_ms=1200, expected=10, got=12)]
+    assert f"{path}:3: BTC_USDT depth gap: update 12 arrived where 10 was due" in caplog.text
     before = recording.book_at(1100)["BTC_USDT"]
     assert before.bids == ((10000, 1_000000), (9900, 3_000000))
     # While out of sync the book stays as last known; the diffs after the gap are not applied.
@@ -197,3 +202,101 @@ def test_a_snapshot_in_a_file_with_two_markets_depth_is_refused(tmp_path: Path) 
         play([path], tmp_path / "data", symbols={"BTCUSDT": "BTC_USDT", "ETHUSDT": "ETH_USDT"})
     assert caught.value.line == 3
     assert "names no symbol" in str(caught.value)
+
+
+def _stream(
+    draw_steps: list[tuple[str, int, int]],
+) -> tuple[list[str], list[tuple[str, int, int, dict[int, int]]]]:
+    """Lines of a capture and the same events for the model: each diff sets one bid level."""
+    lines: list[str] = []
+    events: list[tuple[str, int, int, dict[int, int]]] = []
+    next_id = 10
+    time_ms = 1000
+    for kind, a, b in draw_steps:
+        time_ms += 10
+        if kind == "diff":
+            first = next_id + (a if b == 0 else 0)  # b == 0: a gap of `a` ids before it
+            last = first + a % 3
+            next_id = last + 1
+            level = {last % 7 + 1: last % 3}
+            lines.append(depth(time_ms, first, last, bids=[(f"{p}.00", str(s)) for p, s in level.items()]))
+            events.append(("diff", first, last, level))
+        else:
+            lid = max(1, next_id - 1 - a % 4)  # a snapshot a little behind the stream
+            levels = {p: 5 for p in range(1, 1 + b % 4)}
+            lines.append(snapshot(lid, bids=[(f"{p}.00", str(s)) for p, s in levels.items()]))
+            events.append(("snapshot", lid, 0, levels))
+    return lines, events
+
+
+def _model(events: list[tuple[str, int, int, dict[int, int]]]) -> tuple[dict[int, int], int]:
+    """Binance's steps, written out from the documentation: the final book and the gap count."""
+    book: dict[int, int] = {}
+    last: int | None = None
+    pending: tuple[int, dict[int, int]] | None = None
+    buffer: list[tuple[int, int, dict[int, int]]] = []
+    gaps = 0
+
+    def step(first: int, final: int, level: dict[int, int]) -> None:
+        nonlocal last, pending, gaps, book
+        if last is None:
+            if pending is None:
+                buffer.append((first, final, level))
+                return
+            lid, levels = pending
+            if final <= lid:
+                return
+            if first > lid + 1:
+                gaps += 1
+                pending = None
+                buffer.append((first, final, level))
+                return
+            book = {p: s for p, s in levels.items() if s}
+            last, pending = lid, None
+        if final <= last:
+            return
+        if first > last + 1:
+            gaps += 1
+            last = None
+            buffer.append((first, final, level))
+            return
+        for price, size in level.items():
+            if size:
+                book[price] = size
+            else:
+                book.pop(price, None)
+        last = final
+
+    for kind, a, b, levels in events:
+        if kind == "snapshot":
+            if last is None:
+                pending = (a, levels)
+                waiting = buffer[:]
+                buffer.clear()
+                for diff in waiting:
+                    step(*diff)
+        else:
+            step(a, b, levels)
+    return book, gaps
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["diff", "diff", "diff", "snapshot"]), st.integers(0, 5), st.integers(0, 6)
+        ),
+        max_size=40,
+    )
+)
+def test_any_capture_gives_the_book_of_binances_documented_procedure(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int, int]]
+) -> None:
+    directory = tmp_path_factory.mktemp("sync")
+    lines, events = _stream(steps)
+    path = write(directory / "capture.gz", [*lines, trade(99_999, 1, "1.00", "1", m=True)])
+    recording = play([path], directory / "data")
+    book, gaps = _model(events)
+    assert len(recording.gaps) == gaps
+    got = recording.book_at(100_000)["BTC_USDT"]
+    assert dict(got.bids) == {price * 100: size * 1_000000 for price, size in book.items()}

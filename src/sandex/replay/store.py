@@ -10,6 +10,7 @@ and nothing is stored for a file that fails to import.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +28,8 @@ from .scaling import SymbolMap
 from .source import Source
 from .stored import DECODER, ENCODER, STORE_VERSION, Carry, StoredSource
 from .tardis import TardisImporter
+
+log = logging.getLogger("sandex.replay")
 
 _IMPORTERS: dict[str, type[BinanceStreamImporter | TardisImporter | BinanceTradesImporter]] = {
     "binance-stream": BinanceStreamImporter,
@@ -117,6 +120,15 @@ def _import(
     used = detect_format(path) if format == "auto" else format
     builder = SourceBuilder(carry)
     update_ids = _IMPORTERS[used](path, symbols, builder).run(progress)
+    for gap in builder.gaps:
+        log.warning(
+            "%s:%d: %s depth gap: update %d arrived where %d was due; the book waits for the next snapshot",
+            path,
+            gap.line,
+            gap.symbol,
+            gap.got,
+            gap.expected,
+        )
     return builder.build(
         key=key,
         source_name=path.name,
