@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sandex.replay import BUNDLED, BookUpdate, Recording, Trade, bundled
+from sandex.replay import ASK, BID, BUNDLED, BookUpdate, Recording, Trade, bundled
 from tests.replay.replay_support import play
 
 PRICE_SCALE = Decimal(10) ** 2  # BTC_USDT in the tests: price_precision 2, amount_precision 6
@@ -157,3 +157,20 @@ def test_a_seek_position_resumes_just_after_the_time(sample: Recording) -> None:
     trades = list(sample.trades(after_ms=time_ms - 5_000, until_ms=time_ms))
     assert trades and all(time_ms - 5_000 < t.time_ms <= time_ms for t in trades)
     assert trades == [r for r in before if isinstance(r, Trade) and r.time_ms > time_ms - 5_000]
+
+
+def test_a_book_rebuilt_at_a_seek_and_played_on_equals_the_recorded_book(sample: Recording) -> None:
+    assert sample.start_ms is not None
+    sought = sample.start_ms + 77_777
+    later = sought + 150_000
+    books = sample.level_books_at(sought)
+    for record in sample.records(sample.position_at(sought)):
+        if record.time_ms > later:
+            break
+        if isinstance(record, BookUpdate):
+            book = books[record.symbol]
+            if record.reset:
+                book.clear()
+            for level in record.levels:
+                book.set(BID if level.side == "buy" else ASK, level.price, level.size)
+    assert books["BTC_USDT"].snapshot() == sample.book_at(later)["BTC_USDT"]

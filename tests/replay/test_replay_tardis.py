@@ -92,6 +92,7 @@ def test_book_snapshot_rows_are_resets_of_their_levels(tmp_path: Path) -> None:
             snapshot_header(3),
             "binance,BTCUSDT,1000000,1000100,110.00,1,100.00,2,111.00,3,99.00,4,,,,",
             "binance,BTCUSDT,2000000,2000100,112.00,1,101.00,2,,,,,,,,",
+            "binance,BTCUSDT,3000000,3000100,,,,,,,,,,,,",  # an empty book
         ],
     )
     recording = play([path], tmp_path / "data")
@@ -101,6 +102,9 @@ def test_book_snapshot_rows_are_resets_of_their_levels(tmp_path: Path) -> None:
     second = recording.book_at(2000)["BTC_USDT"]
     assert (second.bids, second.asks) == (((10100, 2_000000),), ((11200, 1_000000),))
     assert all(isinstance(r, BookUpdate) and r.reset for r in recording.records())
+    assert [len(r.levels) for r in recording.records() if isinstance(r, BookUpdate)] == [4, 2, 0]
+    empty = recording.book_at(3000)["BTC_USDT"]
+    assert (empty.bids, empty.asks) == ((), ())
 
 
 def test_files_of_several_data_types_are_merged_by_exchange_time(tmp_path: Path) -> None:

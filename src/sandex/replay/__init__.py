@@ -7,8 +7,8 @@ A recording is a sequence of records in exchange-time order, each for one venue 
 
 - `BookUpdate(symbol, time_ms, time_us, levels, reset)`: one recorded book message. Each
   `Level(side, price, size)` gives the level's new absolute size (0 removes it); side "buy" is a
-  bid level, "sell" an ask level. `reset=True` is a snapshot: the market's book becomes exactly
-  its levels (levels of size 0 add nothing; an empty snapshot clears the book).
+  bid level, "sell" an ask level. `reset=True` is a snapshot: the market's book is cleared, then
+  its levels applied (in order, as always; an empty snapshot just clears the book).
 - `Trade(symbol, time_ms, time_us, price, amount, side, trade_id)`: one print; `side` is the
   aggressor's ("buy"/"sell", None if not recorded); `trade_id` is 0 when none was recorded.
 
@@ -45,7 +45,9 @@ API
   `position_at(time_ms)` (just past every record with time <= T: where a seek resumes);
   `book_at(time_ms) -> {market: Book}` (every record <= T applied; `Book.bids`/`.asks` are
   (price, size) pairs best first, `Book.top(n)`, `Book.levels()` gives a reset's levels);
-  `trades(after_ms=, until_ms=)` (to rebuild trade history after a seek); `start_ms`, `end_ms`,
+  `level_books_at(time_ms)` (the same as mutable `LevelBook`s: `.bids`/`.asks` dicts price ->
+  size, `.set(side, price, size)`, `.clear()`, `.snapshot() -> Book`, to go on applying records
+  from `position_at(time_ms)`); `trades(after_ms=, until_ms=)` (to rebuild trade history after a seek); `start_ms`, `end_ms`,
   `symbols`, `gaps`, `digest` (hash of everything the records depend on, for the journal).
 - `Source`: one stored file: columns `time_us`, `kind` (UPDATE/RESET/TRADE), `symbol` (index
   into `symbols`), `end`, `trade_id` per message; `side`, `price`, `size` per row (message i's
@@ -62,7 +64,7 @@ gaps. Same input and settings give the same bytes.
 
 from __future__ import annotations
 
-from .book import Book
+from .book import Book, LevelBook
 from .bundled import BUNDLED, BundledRecording, bundled
 from .errors import RecordingError, ReplayImportError
 from .progress import rich_progress
@@ -101,6 +103,7 @@ __all__ = [
     "Format",
     "Gap",
     "Level",
+    "LevelBook",
     "Position",
     "Record",
     "Recording",

@@ -9,7 +9,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from ..core.markets import Market
-from .book import Book
+from .book import Book, LevelBook
 from .builder import ROWS_PER_CHECKPOINT, SECONDS_PER_CHECKPOINT
 from .errors import RecordingError
 from .files import Progress
@@ -121,14 +121,21 @@ class Recording:
     # ------------------------------------------------------------------ books
     def book_at(self, time_ms: int) -> dict[str, Book]:
         """Every market's recorded book with every record with time_ms <= T applied."""
+        return {symbol: book.snapshot() for symbol, book in self.level_books_at(time_ms).items()}
+
+    def level_books_at(self, time_ms: int) -> dict[str, LevelBook]:
+        """The same as mutable price -> size dicts, for a driver that goes on applying records
+        from `position_at(time_ms)`."""
         bound = time_bound_us(time_ms)
-        books: dict[str, Book] = {}
+        books: dict[str, LevelBook] = {}
         for symbol in self.symbols:
             holder = None
             for first, _, source in self._books.get(symbol, ()):
                 if first <= bound:
                     holder = source
-            books[symbol] = Book() if holder is None else holder.book_at(symbol, time_ms)
+            books[symbol] = (
+                LevelBook() if holder is None else holder.level_book(symbol, holder.index_after(time_ms))
+            )
         return books
 
 

@@ -40,8 +40,8 @@ class BookUpdate(NamedTuple):
     symbol: str  # the venue market, e.g. "BTC_USDT"
     time_ms: int  # exchange time, ms since the epoch (the venue's replay clock)
     time_us: int  # the same with the recording's full precision (orders records across sources)
-    levels: tuple[Level, ...]
-    #: A snapshot: the market's book becomes exactly `levels` (levels of size 0 add nothing).
+    levels: tuple[Level, ...]  # applied in order (a recording may repeat a price)
+    #: A snapshot: the market's book is cleared, then `levels` applied.
     reset: bool
 
 

@@ -105,6 +105,8 @@ class Source:
                 self.size[first:last],
             )
         )
+        if kind == RESET and last - first == 1 and not self.price[first]:
+            levels = ()  # an empty snapshot is stored as one placeholder row at price 0
         return BookUpdate(symbol, time_us // 1000, time_us, levels, kind == RESET)
 
     def records(self, start: int = 0, stop: int | None = None) -> Iterator[Record]:
