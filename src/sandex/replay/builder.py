@@ -10,7 +10,8 @@ ties in file order (a stable sort), and the books are replayed once to write the
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 from .book import LevelBook
 from .errors import RecordError
@@ -30,11 +31,12 @@ class SourceBuilder:
     def __init__(self, carry: Carry | None = None) -> None:
         self.symbols: list[str] = []
         self._symbol_index: dict[str, int] = {}
-        self._time: list[int] = []
-        self._kind: list[int] = []
-        self._symbol: list[int] = []
-        self._start: list[int] = []
-        self._trade_id: list[int] = []
+        # Per message, in the file's order (arrays: a large file's millions of messages stay compact).
+        self._time = array("q")
+        self._kind = array("B")
+        self._symbol = array("H")
+        self._start = array("q")
+        self._trade_id = array("q")  # per trade
         self._side = array("B")
         self._price = array("q")
         self._size = array("q")
@@ -112,11 +114,14 @@ class SourceBuilder:
         seconds_per_checkpoint: int = SECONDS_PER_CHECKPOINT,
     ) -> StoredSource:
         count = len(self._time)
-        order = sorted(range(count), key=self._time.__getitem__)
+        times = self._time
+        in_order = all(earlier <= later for earlier, later in pairwise(times))
+        order: Iterable[int] = range(count) if in_order else sorted(range(count), key=times.__getitem__)
         starts = self._start
-        ends = [*starts[1:], len(self._price)]
+        ends = array("q", starts[1:])
+        ends.append(len(self._price))
         trade_ids = iter(self._trade_id)
-        trade_id_by_message = [next(trade_ids) if kind == TRADE else 0 for kind in self._kind]
+        trade_id_by_message = array("q", [next(trade_ids) if kind == TRADE else 0 for kind in self._kind])
 
         time = array("q")
         kind = array("B")
@@ -132,7 +137,7 @@ class SourceBuilder:
             books[self._index(image.symbol)] = LevelBook.from_image(image)
         checkpoints = [Checkpoint(0, 0, self._images(books))]
         rows_since = 0
-        since_us = self._time[order[0]] if count else 0
+        since_us = min(times) if count else 0
         book_first: dict[str, int] = {}
         book_last: dict[str, int] = {}
 
