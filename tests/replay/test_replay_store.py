@@ -156,3 +156,19 @@ def test_trades_and_books_of_two_markets_stay_apart(tmp_path: Path) -> None:
     recording = play([path], tmp_path / "data", symbols={"BTCUSDT": "BTC_USDT", "ETHUSDT": "ETH_USDT"})
     assert [(r.symbol, r.time_ms) for r in recording.records()] == [("BTC_USDT", 1000), ("ETH_USDT", 1001)]
     assert set(recording.book_at(2000)) == {"BTC_USDT", "ETH_USDT"}
+
+
+def test_progress_is_reported_through_a_large_import(tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    import_source(
+        bundled("btcusdt"),
+        markets=MARKETS,
+        symbols=SYMBOLS,
+        data_dir=tmp_path / "data",
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    size = bundled("btcusdt").stat().st_size
+    assert len(calls) > 3
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    assert {total for _, total in calls} == {size}
+    assert calls[-1] == (size, size)

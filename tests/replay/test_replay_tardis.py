@@ -157,3 +157,41 @@ def test_consecutive_day_files_follow_each_other(tmp_path: Path) -> None:
     recording = play([day1, day2], tmp_path / "data")
     assert recording.book_at(2999)["BTC_USDT"].bids == ((9100, 2_000000), (9000, 1_000000))
     assert recording.book_at(3000)["BTC_USDT"].bids == ((8000, 1_000000),)
+
+
+def test_a_book_stamped_backwards_keeps_the_files_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "book.csv",
+        [
+            INCREMENTAL,
+            "binance,BTCUSDT,1000000,1000000,true,bid,99.00,3",
+            "binance,BTCUSDT,1200000,1200100,false,bid,99.00,1",
+            "binance,BTCUSDT,1100000,1200200,false,bid,99.00,2",  # stamped before its predecessor
+        ],
+    )
+    recording = play([path], tmp_path / "data")
+    assert [r.time_us for r in recording.records()] == [1000000, 1200000, 1200000]
+    assert recording.book_at(1200)["BTC_USDT"].bids == ((9900, 2_000000),)  # the file's last word
+
+
+def test_interleaved_markets_keep_their_own_snapshots_and_messages(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "two.csv.gz",
+        [
+            INCREMENTAL,
+            "binance,BTCUSDT,1000000,1000000,true,bid,99.00,3",
+            "binance,ETHUSDT,1000000,1000001,true,bid,9.00,3",
+            "binance,BTCUSDT,1000000,1000002,true,ask,100.00,1",  # still BTCUSDT's snapshot
+            "binance,ETHUSDT,1000500,1000600,false,ask,10.00,1",
+            "binance,BTCUSDT,1000700,1000800,false,bid,98.00,1",
+        ],
+    )
+    recording = play([path], tmp_path / "data", symbols={"BTCUSDT": "BTC_USDT", "ETHUSDT": "ETH_USDT"})
+    books = recording.book_at(1000)
+    assert (books["BTC_USDT"].bids, books["BTC_USDT"].asks) == (
+        ((9900, 3_000000), (9800, 1_000000)),
+        ((10000, 1_000000),),
+    )
+    assert (books["ETH_USDT"].bids, books["ETH_USDT"].asks) == (((900, 30000),), ((1000, 10000),))
+    resets = [(r.symbol, len(r.levels)) for r in recording.records() if isinstance(r, BookUpdate) and r.reset]
+    assert sorted(resets) == [("BTC_USDT", 2), ("ETH_USDT", 1)]
