@@ -46,15 +46,24 @@ API
   `book_at(time_ms) -> {market: Book}` (every record <= T applied; `Book.bids`/`.asks` are
   (price, size) pairs best first, `Book.top(n)`, `Book.levels()` gives a reset's levels);
   `level_books_at(time_ms)` (the same as mutable `LevelBook`s: `.bids`/`.asks` dicts price ->
-  size, `.set(side, price, size)`, `.clear()`, `.snapshot() -> Book`, to go on applying records
-  from `position_at(time_ms)`); `trades(after_ms=, until_ms=)` (to rebuild trade history after a seek); `start_ms`, `end_ms`,
-  `symbols`, `gaps`, `digest` (hash of everything the records depend on, for the journal).
+  size, `.set(BID|ASK, price, size)`, `.clear()`, `.snapshot() -> Book`, to go on applying
+  records from `position_at(time_ms)`); `trades(after_ms=, until_ms=)` (to rebuild trade
+  history, klines and tickers after a seek); `start_ms`, `end_ms`, `symbols`, `gaps`, `digest`
+  (a hash of everything the records depend on, for the journal).
 - `Source`: one stored file: columns `time_us`, `kind` (UPDATE/RESET/TRADE), `symbol` (index
   into `symbols`), `end`, `trade_id` per message; `side`, `price`, `size` per row (message i's
   rows are `end[i-1]:end[i]`); `record(i)`, `records()`, `index_after(time_ms)`,
   `book_at(symbol, time_ms)`, `gaps`, `dropped_rows`, `format`, `sha256`.
 - `bundled("btcusdt") -> Path` (the shipped Binance BTCUSDT sample; `BUNDLED["btcusdt"]` also
   gives its format and default symbol mapping; its MIT notice is `data/LICENSE.hftbacktest`).
+
+What a driver should know: a market's book is empty until its first reset (a Binance capture's
+snapshot is stamped with the time of the first diff applied on it; trades recorded before it are
+kept); after a Binance gap the book stays as last known, diffs unapplied, until the next
+snapshot resets it (`gaps` says where; the import also logs each one on "sandex.replay");
+bookTicker lines are skipped (the depth is authoritative); Tardis incremental rows of a market
+before its first snapshot are skipped (counted in `Source.dropped_rows`, with Binance diffs that
+could not be applied).
 
 Stored form (`stored.py`): one msgpack file per source (`<name>.<key>.replay`), columns as
 packed little-endian int arrays, checkpoints (every market's full book every 50,000 rows or
