@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-
 from .files import Progress as ProgressCallback
 
 
@@ -15,6 +13,9 @@ from .files import Progress as ProgressCallback
 def rich_progress() -> Iterator[Callable[[Path], ProgressCallback]]:
     """`with rich_progress() as progress: open_recording(..., progress=progress)`; a bar appears
     only for a file actually imported (a reused stored form reports nothing)."""
+    # Imported here: rich costs a start that only reuses stored forms nothing.
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
     with Progress(
         TextColumn("importing {task.description}"),
         BarColumn(),

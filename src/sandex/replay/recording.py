@@ -72,7 +72,13 @@ class Recording:
         return [gap for source in self.sources for gap in source.gaps]
 
     def __len__(self) -> int:
+        """Messages: book messages plus trades."""
         return sum(len(source) for source in self.sources)
+
+    @property
+    def rows(self) -> int:
+        """Level updates plus trades (a diff of 20 levels counts 20): a replay's unit of work."""
+        return sum(source.rows for source in self.sources)
 
     # ------------------------------------------------------------------ records
     def start(self) -> Position:
