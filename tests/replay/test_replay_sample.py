@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sandex.replay import ASK, BID, BUNDLED, BookUpdate, Recording, Trade, bundled
+from sandex.replay import ASK, BID, BUNDLED, BookUpdate, Recording, Trade, bundled, resolve
 from tests.replay.replay_support import play
 
 PRICE_SCALE = Decimal(10) ** 2  # BTC_USDT in the tests: price_precision 2, amount_precision 6
@@ -39,7 +39,7 @@ class NaiveBook:
                         snapshot = message
                         pending, buffered = buffered, []
                         for diff in pending:
-                            last = self._diff(diff, snapshot, last, buffered)
+                            last = self._diff(diff, snapshot, last)
                             if last is not None:
                                 snapshot = None
                     continue
@@ -58,12 +58,12 @@ class NaiveBook:
                     if last is None and snapshot is None:
                         buffered.append(data)
                         continue
-                    last = self._diff(data, snapshot, last, buffered)
+                    last = self._diff(data, snapshot, last)
                     if last is not None:
                         snapshot = None
 
     def _diff(
-        self, diff: dict[str, object], snapshot: dict[str, object] | None, last: int | None, buffered: list
+        self, diff: dict[str, object], snapshot: dict[str, object] | None, last: int | None
     ) -> int | None:
         first_id, last_id = diff["U"], diff["u"]
         assert isinstance(first_id, int) and isinstance(last_id, int)
@@ -118,6 +118,15 @@ def test_the_sample_ships_with_its_licence_and_a_default_mapping() -> None:
     licence = (path.parent / BUNDLED["btcusdt"].licence).read_text()
     assert "MIT License" in licence and "nkaz001" in licence
     assert BUNDLED["btcusdt"].symbols == {"BTCUSDT": "BTC_USDT"}
+
+
+def test_a_bundled_name_or_an_existing_file_resolves(tmp_path: Path) -> None:
+    assert resolve("btcusdt") == resolve("btcusdt_20240808.gz") == resolve("BTCUSDT") == bundled("btcusdt")
+    own = tmp_path / "btcusdt_20240808.gz"
+    own.write_bytes(b"")
+    assert resolve("btcusdt_20240808.gz", base=tmp_path) == own  # a file of that name wins
+    with pytest.raises(FileNotFoundError, match=r"no recording 'nothing\.gz'"):
+        resolve("nothing.gz", base=tmp_path)
 
 
 def test_the_sample_imports_whole_and_in_time_order(sample: Recording, naive: NaiveBook) -> None:

@@ -55,7 +55,9 @@ API
   rows are `end[i-1]:end[i]`); `record(i)`, `records()`, `index_after(time_ms)`,
   `book_at(symbol, time_ms)`, `gaps`, `dropped_rows`, `format`, `sha256`.
 - `bundled("btcusdt") -> Path` (the shipped Binance BTCUSDT sample; `BUNDLED["btcusdt"]` also
-  gives its format and default symbol mapping; its MIT notice is `data/LICENSE.hftbacktest`).
+  gives its format and default symbol mapping; its MIT notice is `data/LICENSE.hftbacktest`);
+  `resolve(name, base=None) -> Path`: a config's or command line's file, or a bundled name or
+  alias ("btcusdt", "btcusdt_20240808.gz") when no such file exists.
 
 What a driver should know: a market's book is empty until its first reset (a Binance capture's
 snapshot is stamped with the time of the first diff applied on it; trades recorded before it are
@@ -74,7 +76,7 @@ gaps. Same input and settings give the same bytes.
 from __future__ import annotations
 
 from .book import Book, LevelBook
-from .bundled import BUNDLED, BundledRecording, bundled
+from .bundled import BUNDLED, BundledRecording, bundled, resolve
 from .errors import RecordingError, ReplayImportError
 from .progress import rich_progress
 from .recording import Position, Recording, open_recording
@@ -123,5 +125,6 @@ __all__ = [
     "bundled",
     "import_source",
     "open_recording",
+    "resolve",
     "rich_progress",
 ]

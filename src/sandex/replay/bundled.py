@@ -17,6 +17,8 @@ class BundledRecording:
     symbols: dict[str, str]  # recorded symbol -> the demo venue's market
     licence: str  # the notice beside it
     description: str
+    #: Other names a config may give it (the issue's example config says "btcusdt_20240808.gz").
+    aliases: tuple[str, ...] = ()
 
 
 BUNDLED: dict[str, BundledRecording] = {
@@ -27,6 +29,7 @@ BUNDLED: dict[str, BundledRecording] = {
         symbols={"BTCUSDT": "BTC_USDT"},
         licence="LICENSE.hftbacktest",
         description="346 s of Binance spot BTCUSDT on 2024-08-08 (depth@100ms, trades), captured by hftbacktest's collector (MIT)",
+        aliases=("btcusdt_20240808.gz", "binance-spot-btcusdt_20240808.gz"),
     ),
 }
 
@@ -37,3 +40,18 @@ def bundled(name: str) -> Path:
     if entry is None:
         raise KeyError(f"no bundled recording {name!r}; there are: {', '.join(sorted(BUNDLED))}")
     return Path(str(files("sandex.replay") / "data" / entry.file))
+
+
+def resolve(name: str | Path, base: Path | None = None) -> Path:
+    """A recording file named in a config or on a command line: an existing path (relative to
+    `base` if given), else a bundled recording by name or alias ("btcusdt")."""
+    path = Path(name)
+    candidate = path if base is None or path.is_absolute() else base / path
+    if candidate.exists():
+        return candidate
+    for entry in BUNDLED.values():
+        if str(name).lower() in (entry.name, *entry.aliases):
+            return bundled(entry.name)
+    raise FileNotFoundError(
+        f"no recording {str(name)!r}: not a file, nor a bundled name ({', '.join(sorted(BUNDLED))})"
+    )
