@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import subprocess
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 
@@ -118,6 +121,24 @@ def test_the_sample_ships_with_its_licence_and_a_default_mapping() -> None:
     licence = (path.parent / BUNDLED["btcusdt"].licence).read_text()
     assert "MIT License" in licence and "nkaz001" in licence
     assert BUNDLED["btcusdt"].symbols == {"BTCUSDT": "BTC_USDT"}
+
+
+def test_the_sample_is_package_data_and_tracked_by_git() -> None:
+    """A plain `pip install` ships it only if pyproject's package-data names it, and a clone has it
+    only if no .gitignore rule hides it (every `data/` directory is ignored)."""
+    root = Path(__file__).resolve().parents[2]
+    package = root / "src" / "sandex" / "replay"
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "sandex.replay"
+    ]
+    shipped = {path for pattern in globs for path in package.glob(pattern)}
+    entry = BUNDLED["btcusdt"]
+    assert {bundled("btcusdt"), bundled("btcusdt").parent / entry.licence} <= shipped
+    if (root / ".git").exists() and shutil.which("git"):
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", str(bundled("btcusdt"))], cwd=root, check=False
+        ).returncode
+        assert ignored == 1, "the bundled sample is hidden by a .gitignore rule"
 
 
 def test_a_bundled_name_or_an_existing_file_resolves(tmp_path: Path) -> None:

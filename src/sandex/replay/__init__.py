@@ -55,7 +55,7 @@ API
   rows are `end[i-1]:end[i]`); `record(i)`, `records()`, `index_after(time_ms)`,
   `book_at(symbol, time_ms)`, `gaps`, `dropped_rows`, `format`, `sha256`.
 - `bundled("btcusdt") -> Path` (the shipped Binance BTCUSDT sample; `BUNDLED["btcusdt"]` also
-  gives its format and default symbol mapping; its MIT notice is `data/LICENSE.hftbacktest`);
+  gives its format and default symbol mapping; its MIT notice is `samples/LICENSE.hftbacktest`);
   `resolve(name, base=None) -> Path`: a config's or command line's file, or a bundled name or
   alias ("btcusdt", "btcusdt_20240808.gz") when no such file exists.
 

@@ -1,4 +1,7 @@
-"""The recordings shipped inside the package (package data), by name."""
+"""The recordings shipped inside the package (package data under `samples/`), by name.
+
+(Not `data/`: the repository's .gitignore ignores every `data/` directory, run data dirs.)
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from .records import Format
 @dataclass(frozen=True, slots=True)
 class BundledRecording:
     name: str
-    file: str  # under sandex/replay/data/
+    file: str  # under sandex/replay/samples/
     format: Format
     symbols: dict[str, str]  # recorded symbol -> the demo venue's market
     licence: str  # the notice beside it
@@ -39,7 +42,7 @@ def bundled(name: str) -> Path:
     entry = BUNDLED.get(name.lower())
     if entry is None:
         raise KeyError(f"no bundled recording {name!r}; there are: {', '.join(sorted(BUNDLED))}")
-    return Path(str(files("sandex.replay") / "data" / entry.file))
+    return Path(str(files("sandex.replay") / "samples" / entry.file))
 
 
 def resolve(name: str | Path, base: Path | None = None) -> Path:
