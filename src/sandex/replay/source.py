@@ -6,6 +6,8 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
+
 from .book import Book, LevelBook
 from .records import LEVEL_SIDES, RESET, SIDE_NAMES, TRADE, BookUpdate, Level, Record, Trade
 from .stored import Carry, Gap, StoredSource, unpack
@@ -25,7 +27,6 @@ class Source:
     """
 
     def __init__(self, stored: StoredSource, path: Path) -> None:
-        self.stored = stored
         #: Where the stored form lives.
         self.path = path
         self.symbols: list[str] = list(stored.symbols)
@@ -38,6 +39,18 @@ class Source:
         self.price = unpack("q", stored.row_price)
         self.size = unpack("q", stored.row_size)
         self._checkpoint_messages = [checkpoint.message for checkpoint in stored.checkpoints]
+        # The columns now live in the arrays above: the packed copies are let go.
+        self.stored = msgspec.structs.replace(
+            stored,
+            msg_time_us=b"",
+            msg_kind=b"",
+            msg_symbol=b"",
+            msg_end=b"",
+            msg_trade_id=b"",
+            row_side=b"",
+            row_price=b"",
+            row_size=b"",
+        )
 
     # ------------------------------------------------------------------ facts
     @property
