@@ -172,6 +172,8 @@ def test_a_bad_file_after_a_good_one_stores_only_the_good_one(tmp_path: Path) ->
 def test_a_file_of_no_known_format_is_refused(tmp_path: Path) -> None:
     refused(write(tmp_path / "x.csv", ["", "hello,world"]), tmp_path / "data", 2, "cannot tell the format")
     refused(write(tmp_path / "empty.gz", []), tmp_path / "data", 1, "empty file")
+    quotes = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"
+    refused(write(tmp_path / "quotes.csv", [quotes]), tmp_path / "data", 1, "a Tardis CSV of a data type")
 
 
 @settings(max_examples=500, deadline=None)

@@ -24,6 +24,13 @@ def detect_format(path: Path) -> str:
         fields = []
     if fields and tardis.data_type(fields) is not None:
         return "tardis"
+    if tuple(fields[:4]) == tardis.COMMON:
+        raise ReplayImportError(
+            path,
+            number,
+            "a Tardis CSV of a data type replay does not read (it reads incremental_book_L2, trades"
+            f" and book_snapshot_N): {line[:80]!r}",
+        )
     if fields and binance_trades.looks_like(fields):
         return "binance-trades"
     raise ReplayImportError(
