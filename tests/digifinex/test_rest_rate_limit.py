@@ -17,7 +17,7 @@ import ccxt
 import pytest
 
 from sandex.protocols.digifinex.limits import DIGIFINEX_PROFILES
-from sandex.server.limits import KeyedLimiters
+from sandex.server.ratelimits import KeyedLimiters
 from tests.digifinex.dfx_support import ALICE, BOB, journal_seq, rest, with_sections
 from tests.support.server import SandexServer
 

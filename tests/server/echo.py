@@ -20,9 +20,9 @@ from aiohttp import web
 from sandex.server.endpoint import serve_session
 from sandex.server.framing import encode_text
 from sandex.server.hub import TopicHub
-from sandex.server.limits import KeyGuard, SlidingWindowLimiter
 from sandex.server.liveness import IdleTimeout, LivenessSweeper
 from sandex.server.metrics import Metrics
+from sandex.server.ratelimits import KeyGuard, SlidingWindowLimiter
 from sandex.server.registry import SessionRegistry
 from sandex.server.session import Session, SessionConfig
 

@@ -7,7 +7,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from sandex.server.limits import BlockedKey, KeyGuard, SlidingWindowLimiter
+from sandex.server.ratelimits import BlockedKey, KeyGuard, SlidingWindowLimiter
 
 from .echo import wait_for
 
@@ -62,7 +62,7 @@ def test_limiter_rejects_bad_arguments() -> None:
 def test_key_blocked_after_n_violations_in_window(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
     guard = KeyGuard(max_violations=3, window_s=600.0, block_s=300.0, clock=clock)
-    caplog.set_level(logging.INFO, logger="sandex.server.limits")
+    caplog.set_level(logging.INFO, logger="sandex.server.ratelimits")
     assert not guard.record_violation("k1")
     clock.now += 100
     assert not guard.record_violation("k1")

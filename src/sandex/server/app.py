@@ -26,9 +26,9 @@ from .context import CTX, FAULTS, ServerContext
 from .dialects import Dialect
 from .guard import SERVED_HOST
 from .hub import TopicHub
-from .limits import KeyGuard
 from .liveness import LivenessSweeper
 from .metrics import Metrics, count_events
+from .ratelimits import KeyGuard
 from .registry import SessionRegistry
 from .session import SessionConfig
 

@@ -11,9 +11,9 @@ from ..faults import FaultController
 from ..venue import Venue
 from .broadcast import Broadcaster
 from .hub import TopicHub
-from .limits import KeyGuard
 from .liveness import LivenessSweeper
 from .metrics import Metrics
+from .ratelimits import KeyGuard
 from .registry import SessionRegistry
 from .session import SessionConfig
 

@@ -27,8 +27,8 @@ from aiohttp import web
 
 from .context import FAULTS
 from .hub import TopicHub
-from .limits import SlidingWindowLimiter
 from .metrics import Metrics
+from .ratelimits import SlidingWindowLimiter
 from .registry import SessionRegistry
 from .session import OnLimit, OnMessage, Session, SessionConfig
 

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import WSMsgType, web
 
 from .framing import encode_close, encode_frame, encode_pong
-from .limits import SlidingWindowLimiter
 from .metrics import DialectTally
+from .ratelimits import SlidingWindowLimiter
 
 if TYPE_CHECKING:
     from ..faults.connection import ConnectionFaults

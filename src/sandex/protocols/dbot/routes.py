@@ -34,8 +34,8 @@ from ...server.context import ServerContext
 from ...server.dialects import Dialect
 from ...server.endpoint import serve_session
 from ...server.framing import encode_frame
-from ...server.limits import SlidingWindowLimiter
 from ...server.liveness import IdleTimeout
+from ...server.ratelimits import SlidingWindowLimiter
 from ...server.session import Session
 from ...venue import JournalUnavailable
 from .api import NEW_ORDERS, Answer, DbotApi

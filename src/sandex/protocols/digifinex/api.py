@@ -36,8 +36,8 @@ from sandex.core.events import Event, OrderEvent, Rejected, TradeEvent
 from sandex.core.markets import Market
 from sandex.faults import FaultController
 from sandex.marketdata.klines import bar_end
-from sandex.server.limits import Clock, KeyedLimiters
 from sandex.server.metrics import DialectTally
+from sandex.server.ratelimits import Clock, KeyedLimiters
 from sandex.venue import Venue
 
 from . import errors, orders, views

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from msgspec import Raw
 
-from sandex.server.replay import ReplayGuard
+from sandex.server.duplicates import DuplicateGuard
 from sandex.venue import Venue
 
 from . import errors
@@ -86,7 +86,7 @@ class Endpoint:
         self.venue = venue
         self.publisher = publisher
         self.clock = clock
-        self.auth_replays = ReplayGuard(WINDOW_S)
+        self.auth_duplicates = DuplicateGuard(WINDOW_S)
         self.symbols = frozenset(publisher.markets)
         # Currencies an empty balance.subscribe covers, besides those the account holds.
         markets = publisher.markets.values()
@@ -142,7 +142,9 @@ class Connection:
         check_ws_auth(account.secret, call.timestamp, call.signature, int(endpoint.clock() * 1000))
         # A valid signature over a timestamp another connection already signed in with is a
         # captured frame being replayed: refuse it (the same connection may repeat itself).
-        if endpoint.auth_replays.seen((call.api_key, call.timestamp), owner=id(self), now=endpoint.clock()):
+        if endpoint.auth_duplicates.seen(
+            (call.api_key, call.timestamp), owner=id(self), now=endpoint.clock()
+        ):
             raise errors.WsError(
                 errors.WS_REQUIRE_AUTH,
                 "replayed server.auth: this signed timestamp was "

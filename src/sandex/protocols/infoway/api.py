@@ -19,7 +19,7 @@ import msgspec
 
 from sandex.core.markets import Market
 from sandex.core.numbers import format_trimmed
-from sandex.server.limits import KeyedLimiters, KeyGuard
+from sandex.server.ratelimits import KeyedLimiters, KeyGuard
 from sandex.venue import Venue
 
 from . import wire

@@ -31,7 +31,7 @@ from sandex.server.context import ServerContext
 from sandex.server.dialects import Dialect
 from sandex.server.endpoint import serve_session
 from sandex.server.framing import encode_frame
-from sandex.server.limits import KeyGuard, SlidingWindowLimiter
+from sandex.server.ratelimits import KeyGuard, SlidingWindowLimiter
 from sandex.server.session import Session
 
 from . import wire

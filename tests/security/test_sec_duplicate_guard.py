@@ -1,13 +1,13 @@
-"""The replay guard's memory: within the window a fingerprint is known, after it it is not, and
+"""The duplicate guard's memory: within the window a fingerprint is known, after it it is not, and
 what it remembers stays bounded."""
 
 from __future__ import annotations
 
-from sandex.server.replay import ReplayGuard
+from sandex.server.duplicates import DuplicateGuard
 
 
 def test_a_fingerprint_is_a_replay_within_the_window_from_another_owner_only() -> None:
-    guard = ReplayGuard(60.0)
+    guard = DuplicateGuard(60.0)
     assert not guard.seen(("k", "1000"), owner="conn-1", now=100.0)
     assert not guard.seen(("k", "1000"), owner="conn-1", now=101.0)  # the same connection again
     assert guard.seen(("k", "1000"), owner="conn-2", now=159.0)
@@ -16,7 +16,7 @@ def test_a_fingerprint_is_a_replay_within_the_window_from_another_owner_only() -
 
 
 def test_memory_is_bounded_by_the_window_and_the_cap() -> None:
-    guard = ReplayGuard(10.0, max_entries=100)
+    guard = DuplicateGuard(10.0, max_entries=100)
     for i in range(50):
         guard.seen(i, now=float(i))
     assert len(guard) == 11  # only the last 10 s are kept

@@ -1,4 +1,4 @@
-"""Refusing replayed signatures: remember what was signed within the freshness window.
+"""Refusing duplicate signed requests: remember what was signed within the freshness window.
 
 A signature with a timestamp proves who made a request and roughly when, not that it is new:
 within the window (DigiFinex: 60 s) a captured request can be sent again and verifies. The
@@ -17,14 +17,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Final
 
-__all__ = ["ReplayGuard"]
+__all__ = ["DuplicateGuard"]
 
 #: A hard cap on remembered fingerprints, so a flood of signed requests cannot grow memory
 #: without bound; at the cap the oldest are forgotten first (they are the closest to expiring).
 MAX_ENTRIES: Final = 1_000_000
 
 
-class ReplayGuard:
+class DuplicateGuard:
     def __init__(
         self, window_s: float, *, clock: Callable[[], float] = time.time, max_entries: int = MAX_ENTRIES
     ) -> None:

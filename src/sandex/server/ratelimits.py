@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
-log = logging.getLogger("sandex.server.limits")
+log = logging.getLogger("sandex.server.ratelimits")
 
 Clock = Callable[[], float]
 
