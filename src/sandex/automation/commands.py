@@ -10,7 +10,8 @@ from __future__ import annotations
 from msgspec import Struct, field
 
 from ..core.commands import Command, register_command
-from .model import Direction, Side, TaskSpec
+from ..core.literals import Direction, Side
+from .model import TaskSpec
 
 
 class CreateCopyTask(Command, tag="cp_new"):

@@ -10,7 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from ..core.events import Event
-from .model import DONE, EXPIRED, FAIL, ResultState, Side
+from ..core.literals import Side
+from .model import DONE, EXPIRED, FAIL, ResultState
 
 __all__ = ["DONE", "EXPIRED", "FAIL"]  # TradeResult.state, defined with the other states in model
 

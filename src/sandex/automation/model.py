@@ -17,10 +17,10 @@ from typing import Final, Literal
 
 from msgspec import Struct, field
 
+from ..core.literals import Direction, Side
+
 # -- the words of the plugin: one definition each (msgspec checks them when a command is decoded)
 
-Side = Literal["buy", "sell"]
-Direction = Literal["up", "down"]  # a trigger fires when the last price reaches it from below / above
 BuyAmountType = Literal["fixed_amount", "fixed_ratio", "follow_amount"]
 SellMode = Literal["mixed", "only_copy", "only_pnl"]
 SellAmountType = Literal["all", "follow_ratio", "x_target_ratio"]

@@ -8,6 +8,7 @@ triggers round up (never fire early), stop triggers round down.
 from __future__ import annotations
 
 from ..core.book import BookSide
+from ..core.literals import BUY
 from ..core.markets import Market
 from .model import RATIO_ONE, BuySettings
 
@@ -95,7 +96,7 @@ def slippage_exceeded(
 ) -> bool:
     """Is the average price fill_value/fill_amount worse than the reference price
     ref_value/ref_amount by more than `max_slippage`? (Buys: higher; sells: lower.)"""
-    if side == "buy":
+    if side == BUY:
         return fill_value * ref_amount * RATIO_ONE > ref_value * fill_amount * (RATIO_ONE + max_slippage)
     return fill_value * ref_amount * RATIO_ONE < ref_value * fill_amount * (RATIO_ONE - max_slippage)
 

@@ -20,6 +20,7 @@ from ...automation import Automation, AutomationEvent, AutomationState
 from ...core.commands import Command
 from ...core.engine import Account, Engine
 from ...core.events import Event, Rejected
+from ...core.literals import BUY
 from . import params as p
 from .convert import limit_setting, market_of, money, ratio, task_spec, trigger_price
 from .errors import DbotError
@@ -216,7 +217,7 @@ class DbotApi:
         direction = req.triggerDirection or order.direction
         quote_amount, sell_ratio = order.quote_amount, order.sell_ratio
         if req.currencyAmountUI is not None:
-            if order.side == "buy":
+            if order.side == BUY:
                 quote_amount = money(req.currencyAmountUI, "currencyAmountUI")
             else:
                 sell_ratio = ratio(req.currencyAmountUI, "currencyAmountUI")
@@ -264,7 +265,7 @@ class DbotApi:
         assert isinstance(req, p.SwapOrder)
         market = market_of(self.engine, req.pair)
         self._check_chain(req.chain)
-        if req.type == "buy":
+        if req.type == BUY:
             command = cc.PlaceSwapOrder(
                 account.id,
                 market.symbol,

@@ -18,6 +18,7 @@ import msgspec
 from ... import automation as cc
 from ...automation import RATIO_DECIMALS, BuySettings, PnlStep, SellSettings, TaskSpec
 from ...core.engine import Engine
+from ...core.literals import BUY
 from ...core.markets import Market
 from ...core.numbers import LEDGER_DECIMALS, NumberError, format_trimmed, parse_scaled
 from . import params as p
@@ -202,7 +203,7 @@ def _merge(sent: Any, typed: Any) -> Any:
 
 def limit_setting(setting: p.LimitSetting, market: Market, raw: Any) -> cc.LimitSetting:
     amount = setting.currencyAmountUI
-    is_buy = setting.tradeType == "buy"
+    is_buy = setting.tradeType == BUY
     return cc.LimitSetting(
         enabled=p.flag(setting.enabled),
         side=setting.tradeType,

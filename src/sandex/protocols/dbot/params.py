@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct, field
 
+from ...core.literals import Side
 from .errors import DbotError
 
 Hour = Annotated[int, Meta(ge=0, le=23)]
@@ -144,7 +145,7 @@ class ListPnlOrders(Struct, kw_only=True):
 
 class LimitSetting(Struct, kw_only=True):
     enabled: Flag = True
-    tradeType: Literal["buy", "sell"]
+    tradeType: Side
     triggerPriceUsd: Amount
     triggerDirection: Literal["up", "down"]
     currencyAmountUI: Amount
@@ -191,7 +192,7 @@ class SwapOrder(Struct, kw_only=True):
     chain: str = "solana"
     pair: Annotated[str, Meta(min_length=1)]
     walletId: str | None = None
-    type: Literal["buy", "sell"]
+    type: Side
     amountOrPercent: Amount
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ...automation import DONE, SRC_FOLLOW, SRC_LIMIT, SRC_SWAP, TradeResult
 from ...core.engine import Engine
 from ...core.events import Event
+from ...core.literals import BUY
 from ...marketdata.service import MarketDataUpdate
 from ...server.framing import encode_frame
 from ...server.registry import SessionRegistry
@@ -54,7 +55,7 @@ def notification(engine: Engine, result: TradeResult) -> dict[str, Any]:
         "symbol": market.base,
     }
     if done:
-        sent, received = (market.quote, market.base) if result.side == "buy" else (market.base, market.quote)
+        sent, received = (market.quote, market.base) if result.side == BUY else (market.base, market.quote)
         body["send"] = {"info": token_info(sent), "amount": str(result.send_amount)}
         body["receive"] = {"info": token_info(received), "amount": str(result.receive_amount)}
         body["priceUsd"] = price(market, result.fill_value, result.fill_amount)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ...automation import CopyTask, LimitOrder, PnlOrder, SwapOrder
 from ...core.engine import Engine, Wallet
+from ...core.literals import BUY, SELL
 from ...core.markets import Market
 from ...core.numbers import format_trimmed
 from .convert import ratio_out, ui
@@ -126,10 +127,8 @@ def limit_view(engine: Engine, order: LimitOrder) -> dict[str, Any]:
             "tradeType": order.side,
             "triggerDirection": order.direction,
             "triggerPriceUsd": price(market, order.trigger_price),
-            "currencyAmountUI": ui(order.quote_amount)
-            if order.side == "buy"
-            else ratio_out(order.sell_ratio),
-            "amount": market.format_amount(order.amount) if order.side == "sell" else None,
+            "currencyAmountUI": ui(order.quote_amount) if order.side == BUY else ratio_out(order.sell_ratio),
+            "amount": market.format_amount(order.amount) if order.side == SELL else None,
             "txPriceUsd": price(market, order.tx_value, order.tx_amount) if order.tx_amount else None,
             "pair": order.symbol,
             "token": market.base,
