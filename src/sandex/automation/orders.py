@@ -48,16 +48,23 @@ class OrderManager:
 
     # -- limit orders ------------------------------------------------------------------------
 
-    def create_limits(self, cmd: CreateLimitOrders) -> None:
+    def _market_and_wallet(
+        self, cmd: CreateLimitOrders | PlaceSwapOrder
+    ) -> tuple[Market | None, str | None, str | None]:
+        """The command's market and wallet, or why there is none (the problem, else None)."""
         engine = self.ctx.engine
         market = engine.markets.get(cmd.symbol)
         wallet = engine.resolve_wallet(cmd.account_id, cmd.wallet_id)
-        problem = None
         if market is None:
-            problem = f"unknown pair {cmd.symbol!r}"
-        elif wallet is None:
-            problem = f"wallet {cmd.wallet_id!r} is not one of the account's wallets"
-        elif not cmd.settings:
+            return market, wallet, f"unknown pair {cmd.symbol!r}"
+        if wallet is None:
+            return market, wallet, f"wallet {cmd.wallet_id!r} is not one of the account's wallets"
+        return market, wallet, None
+
+    def create_limits(self, cmd: CreateLimitOrders) -> None:
+        engine = self.ctx.engine
+        market, wallet, problem = self._market_and_wallet(cmd)
+        if problem is None and not cmd.settings:
             problem = "settings must hold at least one order"
         sizes: list[int] = []
         if problem is None:
@@ -261,19 +268,14 @@ class OrderManager:
 
     def swap(self, cmd: PlaceSwapOrder) -> None:
         engine = self.ctx.engine
-        market = engine.markets.get(cmd.symbol)
-        wallet = engine.resolve_wallet(cmd.account_id, cmd.wallet_id)
-        problem = None
-        if market is None:
-            problem = f"unknown pair {cmd.symbol!r}"
-        elif wallet is None:
-            problem = f"wallet {cmd.wallet_id!r} is not one of the account's wallets"
-        elif cmd.side not in (BUY, SELL):
-            problem = f"type must be buy or sell, not {cmd.side!r}"
-        elif cmd.side == BUY and cmd.quote_amount <= 0:
-            problem = "the buy amount must be above 0"
-        elif cmd.side == SELL and not 0 < cmd.sell_ratio <= RATIO_ONE:
-            problem = "a sell's share of the balance must be within (0, 1]"
+        market, wallet, problem = self._market_and_wallet(cmd)
+        if problem is None:
+            if cmd.side not in (BUY, SELL):
+                problem = f"type must be buy or sell, not {cmd.side!r}"
+            elif cmd.side == BUY and cmd.quote_amount <= 0:
+                problem = "the buy amount must be above 0"
+            elif cmd.side == SELL and not 0 < cmd.sell_ratio <= RATIO_ONE:
+                problem = "a sell's share of the balance must be within (0, 1]"
         if problem is not None:
             engine.reject(cmd.account_id, cmd.symbol, R_INVALID_ORDER, problem)
             return
