@@ -122,10 +122,10 @@ class JournalConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     max_batch: Positive = 5000
 
 
-#: DigiFinex's published spot fee, maker and taker alike (ccxt's `digifinex` describes the same
-#: 0.2 % in its `fees.trading`): a market that sets no fee charges it, so a bot's PnL matches
-#: what the real venue would charge and what ccxt's markets say.
-DIGIFINEX_SPOT_FEE = "0.002"
+#: The spot fee a market charges when it sets none, maker and taker alike: 0.2 %, the published
+#: spot fee of the venue whose REST dialect ccxt's markets describe (they carry the same 0.2 %),
+#: so a bot's PnL matches what it would pay there. The README names the venue.
+DEFAULT_SPOT_FEE = "0.002"
 
 
 class MarketConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -134,8 +134,8 @@ class MarketConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     amount_precision: Precision
     min_amount: Money = "0"
     min_value: Money = "0"
-    maker_fee: Money = DIGIFINEX_SPOT_FEE
-    taker_fee: Money = DIGIFINEX_SPOT_FEE
+    maker_fee: Money = DEFAULT_SPOT_FEE
+    taker_fee: Money = DEFAULT_SPOT_FEE
     #: The simulator's starting fair price; required while the simulator is enabled.
     initial_price: Money | None = None
 
