@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,37 @@ async def test_a_key_recorded_after_the_upgrade_is_reached_and_a_blocked_one_is_
             await first.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
     await wait_for(lambda: registry.count() == 0)
+
+
+def test_a_blocked_keys_rest_calls_are_refused_until_it_is_unblocked(tmp_path: Path) -> None:
+    """REST has no connection to close: a blocked key's calls are refused instead — DigiFinex
+    with 10006 (ccxt: PermissionDenied), DBot with its JSON 401 — and work again once unblocked."""
+    import ccxt
+
+    with SandexServer(tmp_path) as server:
+        exchange = ccxt.digifinex({"apiKey": "alice-key", "secret": "alice-secret", "enableRateLimit": False})
+        exchange.urls["api"]["rest"] = server.base_url
+
+        def dbot_wallets() -> tuple[int, Any]:
+            request = urllib.request.Request(
+                server.base_url + "/account/wallets", headers={"x-api-key": "alice-key"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                return exc.code, json.loads(exc.read())
+
+        assert exchange.fetch_balance()["BTC"]["free"] == 10
+        assert dbot_wallets()[0] == 200
+        assert cli(server, "keys", "block", "alice-key").returncode == 0
+        with pytest.raises(ccxt.PermissionDenied):
+            exchange.fetch_balance()
+        with pytest.raises(ccxt.PermissionDenied):
+            exchange.create_order("BTC/USDT", "limit", "buy", 0.001, 60000)
+        status, body = dbot_wallets()
+        assert (status, body["err"]) == (401, True) and "blocked" in body["res"]
+        assert cli(server, "keys", "unblock", "alice-key").returncode == 0
+        assert exchange.fetch_balance()["BTC"]["free"] == 10
+        assert exchange.fetch_open_orders("BTC/USDT") == []  # the refused order placed nothing
+        assert dbot_wallets()[0] == 200

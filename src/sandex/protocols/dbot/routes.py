@@ -74,6 +74,11 @@ class DbotService:
             return None
         return self.ctx.venue.engine.account_by_key.get(key)
 
+    def blocked(self, key: str | None) -> bool:
+        """Whether an operator or the limits blocked the key: its calls are refused with 401."""
+        guard = self.ctx.key_guards.get(DIALECT)
+        return key is not None and guard is not None and guard.is_blocked(key)
+
     async def call(self, account: Account, method: str, params: bytes) -> Any:
         """Run one method for `account`; raises DbotError for anything DBot answers with err."""
         plan = self.api.plan(account, method, params)
@@ -96,7 +101,10 @@ class DbotService:
     # -- WebSocket ---------------------------------------------------------------------------
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
-        account = self.account(request.headers.get("x-api-key"))
+        key = request.headers.get("x-api-key")
+        if self.blocked(key):
+            return _json(rest_error("this x-api-key is blocked"), 401)
+        account = self.account(key)
         if account is None:
             return _json(rest_error("missing or unknown x-api-key"), 401)
         ctx = self.ctx
@@ -145,7 +153,10 @@ class DbotService:
 
     def rest(self, method: str, params: ParamsReader) -> Handler:
         async def handler(request: web.Request) -> web.Response:
-            account = self.account(request.headers.get("x-api-key"))
+            key = request.headers.get("x-api-key")
+            if self.blocked(key):
+                return _json(rest_error("this X-API-KEY is blocked"), 401)
+            account = self.account(key)
             if account is None:
                 return _json(rest_error("missing or unknown X-API-KEY"), 401)
             if self._rest_limit:

@@ -172,10 +172,18 @@ class Authenticator:
     """ACCESS-KEY / ACCESS-TIMESTAMP / ACCESS-SIGN, in two steps so that a refused key costs no
     body read: `account_for` (the key) before the body is read, `verify` (time and HMAC) after."""
 
-    def __init__(self, venue: Venue, clock: Callable[[], float], limits: RestRateLimits) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        clock: Callable[[], float],
+        limits: RestRateLimits,
+        is_blocked: Callable[[str], bool] = lambda key: False,
+    ) -> None:
         self.venue = venue
         self.clock = clock
         self.limits = limits
+        #: Whether an operator or the limits blocked the key: its calls are refused (10006).
+        self.is_blocked = is_blocked
 
     def account_for(self, headers: Mapping[str, str], remote: str) -> Account:
         key = headers.get("ACCESS-KEY", "").strip()
@@ -186,6 +194,8 @@ class Authenticator:
             if not key:
                 raise RestError(errors.MISSING_API_KEY, "missing ACCESS-KEY header")
             raise RestError(errors.INVALID_API_KEY, "Invalid ApiKey")
+        if self.is_blocked(key):
+            raise RestError(errors.UNAUTHORIZED, "this API key is blocked (sandex keys unblock KEY)")
         # Charged once the key names an account but before the body is read or the HMAC computed,
         # so a flood of bad signatures or stale timestamps under one key is refused as cheaply as
         # any excess and spends that key's budget. The price: whoever knows a key (an identifier

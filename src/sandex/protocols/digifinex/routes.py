@@ -202,7 +202,10 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     rest_limits = RestRateLimits(
         limits.rest_private_per_second, limits.rest_public_per_second, ctx.metrics.tally(DIALECT)
     )
-    auth = Authenticator(venue, clock, rest_limits)
+    guard = ctx.key_guards.get(DIALECT)
+    auth = Authenticator(
+        venue, clock, rest_limits, guard.is_blocked if guard is not None else lambda key: False
+    )
     routes = RestApi(venue, clock, faults).routes()
     for route in routes:
         app.router.add_route(route.method, route.path, _rest_handler(route, auth, rest_limits))
