@@ -232,6 +232,6 @@ function paint() {
   requestAnimationFrame(paint);
 }
 
-window.sandexDashboard = { stats, state, book, tape, candles, lags };
+window.sandexDashboard = { stats, state, book, tape, candles, lags, receive };
 feed.connect();
 requestAnimationFrame(paint);
