@@ -8,6 +8,7 @@ browser fails them: `.ci/run` installs it.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,3 +68,19 @@ class ConsoleLog:
     def _console(self, message: Any) -> None:
         if message.type in ("error", "assert"):
             self.errors.append(f"{message.type}: {message.text} ({message.location})")
+
+
+def wait_until(page: Any, expression: str, timeout_s: float = 8.0) -> Any:
+    """Polls a JavaScript expression from here until it is truthy; returns its value.
+
+    Not `page.wait_for_function`: its polling evaluates a string inside the page, which the
+    dashboard's Content-Security-Policy (no 'unsafe-eval') forbids, as it should.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s}s: {expression}")
+        time.sleep(0.02)

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from tests.digifinex.dfx_support import ALICE, decode, rest, ws_auth_params
 from tests.support.server import BASE_CONFIG, SandexServer, free_port
 
-from .browser import ConsoleLog
+from .browser import ConsoleLog, wait_until
 
 try:
     from playwright.sync_api import expect
@@ -92,7 +92,7 @@ def open_dashboard(browser: Any, server: SandexServer) -> Iterator[Any]:
         log = ConsoleLog(page)
         page.goto(f"{server.base_url}/dashboard#{symbol}")
         expect(page.get_by_test_id("feed-state")).to_contain_text("live", timeout=TIMEOUT_MS)
-        page.wait_for_function("window.sandexDashboard.stats.snapshots >= 1", timeout=TIMEOUT_MS)
+        wait_until(page, "window.sandexDashboard.stats.snapshots >= 1")
         dashboard = Dashboard(page, log)
         opened.append(dashboard)
         return dashboard
@@ -149,9 +149,7 @@ def test_a_trade_updates_ladder_tape_candles_and_balances_without_a_reload(
     expect(newest.locator("span").nth(1)).to_have_text("0.5000")
     assert int(newest.get_attribute("data-trade-id")) > trades_before
     # The candles: the current bar closes at the trade's price, with its volume.
-    page.wait_for_function(
-        "window.sandexDashboard.candles.candles.data().at(-1)?.close === 3600", timeout=TIMEOUT_MS
-    )
+    wait_until(page, "window.sandexDashboard.candles.candles.data().at(-1)?.close === 3600")
     volume = page.evaluate("window.sandexDashboard.candles.volume.data().at(-1).value")
     assert volume >= 0.5
     # The balances: what the venue says (ccxt), not what it said before the fill.
@@ -265,7 +263,7 @@ def test_every_kline_interval_and_market_switch_work_without_console_errors(open
         before = dashboard.stats()["messages"]
         page.get_by_test_id(f"interval-{interval}").click()
         expect(page.get_by_test_id(f"interval-{interval}")).to_have_class("active")
-        page.wait_for_function(f"window.sandexDashboard.stats.messages > {before}", timeout=TIMEOUT_MS)
+        wait_until(page, f"window.sandexDashboard.stats.messages > {before}")
     page.locator('[data-testid=tickers] tr[data-symbol="ETH_USDT"]').click()
     expect(page.locator("#candles-symbol")).to_have_text("ETH_USDT")
     expect(dashboard.ask("3600.00")).to_have_count(1, timeout=TIMEOUT_MS)
@@ -281,9 +279,7 @@ def test_every_kline_interval_and_market_switch_work_without_console_errors(open
         """() => window.sandexDashboard.receive({type: "book", symbol: "BTC_USDT", snapshot: false,
             prev: -1, seq: 1, ts: Date.now(), bids: [], asks: [], own: []})"""
     )
-    page.wait_for_function(
-        f"window.sandexDashboard.stats.snapshots > {stats['snapshots']}", timeout=TIMEOUT_MS
-    )
+    wait_until(page, f"window.sandexDashboard.stats.snapshots > {stats['snapshots']}")
     assert dashboard.stats()["gaps"] == stats["gaps"] + 1
     expect(dashboard.ask("65100.00")).to_have_count(1)
 
