@@ -200,13 +200,24 @@ def _result_row(result: TradeResult) -> list[Any]:
     ]
 
 
-def _task_row(task: CopyTask, results: Iterable[TradeResult]) -> JSON:
+def _wallet_owner(venue: Venue, wallet_id: str) -> str:
+    """A followed wallet as the page names it: its account's name (and the wallet's, when it is
+    not the account's first), or the id itself when sandex has no such wallet."""
+    engine = venue.engine
+    wallet = engine.wallets.get(wallet_id)
+    account = engine.accounts.get(wallet.account_id) if wallet is not None else None
+    if wallet is None or account is None:
+        return wallet_id
+    return account.name if account.wallets[:1] == [wallet_id] else f"{account.name}/{wallet.name}"
+
+
+def _task_row(venue: Venue, task: CopyTask, results: Iterable[TradeResult]) -> JSON:
     last = next((r for r in results if r.source_id == task.id), None)
     return {
         "id": task.id,
         "name": task.spec.name,
         "enabled": task.enabled,
-        "targets": list(task.spec.target_ids),
+        "targets": [_wallet_owner(venue, wallet_id) for wallet_id in task.spec.target_ids],
         "created_ts": task.created_ts,
         "last": None if last is None else _result_row(last),
     }
@@ -248,7 +259,9 @@ def account_panel(
     if automation is not None:
         state = automation.state
         tasks = [
-            _task_row(task, newest_results) for task in state.tasks.values() if task.account_id == account.id
+            _task_row(venue, task, newest_results)
+            for task in state.tasks.values()
+            if task.account_id == account.id
         ]
         pending_automation = sum(
             1

@@ -4,7 +4,7 @@
 
 import { h } from "./dom.js";
 
-export const ROWS = 14;
+export const ROWS = 12;
 
 function makeRow(side) {
   const cells = {
