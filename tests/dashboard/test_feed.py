@@ -14,7 +14,14 @@ import pytest
 
 from sandex.config import parse_config
 from sandex.core.commands import CancelOrder, PlaceOrder
-from sandex.dashboard.feed import DEPTH_LEVELS, ROUND_INTERVAL_S, TAB_BACKLOG_BYTES, DashboardFeed, Tab
+from sandex.dashboard.feed import (
+    DEPTH_LEVELS,
+    ROUND_INTERVAL_S,
+    TAB_BACKLOG_BYTES,
+    TAB_STALL_S,
+    DashboardFeed,
+    Tab,
+)
 from sandex.server.app import build_context
 from sandex.server.context import ServerContext
 from tests.support.server import BASE_CONFIG
@@ -248,3 +255,19 @@ async def test_accounts_show_balances_orders_fills_and_rejects(ctx: ServerContex
     assert [row[0] for row in bob_view["open_orders"]] and bob_view["open_orders"][0][6] == "0.040000"
     assert alice_view["fills"][0][3:7] == ["buy", "taker", "65000.00", "0.040000"]
     assert alice_view["rejects"] and alice_view["rejects"][0][2] == "insufficient_balance"
+
+
+async def test_a_tab_that_never_drains_is_closed(ctx: ServerContext) -> None:
+    now = [1000.0]
+    feed = feed_for(ctx, monotonic=lambda: now[0])
+    page = Page(backlog=TAB_BACKLOG_BYTES + 1)
+    closed: list[bool] = []
+    page.tab.close = lambda: closed.append(True)
+    feed.open(page.tab)
+    feed.run_round()
+    now[0] += TAB_STALL_S / 2
+    feed.run_round()
+    assert not closed and page.tab in feed.tabs  # slow, but not gone yet
+    now[0] += TAB_STALL_S
+    feed.run_round()
+    assert closed == [True] and page.tab not in feed.tabs

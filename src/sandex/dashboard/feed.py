@@ -64,8 +64,10 @@ SNAPSHOT_BARS: Final = 500
 ACCOUNTS_INTERVAL_S: Final = 0.25
 TICKERS_INTERVAL_S: Final = 0.5
 STATUS_INTERVAL_S: Final = 1.0
-#: A tab with more than this many bytes not yet written is skipped until it drains.
+#: A tab with more than this many bytes not yet written is skipped until it drains...
 TAB_BACKLOG_BYTES: Final = 256 * 1024
+#: ... and closed when it has not drained for this long (a peer gone without a word).
+TAB_STALL_S: Final = 30.0
 #: Rejects and automation results remembered per account (since the server started).
 HISTORY: Final = 50
 
@@ -90,18 +92,27 @@ class Tab:
     __slots__ = (
         "backlog",
         "book_seq",
+        "close",
         "depth",
         "interval",
         "last_bar_open",
         "last_trade_id",
         "needs_snapshot",
         "send",
+        "stalled_since",
         "symbol",
     )
 
-    def __init__(self, send: Callable[[bytes], bool], backlog: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        send: Callable[[bytes], bool],
+        backlog: Callable[[], int],
+        close: Callable[[], None] = lambda: None,
+    ) -> None:
         self.send = send
         self.backlog = backlog
+        self.close = close
+        self.stalled_since: float | None = None
         self.symbol: str | None = None
         self.interval = INTERVALS[0]
         self.depth = DepthView(DEPTH_LEVELS)
@@ -281,7 +292,14 @@ class DashboardFeed:
             if tab.backlog() > TAB_BACKLOG_BYTES:
                 # Backed up: send nothing more now, and a snapshot once it has drained.
                 tab.needs_snapshot = True
+                if tab.stalled_since is None:
+                    tab.stalled_since = now
+                elif now - tab.stalled_since > TAB_STALL_S:
+                    log.info("closing a dashboard tab that has not read for %gs", TAB_STALL_S)
+                    self.close(tab)
+                    tab.close()
                 continue
+            tab.stalled_since = None
             symbol = tab.symbol
             if symbol is not None:
                 if tab.needs_snapshot:

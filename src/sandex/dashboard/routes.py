@@ -136,7 +136,7 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
 
     async def socket(request: web.Request) -> web.StreamResponse:
         session = await Session.accept(request, dialect="dashboard", config=FEED_SESSION, tally=tally)
-        tab = Tab(session.send_frame, lambda: session.write_buffer_size)
+        tab = Tab(session.send_frame, lambda: session.write_buffer_size, session.abort)
         sessions[session] = None
         feed.open(tab)
         try:
