@@ -3,6 +3,10 @@
 import uPlot from "./vendor/uPlot.esm.js";
 
 const BID = "#26a69a";
+
+function decimalsFor(increment) {
+  return increment >= 1 ? 0 : Math.min(12, Math.ceil(-Math.log10(increment) - 1e-9));
+}
 const ASK = "#ef5350";
 
 export class Depth {
@@ -16,7 +20,8 @@ export class Depth {
         scales: { x: { time: false } },
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        axes: [axis, { ...axis, size: 60 }],
+        // Price ticks with as many decimals as their spacing needs (0.1487, 0.1488, not 0.149 twice).
+        axes: [{ ...axis, values: (u, splits, axis, space, increment) => splits.map((v) => v.toFixed(decimalsFor(increment))) }, { ...axis, size: 76 }],
         series: [
           {},
           { label: "bids", stroke: BID, fill: "rgba(38,166,154,0.18)", width: 1.5, paths: uPlot.paths.stepped({ align: -1 }), points: { show: false } },
