@@ -254,7 +254,11 @@ def test_sessions_show_a_digifinex_client_with_its_subscriptions(
         expect(dashboard.page.get_by_test_id("health")).to_contain_text("digifinex 1")
 
 
-def test_every_kline_interval_and_market_switch_work_without_console_errors(open_dashboard: Any) -> None:
+def test_every_kline_interval_and_market_switch_work_without_console_errors(
+    open_dashboard: Any, bob: ccxt.digifinex
+) -> None:
+    bob.create_order("BTC/USDT", "limit", "sell", 0.1, 65300)
+    bob.create_order("ETH/USDT", "limit", "sell", 0.1, 3700)
     dashboard = open_dashboard("BTC_USDT")
     page = dashboard.page
     intervals = page.evaluate("window.sandexDashboard.state.intervals")
@@ -266,9 +270,9 @@ def test_every_kline_interval_and_market_switch_work_without_console_errors(open
         wait_until(page, f"window.sandexDashboard.stats.messages > {before}")
     page.locator('[data-testid=tickers] tr[data-symbol="ETH_USDT"]').click()
     expect(page.locator("#candles-symbol")).to_have_text("ETH_USDT")
-    expect(dashboard.ask("3600.00")).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(dashboard.ask("3700.00")).to_have_count(1, timeout=TIMEOUT_MS)
     page.get_by_test_id("market-select").select_option("BTC_USDT")
-    expect(dashboard.ask("65100.00")).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(dashboard.ask("65300.00")).to_have_count(1, timeout=TIMEOUT_MS)
     assert page.url.endswith("#BTC_USDT")
     # The attribution the chart library's licence asks for: the link on the chart and the notice.
     assert page.locator("#candles a[href*='tradingview.com']").count() >= 1
@@ -281,7 +285,7 @@ def test_every_kline_interval_and_market_switch_work_without_console_errors(open
     )
     wait_until(page, f"window.sandexDashboard.stats.snapshots > {stats['snapshots']}")
     assert dashboard.stats()["gaps"] == stats["gaps"] + 1
-    expect(dashboard.ask("65100.00")).to_have_count(1)
+    expect(dashboard.ask("65300.00")).to_have_count(1)
 
 
 class _ForeignPage(BaseHTTPRequestHandler):
