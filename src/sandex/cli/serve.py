@@ -76,6 +76,7 @@ def banner(cfg: Config) -> list[str]:
     http, ws = f"http://{shown}:{port}", f"ws://{shown}:{port}"
     lines = [f"  {line}" for dialect in registrations() for line in dialect.banner_lines(http, ws)]
     lines.append(f"  health {http}/healthz   metrics {http}/metrics")
+    lines.append(f"  dashboard {http}/dashboard")
     return lines
 
 

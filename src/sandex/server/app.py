@@ -17,6 +17,7 @@ from aiohttp import web
 
 from ..config import Config
 from ..core.plugin import EnginePlugin
+from ..dashboard import routes as dashboard
 from ..faults import FaultController
 from ..protocols import registrations
 from ..venue import Venue
@@ -133,6 +134,7 @@ def build_app(
     app.router.add_get("/metrics", metrics_route)
     admin.setup(app)
     admin_faults.setup(app)
+    dashboard.setup(app, ctx)
     dialects = registrations()
     for dialect in dialects:
         dialect.setup(app, ctx)

@@ -149,15 +149,16 @@ class OperatorRoutes:
     that was added some other way (and so lacks the guard).
     """
 
-    #: Where loopback-trusted endpoints live. A new control surface adds its prefix here.
-    PREFIXES: Final = ("/admin",)
+    #: Where loopback-trusted endpoints live. A new control surface adds its prefix here: the
+    #: operator API, and the dashboard (its page, files, feed and writes: `sandex.dashboard`).
+    PREFIXES: Final = ("/admin", "/dashboard")
 
     def __init__(self, app: web.Application) -> None:
         self._router = app.router
 
     def add(self, method: str, path: str, handler: Handler) -> AbstractRoute:
         if not path.startswith(self.PREFIXES):
-            raise ValueError(f"operator routes live under {self.PREFIXES[0]}, not {path}")
+            raise ValueError(f"operator routes live under {' or '.join(self.PREFIXES)}, not {path}")
         return self._router.add_route(method, path, loopback_guard(handler))
 
     def get(self, path: str, handler: Handler) -> AbstractRoute:
