@@ -721,16 +721,14 @@ class Engine:
             return None
         return order
 
+    def _reject_not_open(self, account_id: int, order_id: int) -> None:
+        """A cancel or amend of an order that is not the account's open order."""
+        self.reject(account_id, "", E_ORDER_NOT_FOUND, f"order {order_id} not found or not open", order_id)
+
     def _cancel(self, cmd: CancelOrder) -> None:
         order = self.orders.get(cmd.order_id)
         if order is None or order.account_id != cmd.account_id:
-            self.reject(
-                cmd.account_id,
-                "",
-                E_ORDER_NOT_FOUND,
-                f"order {cmd.order_id} not found or not open",
-                cmd.order_id,
-            )
+            self._reject_not_open(cmd.account_id, cmd.order_id)
             return
         book = self.books[order.symbol]
         self._cancel_resting(order, book.bids if order.side == BUY else book.asks, None, R_CANCELLED)
@@ -741,13 +739,7 @@ class Engine:
         # about as much as the work each of them does). Any change to those must be mirrored.
         order = self.orders.get(cmd.order_id)
         if order is None or order.account_id != cmd.account_id:
-            self.reject(
-                cmd.account_id,
-                "",
-                E_ORDER_NOT_FOUND,
-                f"order {cmd.order_id} not found or not open",
-                cmd.order_id,
-            )
+            self._reject_not_open(cmd.account_id, cmd.order_id)
             return
         symbol = order.symbol
         market = self.markets[symbol]
