@@ -1,0 +1,95 @@
+"""What the engine and the gateways say to each other over NATS.
+
+The engine's journal rows `(seq, ts, command)` are the unit of replication: the engine is a pure
+function of them (`core/engine.py`), so a gateway that applies the same rows in the same order
+holds the same state and derives the same events as the engine, without events ever being
+encoded for the bus.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = [
+    "BATCHES",
+    "CHUNK_BYTES",
+    "COMMANDS",
+    "HEARTBEAT",
+    "HEARTBEAT_S",
+    "ROWS",
+    "SNAPSHOT",
+    "STREAM",
+    "WRONG_LAST_SEQUENCE",
+    "Batch",
+    "ChunkHeader",
+    "CommandReply",
+    "Heartbeat",
+    "Row",
+    "RowsRequest",
+    "chunks",
+]
+
+#: The JetStream stream holding the committed batches, and its one subject.
+STREAM = "SANDEX"
+BATCHES = "sandex.batches"
+#: Request/reply subjects the engine answers.
+COMMANDS = "sandex.commands"
+SNAPSHOT = "sandex.snapshot"
+ROWS = "sandex.rows"
+#: The engine's liveness and position, published (not stored) every HEARTBEAT_S.
+HEARTBEAT = "sandex.heartbeat"
+HEARTBEAT_S = 0.5
+#: Most payload bytes of one message the engine sends (NATS refuses messages over its
+#: max_payload, 1 MB by default): larger answers go as numbered chunks.
+CHUNK_BYTES = 512 * 1024
+#: JetStream's error code when Nats-Expected-Last-Sequence does not match: another engine
+#: published since (this one is fenced).
+WRONG_LAST_SEQUENCE = 10071
+
+#: One journal row: (seq, ts in ms, the encoded command).
+Row = tuple[int, int, bytes]
+
+
+class Batch(msgspec.Struct, array_like=True):
+    """One stream message: consecutive journal rows, in seq order."""
+
+    rows: list[Row]
+
+
+class Heartbeat(msgspec.Struct, array_like=True):
+    #: The engine's last applied journal seq, and the last seq on the stream.
+    applied: int
+    published: int
+    #: Why the engine takes no orders now (its journal halted, an operator pause), or "".
+    halted: str = ""
+
+
+class CommandReply(msgspec.Struct, array_like=True):
+    """The journal seq the command was applied at, or why it was not (`error`)."""
+
+    seq: int = 0
+    error: str = ""
+
+
+class RowsRequest(msgspec.Struct, array_like=True):
+    """Journal rows with after < seq <= through."""
+
+    after: int
+    through: int
+
+
+class ChunkHeader(msgspec.Struct, array_like=True):
+    """First message of a chunked answer: what it is and how many chunks follow."""
+
+    seq: int
+    chunks: int
+    error: str = ""
+    #: The engine's config (msgpack), with a snapshot: a gateway needs no config file.
+    config: bytes = b""
+
+
+def chunks(body: bytes, size: int = CHUNK_BYTES) -> list[bytes]:
+    return [body[i : i + size] for i in range(0, len(body), size)] or [b""]
+
+
+encoder = msgspec.msgpack.Encoder()
