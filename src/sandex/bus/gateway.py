@@ -79,6 +79,7 @@ class GatewayLink:
             try:
                 await self.resubscribe()
                 header, body = await self._fetch(wire.SNAPSHOT, b"")
+                self._beat_at = time.monotonic()  # it just answered: alive, before its first beat
                 break
             except Exception as exc:  # no stream or no engine yet
                 log.warning("waiting for the engine on %s (%s)", self.url, exc or type(exc).__name__)
