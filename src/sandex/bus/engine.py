@@ -196,6 +196,7 @@ class EngineLink:
         self._wake.set()
 
     async def _publish_loop(self) -> None:
+        self._wake.set()  # rows journaled before the link started (a restart) go out at once
         while True:
             await self._wake.wait()
             self._wake.clear()

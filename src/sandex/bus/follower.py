@@ -42,7 +42,7 @@ log = logging.getLogger("sandex.bus.follower")
 RECENT_ROWS = 20_000
 #: How long a command's row may take to arrive on the stream before it is refilled.
 APPLY_WAIT_S = 1.0
-#: How long the copy may stay behind the engine's heartbeat before it refills.
+#: How long the copy may stay behind the engine's heartbeat (its applied seq) before it refills.
 LAG_S = 1.0
 
 
@@ -232,18 +232,18 @@ class FollowerVenue(Venue):
                         for listener in self.listeners:
                             listener([], update)
                 beat = self.link.heartbeat
-                if beat is None or beat.published <= self.applied_seq or self._refill_task is not None:
+                if beat is None or beat.applied <= self.applied_seq or self._refill_task is not None:
                     self._behind_since = None
                 elif self._behind_since is None:
                     self._behind_since = now
                 elif now - self._behind_since > LAG_S:
                     log.warning(
-                        "the stream stalled at seq %d (engine published %d): resubscribing and refilling",
+                        "the stream stalled at seq %d (engine applied %d): resubscribing and refilling",
                         self.applied_seq,
-                        beat.published,
+                        beat.applied,
                     )
                     self._behind_since = None
                     await self.link.resubscribe()
-                    self._start_refill(beat.published)
+                    self._start_refill(beat.applied)
             except Exception:
                 log.exception("follower watch failed")
