@@ -14,6 +14,7 @@ import ccxt.async_support as accxt
 import pytest
 
 from tests.bus.cluster import Gateway, NatsServer, engine, health, wait_for_seq
+from tests.dbot.dbot_harness import rest as dbot_rest
 from tests.digifinex.dfx_support import ALICE, BOB, rest, with_sections, ws_client
 from tests.support.server import SandexServer
 
@@ -163,7 +164,7 @@ def test_a_second_engine_on_the_same_stream_is_fenced(tmp_path: Path) -> None:
             assert "order_entry" not in health(eng.base_url)
 
 
-def test_engine_unreachable_refuses_orders_at_once_and_market_data_stays(tmp_path: Path) -> None:
+async def test_engine_unreachable_refuses_orders_at_once_and_market_data_stays(tmp_path: Path) -> None:
     with cluster(tmp_path, gateways=1) as (_, eng, (gw,)):
         assert place(gw.base_url, BOB, "sell", "65000", "0.01")["code"] == 0
         wait_for_seq(gw.base_url, health(eng.base_url)["journal_seq"])
@@ -173,6 +174,12 @@ def test_engine_unreachable_refuses_orders_at_once_and_market_data_stays(tmp_pat
         refused = place(gw.base_url, ALICE, "buy", "64000", "0.01")
         assert time.monotonic() - started < 1.0
         assert refused["code"] == 50000 and "unavailable" in refused["msg"], refused
+        # DBot answers HTTP 503 at once.
+        started = time.monotonic()
+        swap = {"chain": "solana", "pair": "BTC_USDT", "type": "buy", "amountOrPercent": "10"}
+        status, body = await dbot_rest(gw.base_url, "POST", "/automation/swap_order", "alice-key", swap)
+        assert time.monotonic() - started < 1.0
+        assert status == 503 and body["err"] is True, (status, body)
         # Market data stays up, unchanged.
         assert book(gw.base_url) == before
         time.sleep(2.5)  # past the heartbeat timeout: still refused at once, still serving
