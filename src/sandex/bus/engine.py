@@ -49,6 +49,8 @@ log = logging.getLogger("sandex.bus.engine")
 MAX_QUEUED_ROWS = 200_000
 #: Most rows one ROWS answer carries (a gateway asks again for the rest).
 MAX_ROWS_PER_ANSWER = 50_000
+#: Most rows one stream message carries (and at most wire.CHUNK_BYTES of them).
+MAX_ROWS_PER_MESSAGE = 5_000
 #: What the stream keeps: it is a cache of the journal, so old messages may go.
 STREAM_MAX_BYTES = 1 << 30
 STREAM_MAX_AGE_S = 24 * 3600.0
@@ -218,16 +220,15 @@ class EngineLink:
             queue.popleft()
         if not queue or queue[0][0] > after + 1:
             through = queue[0][0] - 1 if queue else self.venue.applied_seq
-            return await self._journal_rows(after, through, MAX_ROWS_PER_ANSWER)
+            return wire.fitting(await self._journal_rows(after, through, MAX_ROWS_PER_MESSAGE))
         rows: list[Row] = []
-        size = 0
         expected = after + 1
-        while queue and queue[0][0] == expected and size < wire.CHUNK_BYTES:
-            row = queue.popleft()
-            rows.append(row)
-            size += len(row[2]) + 24
+        while queue and queue[0][0] == expected and len(rows) < MAX_ROWS_PER_MESSAGE:
+            rows.append(queue.popleft())
             expected += 1
-        return rows
+        fit = wire.fitting(rows)
+        queue.extendleft(reversed(rows[len(fit) :]))  # the rest go in the next message
+        return fit
 
     async def _journal_rows(self, after: int, through: int, limit: int) -> list[Row]:
         journal = self.venue.journal

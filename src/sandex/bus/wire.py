@@ -27,6 +27,7 @@ __all__ = [
     "Row",
     "RowsRequest",
     "chunks",
+    "fitting",
 ]
 
 #: The JetStream stream holding the committed batches, and its one subject.
@@ -86,6 +87,16 @@ class ChunkHeader(msgspec.Struct, array_like=True):
     error: str = ""
     #: The engine's config (msgpack), with a snapshot: a gateway needs no config file.
     config: bytes = b""
+
+
+def fitting(rows: list[Row], size: int = CHUNK_BYTES) -> list[Row]:
+    """The leading rows that fit one message of about `size` bytes (always at least one)."""
+    total = 0
+    for i, row in enumerate(rows):
+        total += len(row[2]) + 24  # the body, two integers and msgpack's framing
+        if total > size and i:
+            return rows[:i]
+    return rows
 
 
 def chunks(body: bytes, size: int = CHUNK_BYTES) -> list[bytes]:
