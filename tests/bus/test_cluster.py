@@ -118,6 +118,43 @@ async def test_subscribers_on_two_gateways_receive_identical_trade_sequences(tmp
         assert len(set(ids)) == len(ids)  # no duplicate
 
 
+async def _depth_pushes(url: str, started: asyncio.Event, done: asyncio.Event) -> list[Any]:
+    """Every depth diff pushed on `url` until `done` (after the clean push, which sets `started`)."""
+    seen: list[Any] = []
+    async with ws_client(url) as ws:
+        assert (await ws.call("depth.subscribe", ["BTC_USDT"]))["result"] == {"status": "success"}
+        assert (await ws.recv())["params"][0] is True
+        started.set()
+        while not done.is_set():
+            try:
+                push = await ws.recv(timeout=0.2)
+            except TimeoutError:
+                continue
+            if push.get("method") == "depth.update":
+                seen.append(push["params"])
+    return seen
+
+
+async def test_subscribers_on_two_gateways_receive_identical_depth_sequences(tmp_path: Path) -> None:
+    with cluster(tmp_path) as (_, eng, (gw1, gw2)):
+        ready = [asyncio.Event(), asyncio.Event()]
+        done = asyncio.Event()
+        watchers = [
+            asyncio.ensure_future(_depth_pushes(gw.ws_url("/ws/v1/"), started, done))
+            for gw, started in zip((gw1, gw2), ready, strict=True)
+        ]
+        await asyncio.gather(*(started.wait() for started in ready))
+        # Orders on both gateways and on the engine, far enough apart that no round conflates them.
+        for i, base in enumerate([gw1.base_url, gw2.base_url, eng.base_url] * 4):
+            creds, side, price = (BOB, "sell", 65000 + i) if i % 2 else (ALICE, "buy", 64000 - i)
+            assert (await asyncio.to_thread(place, base, creds, side, str(price), "0.01"))["code"] == 0
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(1.0)
+        done.set()
+        one, two = await asyncio.gather(*watchers)
+        assert len(one) == 12 and one == two
+
+
 async def test_a_gateway_killed_mid_stream_catches_up_without_gaps(tmp_path: Path) -> None:
     with cluster(tmp_path) as (_, eng, (gw1, gw2)):
         # Orders keep arriving (through gateway 2) while gateway 1 is killed and restarted.
