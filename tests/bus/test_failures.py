@@ -34,7 +34,7 @@ async def test_kill_9_cycles_of_random_gateways_lose_nothing_for_a_reconnecting_
     rng = random.Random(13)
     with cluster(tmp_path) as (_, eng, gateways):
         price = 65000
-        for cycle in range(6):
+        for cycle in range(20):
             victim = rng.choice(gateways)
             other = gateways[1 - gateways.index(victim)]
             # Traffic through the other gateway while the victim dies and comes back.
