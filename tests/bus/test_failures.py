@@ -156,3 +156,30 @@ async def test_an_engine_that_loses_the_stream_to_another_publisher_is_fenced(tm
         assert "another engine published" in eng.log()
         refused = place(eng.base_url, BOB, "sell", "65002", "0.01")
         assert refused["code"] != 0 and "fenced" in refused["msg"]
+
+
+async def test_a_gateway_starts_while_the_engine_is_down(tmp_path: Path) -> None:
+    """From the state the engine stored in NATS and the stream after it; orders wait for the engine."""
+    with cluster(tmp_path, gateways=0) as (bus, eng, _):
+        time.sleep(1.0)  # the engine stores its state once connected
+        for i in range(5):
+            assert place(eng.base_url, BOB, "sell", str(65000 + i), "0.01")["code"] == 0
+            assert place(eng.base_url, ALICE, "buy", str(64000 - i), "0.01")["code"] == 0
+        assert place(eng.base_url, ALICE, "buy", "65002", "0.015")["code"] == 0  # trades
+        seq, truth = health(eng.base_url)["journal_seq"], book(eng.base_url)
+        time.sleep(0.5)  # published
+        eng.kill()
+        with Gateway(tmp_path / "late", bus) as gw:
+            assert health(gw.base_url)["journal_seq"] == seq
+            assert book(gw.base_url) == truth
+            started = time.monotonic()
+            assert place(gw.base_url, ALICE, "buy", "64000", "0.01")["code"] == 50000
+            assert time.monotonic() - started < 1.0
+            eng.start()
+            deadline = time.monotonic() + 15
+            while "order_entry" in health(gw.base_url):
+                assert time.monotonic() < deadline, health(gw.base_url)
+                time.sleep(0.1)
+            assert place(gw.base_url, ALICE, "buy", "64000", "0.01")["code"] == 0
+            wait_for_seq(gw.base_url, health(eng.base_url)["journal_seq"])
+            assert book(gw.base_url) == book(eng.base_url)

@@ -55,6 +55,9 @@ MAX_ROWS_PER_MESSAGE = 5_000
 STREAM_MAX_BYTES = 1 << 30
 STREAM_MAX_AGE_S = 24 * 3600.0
 PUBLISH_TIMEOUT_S = 5.0
+#: How often the engine stores its state in the object store (when it changed): a gateway that
+#: starts while the engine is down replays at most this much of the stream.
+STORE_SNAPSHOT_EVERY_S = 30.0
 _VENUE_META = "bus_venue_id"
 
 
@@ -136,6 +139,7 @@ class EngineLink:
         ]
         log.info("bus: publishing to %s on %s from journal seq %d", wire.STREAM, self.url, self.published + 1)
         self._tasks.append(asyncio.create_task(self._heartbeats(), name="bus-heartbeat"))
+        self._tasks.append(asyncio.create_task(self._store_snapshots(), name="bus-snapshots"))
         await self._publish_loop()
 
     # ------------------------------------------------------------------ fencing
@@ -280,6 +284,33 @@ class EngineLink:
             except Exception as exc:
                 log.debug("bus: heartbeat not sent: %s", exc)
             await asyncio.sleep(wire.HEARTBEAT_S)
+
+    async def _store_snapshots(self) -> None:
+        """Keep the latest state in the object store (the first right away)."""
+        js = self._js
+        assert js is not None
+        stored = -1
+        store = None
+        while not self.fenced:
+            try:
+                if store is None:
+                    try:
+                        store = await js.object_store(wire.SNAPSHOTS)
+                    except NotFoundError:
+                        store = await js.create_object_store(wire.SNAPSHOTS)
+                if self.venue.applied_seq != stored:
+                    # The rows after the state are in messages after the last one published now.
+                    stream_seq = self._stream_seq
+                    seq, body = self.venue.snapshot()
+                    data = msgspec.msgpack.encode(wire.StoredSnapshot(seq, stream_seq, self._config, body))
+                    await store.put(wire.LATEST, data)
+                    stored = seq
+            except Exception as exc:
+                log.warning("bus: state not stored (%s); retrying", exc)
+                store = None
+                await asyncio.sleep(1.0)
+                continue
+            await asyncio.sleep(STORE_SNAPSHOT_EVERY_S)
 
     # ------------------------------------------------------------------ answering
     def _reply_later(self, coro: Any) -> None:

@@ -19,7 +19,7 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from ..config import Config
 from ..store.group_commit import JournalUnavailable
@@ -78,18 +78,45 @@ class GatewayLink:
         while True:
             try:
                 await self.resubscribe()
-                header, body = await self._fetch(wire.SNAPSHOT, b"")
-                self._beat_at = time.monotonic()  # it just answered: alive, before its first beat
-                break
-            except Exception as exc:  # no stream or no engine yet
-                log.warning("waiting for the engine on %s (%s)", self.url, exc or type(exc).__name__)
+            except Exception as exc:  # no stream yet: the engine never ran on this NATS
+                log.warning("waiting for the engine's stream on %s (%s)", self.url, exc or type(exc).__name__)
                 await asyncio.sleep(1.0)
-        config = msgspec.msgpack.decode(header.config, type=Config)
-        return config, header.seq, body
+                continue
+            try:
+                header, body = await self._fetch(wire.SNAPSHOT, b"")
+            except EngineUnavailable as exc:
+                stored = await self._stored_snapshot()
+                if stored is None:
+                    log.warning("waiting for the engine on %s (%s)", self.url, exc)
+                    await asyncio.sleep(1.0)
+                    continue
+                # The engine is down: start from the state it stored, and replay the stream
+                # from the message after it (order entry stays refused until the engine is back).
+                log.warning(
+                    "the engine is down (%s): joining from its stored state at seq %d", exc, stored.seq
+                )
+                self._buffer.clear()
+                await self.resubscribe(after=stored.stream_seq)
+                return msgspec.msgpack.decode(stored.config, type=Config), stored.seq, stored.body
+            self._beat_at = time.monotonic()  # it just answered: alive, before its first beat
+            return msgspec.msgpack.decode(header.config, type=Config), header.seq, body
 
-    async def resubscribe(self) -> None:
+    async def _stored_snapshot(self) -> wire.StoredSnapshot | None:
+        assert self._nc is not None
+        try:
+            store = await self._nc.jetstream().object_store(wire.SNAPSHOTS)
+            found = await store.get(wire.LATEST)
+        except Exception as exc:
+            log.debug("no stored state: %s", exc)
+            return None
+        if not found.data:
+            return None
+        return msgspec.msgpack.decode(found.data, type=wire.StoredSnapshot)
+
+    async def resubscribe(self, after: int | None = None) -> None:
         """(Re)start following the stream from its next message (a stalled consumer, a NATS
-        restart): what happened in between is refilled from the engine by seq."""
+        restart: what happened in between is refilled from the engine by seq), or from the
+        message after JetStream sequence `after`."""
         assert self._nc is not None
         if self._stream_sub is not None:
             try:
@@ -98,12 +125,12 @@ class GatewayLink:
                 log.debug("old stream subscription: %s", exc)
             self._stream_sub = None
         js = self._nc.jetstream()
+        if after is None:
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+        else:
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1)
         self._stream_sub = await js.subscribe(
-            wire.BATCHES,
-            stream=wire.STREAM,
-            cb=self._on_batch,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.NEW,
+            wire.BATCHES, stream=wire.STREAM, cb=self._on_batch, ordered_consumer=True, config=config
         )
 
     def attach(self, follower: Follower) -> None:

@@ -16,8 +16,10 @@ __all__ = [
     "COMMANDS",
     "HEARTBEAT",
     "HEARTBEAT_S",
+    "LATEST",
     "ROWS",
     "SNAPSHOT",
+    "SNAPSHOTS",
     "STREAM",
     "WRONG_LAST_SEQUENCE",
     "Batch",
@@ -26,6 +28,7 @@ __all__ = [
     "Heartbeat",
     "Row",
     "RowsRequest",
+    "StoredSnapshot",
     "chunks",
     "fitting",
 ]
@@ -37,6 +40,10 @@ BATCHES = "sandex.batches"
 COMMANDS = "sandex.commands"
 SNAPSHOT = "sandex.snapshot"
 ROWS = "sandex.rows"
+#: The JetStream object store bucket and object holding the engine's latest state, for a
+#: gateway that starts while the engine is down (it then replays the stream after it).
+SNAPSHOTS = "SANDEX_SNAPSHOTS"
+LATEST = "latest"
 #: The engine's liveness and position, published (not stored) every HEARTBEAT_S.
 HEARTBEAT = "sandex.heartbeat"
 HEARTBEAT_S = 0.5
@@ -87,6 +94,16 @@ class ChunkHeader(msgspec.Struct, array_like=True):
     error: str = ""
     #: The engine's config (msgpack), with a snapshot: a gateway needs no config file.
     config: bytes = b""
+
+
+class StoredSnapshot(msgspec.Struct, array_like=True):
+    """The engine's state at journal seq `seq`, with its config; the rows after it are on the
+    stream from JetStream sequence `stream_seq` + 1 on (earlier messages hold only rows <= seq)."""
+
+    seq: int
+    stream_seq: int
+    config: bytes
+    body: bytes
 
 
 def fitting(rows: list[Row], size: int = CHUNK_BYTES) -> list[Row]:
