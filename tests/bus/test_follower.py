@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from sandex.bus.follower import FollowerVenue
-from sandex.bus.gateway import GatewayLink
+from sandex.bus.gateway import EngineUnavailable, GatewayLink
+from sandex.core.commands import CancelOrder
 from sandex.protocols import registrations
 from tests.bus.cluster import NatsServer
 from tests.digifinex.dfx_support import ALICE, BOB, arest, in_process, with_sections
@@ -79,3 +81,32 @@ async def _caught_up_buffer(link: GatewayLink, seq: int) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"the stream did not deliver up to {seq}")
+
+
+async def test_a_row_that_fails_to_apply_halts_the_copys_order_entry(tmp_path: Path) -> None:
+    with NatsServer(tmp_path / "nats") as nats:
+        config = with_sections(f'[bus]\nurl = "{nats.url}"')
+        async with in_process(tmp_path, config) as engine, aiohttp.ClientSession() as session:
+            link = GatewayLink(nats.url)
+            try:
+                gw_config, _seq, snapshot = await link.join()
+                follower = FollowerVenue(gw_config, link, snapshot)
+                await follower.open()
+                try:
+                    assert follower.order_entry_error is None
+                    seq = follower.applied_seq
+                    follower.receive([(seq + 1, 0, b"not a command")])
+                    assert follower.applied_seq == seq
+                    assert follower.order_entry_error is not None and "restart" in follower.order_entry_error
+                    await _trade(session, engine.base_url, 1)  # later rows are not applied on top
+                    import asyncio
+
+                    await asyncio.sleep(0.5)
+                    assert follower.applied_seq == seq
+                    refused = follower.submit(CancelOrder(1, 1))
+                    with pytest.raises(EngineUnavailable):
+                        await refused
+                finally:
+                    await follower.close()
+            finally:
+                await link.close()

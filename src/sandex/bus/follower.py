@@ -67,6 +67,8 @@ class FollowerVenue(Venue):
         self._refill_task: asyncio.Task[None] | None = None
         self._forwarding: set[asyncio.Task[None]] = set()
         self._behind_since: float | None = None
+        #: Why this copy can no longer follow the engine (order entry is refused), or None.
+        self.diverged: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def open(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
@@ -91,13 +93,13 @@ class FollowerVenue(Venue):
     # ------------------------------------------------------------------ commands
     @property
     def order_entry_error(self) -> str | None:
-        return self.link.unavailable() or self.paused_reason
+        return self.diverged or self.link.unavailable() or self.paused_reason
 
     def submit(
         self, command: Command, *, internal: bool = False, at: int | None = None
     ) -> asyncio.Future[list[Event]]:
         result: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
-        reason = self.link.unavailable()
+        reason = self.diverged or self.link.unavailable()
         if reason is not None:
             result.set_exception(EngineUnavailable(reason))
             return result
@@ -147,6 +149,8 @@ class FollowerVenue(Venue):
     def receive(self, rows: list[Row]) -> None:
         """Rows from the stream: applied if they continue this copy, held behind a refill if
         they leave a gap, skipped where already applied."""
+        if self.diverged:
+            return
         if self._refill_task is not None:
             self._held.extend(rows)
             return
@@ -167,11 +171,20 @@ class FollowerVenue(Venue):
         answered: list[tuple[asyncio.Future[list[Event]], list[Event]]] = []
         applied = 0
         for seq, ts, body in rows:
+            if self.diverged:
+                break
             if seq <= self.applied_seq:
                 continue  # a duplicate
             if seq != self.applied_seq + 1:
                 break  # a gap
-            events = engine.apply(decode_command(body), ts)
+            try:
+                events = engine.apply(decode_command(body), ts)
+            except Exception:
+                # Not the engine's state any more (a bug, or a plugin the engine does not run):
+                # say so everywhere rather than serve a venue that silently differs.
+                log.exception("journal seq %d failed to apply: this copy diverged from the engine", seq)
+                self.diverged = f"this gateway failed to apply journal seq {seq}; restart it"
+                break
             self.applied_seq = seq
             applied += 1
             batch.extend(events)
@@ -201,7 +214,7 @@ class FollowerVenue(Venue):
     async def _refill(self, through: int) -> None:
         """Fetch and apply the engine's journal rows up to `through`, then the held rows."""
         try:
-            while self.applied_seq < through:
+            while self.applied_seq < through and not self.diverged:
                 try:
                     rows = await self.link.rows(self.applied_seq, through)
                 except EngineUnavailable as exc:
