@@ -19,7 +19,7 @@ from ..config import BusConfig, Config
 from ..core.plugin import EnginePlugin
 from ..protocols import registrations
 from .common import console
-from .serve import STOP_SIGNALS, SWITCH_INTERVAL_S, banner, is_loopback
+from .serve import STOP_SIGNALS, SWITCH_INTERVAL_S, banner, is_loopback, require_nats
 
 
 def gateway(
@@ -37,11 +37,7 @@ def gateway(
     if port is not None and not 0 <= port <= 65535:
         console.print(f"[red]--port: must be 0..65535, got {port}[/red]")
         raise typer.Exit(2)
-    try:
-        import nats  # noqa: F401
-    except ImportError:
-        console.print("[red]sandex gateway needs nats-py: pip install 'sandex[bus]'[/red]")
-        raise typer.Exit(2) from None
+    require_nats()
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:

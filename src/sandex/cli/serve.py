@@ -55,6 +55,8 @@ def serve(
     cfg = load(config, data_dir, host=host, port=port, simulator=False if no_sim else None)
     if bus is not None:
         cfg = with_bus(cfg, bus)
+    if cfg.bus.url is not None:
+        require_nats()
     logging.basicConfig(
         level=cfg.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -93,6 +95,14 @@ def with_bus(cfg: Config, url: str) -> Config:
         console.print(f"[red]config error:[/red] {exc}")
         raise typer.Exit(2) from None
     return cfg
+
+
+def require_nats() -> None:
+    try:
+        import nats  # noqa: F401
+    except ImportError:
+        console.print("[red]the bus needs nats-py: pip install 'sandex[bus]'[/red]")
+        raise typer.Exit(2) from None
 
 
 def banner(cfg: Config) -> list[str]:
