@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -124,6 +125,28 @@ async def test_a_nats_restart_is_survived(tmp_path: Path) -> None:
         # A gateway started after the restart joins from the kept stream and the engine.
         with Gateway(tmp_path / "gw3", bus) as gw3:
             assert book(gw3.base_url) == book(eng.base_url)
+
+
+async def test_a_nats_that_lost_its_store_gets_the_stream_again(tmp_path: Path) -> None:
+    with cluster(tmp_path) as (bus, eng, (gw1, gw2)):
+        assert place(gw1.base_url, BOB, "sell", "65000", "0.01")["code"] == 0
+        bus.kill()
+        shutil.rmtree(bus.workdir / "store")
+        bus.start()
+        # The engine's next batch finds no stream: it creates it again and goes on from there.
+        assert place(eng.base_url, BOB, "sell", "65001", "0.01")["code"] == 0
+        deadline = time.monotonic() + 20
+        while any("order_entry" in health(gw.base_url) for gw in (gw1, gw2)):
+            assert time.monotonic() < deadline, [health(gw.base_url) for gw in (gw1, gw2)]
+            time.sleep(0.2)
+        assert place(gw2.base_url, ALICE, "buy", "64000", "0.01")["code"] == 0
+        seq = health(eng.base_url)["journal_seq"]
+        for gw in (gw1, gw2):
+            wait_for_seq(gw.base_url, seq, timeout=20)
+            assert book(gw.base_url) == book(eng.base_url)
+        with Gateway(tmp_path / "gw3", bus) as gw3:
+            assert book(gw3.base_url) == book(eng.base_url)
+        assert "order_entry" not in health(eng.base_url)
 
 
 async def test_an_engine_that_loses_the_stream_to_another_publisher_is_fenced(tmp_path: Path) -> None:

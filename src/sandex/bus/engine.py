@@ -176,6 +176,26 @@ class EngineLink:
             )
         self.published = last  # the rows after it are read back from the journal
 
+    async def _reopen_stream(self) -> None:
+        """After a failed publish: find the stream as it is now. A NATS that lost its store
+        (the stream is gone or empty) gets a new stream, continued from here; a stream whose
+        last message is another venue's fences this engine."""
+        js = self._js
+        assert js is not None
+        try:
+            info = await js.stream_info(wire.STREAM)
+        except NotFoundError:
+            log.warning("bus: the stream %s is gone; creating it again", wire.STREAM)
+            await self._take_position()  # empty: gateways refill what it lacks from the journal
+            return
+        if info.state.last_seq == 0:
+            self._stream_seq = 0
+            return
+        venue_id, last = await self._last_message()
+        if venue_id != self._venue_id or last > self.venue.applied_seq:
+            raise Fenced(f"another engine published to {wire.STREAM} (journal seq {last})")
+        self._stream_seq, self.published = info.state.last_seq, last
+
     async def _last_message(self) -> tuple[str, int]:
         js = self._js
         assert js is not None
@@ -216,6 +236,13 @@ class EngineLink:
                 except Exception as exc:  # NATS away or slow: the same rows again, later
                     log.warning("bus: publish failed (%s); retrying", exc)
                     await asyncio.sleep(0.5)
+                    try:
+                        await self._reopen_stream()
+                    except Fenced as fenced:
+                        self._fence(str(fenced))
+                        return
+                    except Exception as again:
+                        log.debug("bus: stream not reopened yet: %s", again)
 
     async def _next_rows(self) -> list[Row]:
         """The rows after `published`: from the queue, or from the journal where it has a hole."""
