@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -12,10 +14,11 @@ from typing import Any
 
 import ccxt.async_support as accxt
 import pytest
+import websockets
 
 from tests.bus.cluster import Gateway, NatsServer, engine, health, wait_for_seq
 from tests.dbot.dbot_harness import rest as dbot_rest
-from tests.digifinex.dfx_support import ALICE, BOB, rest, with_sections, ws_client
+from tests.digifinex.dfx_support import ALICE, BOB, rest, with_sections, ws_auth_params, ws_client
 from tests.support.server import SandexServer
 
 pytestmark = pytest.mark.timeout(180)
@@ -234,3 +237,51 @@ async def test_engine_unreachable_refuses_orders_at_once_and_market_data_stays(t
         assert place(gw.base_url, ALICE, "buy", "64000", "0.01")["code"] == 0
         wait_for_seq(gw.base_url, health(eng.base_url)["journal_seq"])
         assert book(gw.base_url) == book(eng.base_url)
+
+
+def _admin(base_url: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    data = json.dumps(body or {}).encode()
+    request = urllib.request.Request(
+        base_url + path, data=data, method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+async def _signs_in(url: str, creds: tuple[str, str]) -> bool:
+    """True if `server.auth` succeeds; a blocked key's connection is closed with 1008."""
+    try:
+        async with ws_client(url) as ws:
+            return (await ws.call("server.auth", ws_auth_params(*creds)))["error"] is None
+    except websockets.ConnectionClosed as exc:
+        assert exc.rcvd is not None and exc.rcvd.code == 1008, exc
+        return False
+
+
+async def test_a_key_blocked_on_one_gateway_is_blocked_everywhere(tmp_path: Path) -> None:
+    with cluster(tmp_path) as (_, eng, (gw1, gw2)):
+        everywhere = (gw1, gw2, eng)
+        async with ws_client(gw2.ws_url("/ws/v1/")) as ws:
+            await ws.auth(ALICE)
+            blocked = await asyncio.to_thread(
+                _admin, gw1.base_url, "/admin/keys/alice-key/block", {"duration_s": None}
+            )
+            assert "digifinex" in blocked["blocked"]
+            # Alice's signed-in connection on the other gateway is closed...
+            with pytest.raises(websockets.ConnectionClosed):
+                for _ in range(20):
+                    await ws.recv(timeout=5)
+        # ... and no process lets her key sign in; bob's still can.
+        for proc in everywhere:
+            assert not await _signs_in(proc.ws_url("/ws/v1/"), ALICE), proc.base_url
+        assert await _signs_in(gw2.ws_url("/ws/v1/"), BOB)
+        # An operator's unblock on another process lifts it everywhere.
+        unblocked = await asyncio.to_thread(_admin, gw2.base_url, "/admin/keys/alice-key/unblock")
+        assert "digifinex" in unblocked["unblocked"]
+        for proc in everywhere:
+            for _ in range(50):
+                if await _signs_in(proc.ws_url("/ws/v1/"), ALICE):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(f"alice's key is still blocked on {proc.base_url}")

@@ -37,8 +37,10 @@ from nats.js.errors import APIError, NotFoundError
 
 from ..core.commands import decode_command
 from ..core.events import Event
+from ..server.limits import KeyGuard
 from ..venue import Venue
 from . import wire
+from .keys import KeyBlockRelay
 from .wire import Row
 
 __all__ = ["EngineLink"]
@@ -66,7 +68,7 @@ class Fenced(Exception):
 
 
 class EngineLink:
-    def __init__(self, venue: Venue, url: str) -> None:
+    def __init__(self, venue: Venue, url: str, *, key_guards: dict[str, KeyGuard] | None = None) -> None:
         if venue.journal is None:
             raise ValueError("the bus needs the journal (journal.sync must not be off)")
         self.venue = venue
@@ -84,6 +86,7 @@ class EngineLink:
         self._subs: list[Any] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._replies: set[asyncio.Task[None]] = set()
+        self._keys = KeyBlockRelay(key_guards) if key_guards is not None else None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -132,6 +135,8 @@ class EngineLink:
                 log.warning("cannot open the stream %s (%s); retrying", wire.STREAM, exc)
                 await asyncio.sleep(1.0)
         nc = self._nc
+        if self._keys is not None:
+            await self._keys.start(nc)
         self._subs = [
             await nc.subscribe(wire.COMMANDS, cb=self._on_command),
             await nc.subscribe(wire.SNAPSHOT, cb=self._on_snapshot),

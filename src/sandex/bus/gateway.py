@@ -133,6 +133,12 @@ class GatewayLink:
             wire.BATCHES, stream=wire.STREAM, cb=self._on_batch, ordered_consumer=True, config=config
         )
 
+    @property
+    def connection(self) -> Client:
+        """The NATS connection (once joined), for what else shares it (`keys.KeyBlockRelay`)."""
+        assert self._nc is not None
+        return self._nc
+
     def attach(self, follower: Follower) -> None:
         """From now on rows go to `follower` (those buffered since joining first)."""
         self._follower = follower

@@ -16,6 +16,7 @@ __all__ = [
     "COMMANDS",
     "HEARTBEAT",
     "HEARTBEAT_S",
+    "KEYS",
     "LATEST",
     "ROWS",
     "SNAPSHOT",
@@ -26,6 +27,7 @@ __all__ = [
     "ChunkHeader",
     "CommandReply",
     "Heartbeat",
+    "KeyChange",
     "Row",
     "RowsRequest",
     "StoredSnapshot",
@@ -44,6 +46,8 @@ ROWS = "sandex.rows"
 #: gateway that starts while the engine is down (it then replays the stream after it).
 SNAPSHOTS = "SANDEX_SNAPSHOTS"
 LATEST = "latest"
+#: Key blocks and unblocks, from whichever process made them (`keys.KeyBlockRelay`).
+KEYS = "sandex.keys"
 #: The engine's liveness and position, published (not stored) every HEARTBEAT_S.
 HEARTBEAT = "sandex.heartbeat"
 HEARTBEAT_S = 0.5
@@ -104,6 +108,16 @@ class StoredSnapshot(msgspec.Struct, array_like=True):
     stream_seq: int
     config: bytes
     body: bytes
+
+
+class KeyChange(msgspec.Struct, array_like=True):
+    """An API key blocked (for `remaining_s` seconds, < 0: until unblocked) or unblocked."""
+
+    origin: str
+    dialect: str
+    key: str
+    blocked: bool
+    remaining_s: float = -1.0
 
 
 def fitting(rows: list[Row], size: int = CHUNK_BYTES) -> list[Row]:

@@ -75,6 +75,7 @@ async def _gateway(url: str, host: str | None, port: int | None) -> None:
 
     from ..bus.follower import FollowerVenue
     from ..bus.gateway import GatewayLink
+    from ..bus.keys import KeyBlockRelay
     from ..server.app import build_app, build_context
 
     stop = asyncio.Event()
@@ -103,7 +104,9 @@ async def _gateway(url: str, host: str | None, port: int | None) -> None:
         if dialect.engine_plugins is not None:
             plugins.extend(dialect.engine_plugins(cfg))
     venue = FollowerVenue(cfg, link, snapshot, plugins=plugins)
-    web_app = build_app(cfg, ctx=build_context(cfg, venue), simulator=False)
+    ctx = build_context(cfg, venue)
+    web_app = build_app(cfg, ctx=ctx, simulator=False)
+    await KeyBlockRelay(ctx.key_guards).start(link.connection)  # blocks hold on every process
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
     try:

@@ -165,7 +165,7 @@ def build_app(
         if config.bus.url is not None:  # `sandex serve --bus`: publish to the gateways
             from ..bus.engine import EngineLink
 
-            link = EngineLink(ctx.venue, config.bus.url)
+            link = EngineLink(ctx.venue, config.bus.url, key_guards=ctx.key_guards)
             await link.start()
             app[BUS_KEY] = link
         if sim is not None:
