@@ -259,7 +259,7 @@ async def _signs_in(url: str, creds: tuple[str, str]) -> bool:
 
 
 async def test_a_key_blocked_on_one_gateway_is_blocked_everywhere(tmp_path: Path) -> None:
-    with cluster(tmp_path) as (_, eng, (gw1, gw2)):
+    with cluster(tmp_path) as (nats, eng, (gw1, gw2)):
         everywhere = (gw1, gw2, eng)
         async with ws_client(gw2.ws_url("/ws/v1/")) as ws:
             await ws.auth(ALICE)
@@ -275,6 +275,9 @@ async def test_a_key_blocked_on_one_gateway_is_blocked_everywhere(tmp_path: Path
         for proc in everywhere:
             assert not await _signs_in(proc.ws_url("/ws/v1/"), ALICE), proc.base_url
         assert await _signs_in(gw2.ws_url("/ws/v1/"), BOB)
+        # A gateway that joins later learns the block from the engine.
+        with Gateway(tmp_path / "late", nats) as late:
+            assert not await _signs_in(late.ws_url("/ws/v1/"), ALICE)
         # An operator's unblock on another process lifts it everywhere.
         unblocked = await asyncio.to_thread(_admin, gw2.base_url, "/admin/keys/alice-key/unblock")
         assert "digifinex" in unblocked["unblocked"]

@@ -377,7 +377,8 @@ class EngineLink:
 
     async def _on_snapshot(self, msg: Msg) -> None:
         seq, body = self.venue.snapshot()
-        self._reply_later(self._send_chunked(msg.reply, seq, body, config=self._config))
+        blocks = self._keys.current() if self._keys is not None else []
+        self._reply_later(self._send_chunked(msg.reply, seq, body, config=self._config, blocks=blocks))
 
     async def _on_rows(self, msg: Msg) -> None:
         try:
@@ -394,11 +395,20 @@ class EngineLink:
 
         self._reply_later(answer())
 
-    async def _send_chunked(self, inbox: str, seq: int, body: bytes, *, config: bytes = b"") -> None:
+    async def _send_chunked(
+        self,
+        inbox: str,
+        seq: int,
+        body: bytes,
+        *,
+        config: bytes = b"",
+        blocks: list[wire.KeyChange] | None = None,
+    ) -> None:
         nc = self._nc
         if nc is None or not inbox:
             return
         parts = wire.chunks(body)
-        await nc.publish(inbox, msgspec.msgpack.encode(wire.ChunkHeader(seq, len(parts), config=config)))
+        header = wire.ChunkHeader(seq, len(parts), config=config, blocks=blocks or [])
+        await nc.publish(inbox, msgspec.msgpack.encode(header))
         for part in parts:
             await nc.publish(inbox, part)

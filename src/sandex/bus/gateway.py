@@ -56,6 +56,8 @@ class GatewayLink:
         self._stream_sub: Any = None
         self._follower: Follower | None = None
         self._buffer: list[list[Row]] = []
+        #: The keys blocked when this gateway joined (from the engine's snapshot answer).
+        self.blocks: list[wire.KeyChange] = []
 
     # ------------------------------------------------------------------ joining
     async def join(self) -> tuple[Config, int, bytes]:
@@ -99,6 +101,7 @@ class GatewayLink:
                 await self.resubscribe(after=stored.stream_seq)
                 return msgspec.msgpack.decode(stored.config, type=Config), stored.seq, stored.body
             self._beat_at = time.monotonic()  # it just answered: alive, before its first beat
+            self.blocks = header.blocks
             return msgspec.msgpack.decode(header.config, type=Config), header.seq, body
 
     async def _stored_snapshot(self) -> wire.StoredSnapshot | None:

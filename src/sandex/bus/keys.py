@@ -39,6 +39,31 @@ class KeyBlockRelay:
             guard.on_block.append(functools.partial(self._changed, dialect, blocked=True))
             guard.on_unblock.append(functools.partial(self._changed, dialect, blocked=False))
 
+    def current(self) -> list[wire.KeyChange]:
+        """Every key blocked now, as changes a joining gateway applies (`apply`)."""
+        now = time.monotonic()
+        return [
+            wire.KeyChange(
+                self.origin, dialect, b.key, True, -1.0 if b.until is None else max(0.001, b.until - now)
+            )
+            for dialect, guard in self.guards.items()
+            for b in guard.blocked()
+        ]
+
+    def apply(self, change: wire.KeyChange) -> None:
+        """Apply another process's block or unblock here (without publishing it again)."""
+        guard = self.guards.get(change.dialect)
+        if change.origin == self.origin or guard is None:
+            return
+        self._applying = True
+        try:
+            if change.blocked:
+                guard.block(change.key, None if change.remaining_s < 0 else change.remaining_s)
+            else:
+                guard.unblock(change.key)
+        finally:
+            self._applying = False
+
     async def start(self, nc: Client) -> None:
         self._nc = nc
         await nc.subscribe(wire.KEYS, cb=self._on_message)
@@ -62,14 +87,4 @@ class KeyBlockRelay:
             change = msgspec.msgpack.decode(msg.data, type=wire.KeyChange)
         except msgspec.DecodeError:
             return
-        guard = self.guards.get(change.dialect)
-        if change.origin == self.origin or guard is None:
-            return
-        self._applying = True
-        try:
-            if change.blocked:
-                guard.block(change.key, None if change.remaining_s < 0 else change.remaining_s)
-            else:
-                guard.unblock(change.key)
-        finally:
-            self._applying = False
+        self.apply(change)

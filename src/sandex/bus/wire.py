@@ -90,6 +90,16 @@ class RowsRequest(msgspec.Struct, array_like=True):
     through: int
 
 
+class KeyChange(msgspec.Struct, array_like=True):
+    """An API key blocked (for `remaining_s` seconds, < 0: until unblocked) or unblocked."""
+
+    origin: str
+    dialect: str
+    key: str
+    blocked: bool
+    remaining_s: float = -1.0
+
+
 class ChunkHeader(msgspec.Struct, array_like=True):
     """First message of a chunked answer: what it is and how many chunks follow."""
 
@@ -98,6 +108,8 @@ class ChunkHeader(msgspec.Struct, array_like=True):
     error: str = ""
     #: The engine's config (msgpack), with a snapshot: a gateway needs no config file.
     config: bytes = b""
+    #: The API keys blocked now, with a snapshot (`keys.KeyBlockRelay`).
+    blocks: list[KeyChange] = msgspec.field(default_factory=list)
 
 
 class StoredSnapshot(msgspec.Struct, array_like=True):
@@ -108,16 +120,6 @@ class StoredSnapshot(msgspec.Struct, array_like=True):
     stream_seq: int
     config: bytes
     body: bytes
-
-
-class KeyChange(msgspec.Struct, array_like=True):
-    """An API key blocked (for `remaining_s` seconds, < 0: until unblocked) or unblocked."""
-
-    origin: str
-    dialect: str
-    key: str
-    blocked: bool
-    remaining_s: float = -1.0
 
 
 def fitting(rows: list[Row], size: int = CHUNK_BYTES) -> list[Row]:

@@ -106,7 +106,10 @@ async def _gateway(url: str, host: str | None, port: int | None) -> None:
     venue = FollowerVenue(cfg, link, snapshot, plugins=plugins)
     ctx = build_context(cfg, venue)
     web_app = build_app(cfg, ctx=ctx, simulator=False)
-    await KeyBlockRelay(ctx.key_guards).start(link.connection)  # blocks hold on every process
+    relay = KeyBlockRelay(ctx.key_guards)  # blocks hold on every process
+    for change in link.blocks:
+        relay.apply(change)
+    await relay.start(link.connection)
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
