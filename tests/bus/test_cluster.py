@@ -288,3 +288,20 @@ async def test_a_key_blocked_on_one_gateway_is_blocked_everywhere(tmp_path: Path
                 await asyncio.sleep(0.05)
             else:
                 raise AssertionError(f"alice's key is still blocked on {proc.base_url}")
+
+
+def test_an_engine_paused_by_a_fault_profile_halts_order_entry_on_the_gateways(tmp_path: Path) -> None:
+    with cluster(tmp_path, gateways=1) as (_, eng, (gw,)):
+        _admin(eng.base_url, "/admin/faults/freeze", {"pause_engine": True, "enabled": True})
+        deadline = time.monotonic() + 5
+        while "paused" not in health(gw.base_url).get("order_entry", ""):
+            assert time.monotonic() < deadline, health(gw.base_url)
+            time.sleep(0.05)
+        refused = place(gw.base_url, ALICE, "buy", "60000", "0.001")
+        assert refused["code"] == 50000 and "paused" in refused["msg"]
+        _admin(eng.base_url, "/admin/faults/freeze/disable")
+        deadline = time.monotonic() + 5
+        while "order_entry" in health(gw.base_url):
+            assert time.monotonic() < deadline, health(gw.base_url)
+            time.sleep(0.05)
+        assert place(gw.base_url, ALICE, "buy", "60000", "0.001")["code"] == 0
