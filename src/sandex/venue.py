@@ -114,6 +114,8 @@ class Venue:
         self.applied_seq = 0  # journal seq of the last command applied to the engine
         self.ready = False
         self.paused_reason: str | None = None  # fault injection / operator pause of order entry
+        #: Why the bus fenced this engine off (`sandex.bus.engine`): order entry stays halted.
+        self.fenced_reason: str | None = None
         self.demo_credentials: tuple[str, str] | None = None
         self.on_commit: Callable[[int, float], None] | None = None
         #: Called with each client command's seconds from submit to acknowledgement (journaled,
@@ -439,4 +441,4 @@ class Venue:
         """Why orders cannot be taken now (journal halted, engine paused), or None."""
         if self.committer is not None and self.committer.halted:
             return self.committer.halt_reason or "journal unavailable"
-        return self.paused_reason
+        return self.fenced_reason or self.paused_reason

@@ -197,6 +197,11 @@ def test_a_second_engine_on_the_same_stream_is_fenced(tmp_path: Path) -> None:
             # The second engine refuses orders; the first still takes them through the gateway.
             refused = place(second.base_url, BOB, "sell", "65001", "0.01")
             assert refused["code"] != 0 and "fenced" in refused["msg"]
+            # A fault profile pausing and resuming it does not lift the fence.
+            _admin(second.base_url, "/admin/faults/freeze", {"pause_engine": True, "enabled": True})
+            _admin(second.base_url, "/admin/faults/freeze/disable")
+            assert "fenced" in health(second.base_url).get("order_entry", "")
+            assert place(second.base_url, BOB, "sell", "65001", "0.01")["code"] != 0
             assert place(gw.base_url, BOB, "sell", "65002", "0.01")["code"] == 0
             seq = health(eng.base_url)["journal_seq"]
             wait_for_seq(gw.base_url, seq)

@@ -211,7 +211,7 @@ class EngineLink:
     def _fence(self, reason: str) -> None:
         self.fenced = reason
         log.error("bus: fenced, publishing stopped and order entry halted: %s", reason)
-        self.venue.paused_reason = f"fenced off the bus: {reason}"
+        self.venue.fenced_reason = f"fenced off the bus: {reason}"
         for sub in self._subs:
             self._reply_later(sub.unsubscribe())
         self._subs = []
