@@ -19,7 +19,7 @@ import websockets
 from tests.bus.cluster import Gateway, NatsServer, engine, health, wait_for_seq
 from tests.dbot.dbot_harness import rest as dbot_rest
 from tests.digifinex.dfx_support import ALICE, BOB, rest, with_sections, ws_auth_params, ws_client
-from tests.support.server import SandexServer
+from tests.support.server import BASE_CONFIG, SandexServer
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -188,7 +188,8 @@ async def test_a_gateway_killed_mid_stream_catches_up_without_gaps(tmp_path: Pat
 def test_a_second_engine_on_the_same_stream_is_fenced(tmp_path: Path) -> None:
     with cluster(tmp_path, gateways=1) as (nats, eng, (gw,)):
         assert place(gw.base_url, BOB, "sell", "65000", "0.01")["code"] == 0
-        with engine(tmp_path / "second", nats) as second:
+        paused = BASE_CONFIG + '\n[[faults]]\nname = "freeze"\npause_engine = true\n'
+        with engine(tmp_path / "second", nats, paused) as second:
             deadline = time.monotonic() + 10
             while "fenced" not in health(second.base_url).get("order_entry", ""):
                 assert time.monotonic() < deadline, health(second.base_url)
@@ -197,8 +198,7 @@ def test_a_second_engine_on_the_same_stream_is_fenced(tmp_path: Path) -> None:
             # The second engine refuses orders; the first still takes them through the gateway.
             refused = place(second.base_url, BOB, "sell", "65001", "0.01")
             assert refused["code"] != 0 and "fenced" in refused["msg"]
-            # A fault profile pausing and resuming it does not lift the fence.
-            _admin(second.base_url, "/admin/faults/freeze", {"pause_engine": True, "enabled": True})
+            # The pause it started with ending does not lift the fence.
             _admin(second.base_url, "/admin/faults/freeze/disable")
             assert "fenced" in health(second.base_url).get("order_entry", "")
             assert place(second.base_url, BOB, "sell", "65001", "0.01")["code"] != 0
