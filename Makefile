@@ -39,6 +39,13 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet $(BENCH_DEPS)
 	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
+# Scale-out demo (issue 13): NATS with JetStream, one engine and two gateways on loopback; prints
+# their endpoints and runs until Ctrl-C. State (journal, stream, logs) in .cluster/. ARGS: see
+# `bench/cluster.py serve --help` (e.g. ARGS="--gateways 3 --config sandex.toml").
+.PHONY: cluster
+cluster: $(STAMP)
+	$(BIN)/python bench/cluster.py serve $(ARGS)
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info
 	find src -name '*.so' -delete

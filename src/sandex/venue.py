@@ -70,7 +70,7 @@ class _Snapshot(msgspec.Struct):
 
 
 class _InFlight:
-    __slots__ = ("command", "durable", "internal", "result", "submitted", "ts")
+    __slots__ = ("body", "command", "durable", "internal", "result", "submitted", "ts")
 
     def __init__(
         self,
@@ -80,7 +80,9 @@ class _InFlight:
         result: asyncio.Future[list[Event]],
         internal: bool,
         submitted: float,
+        body: bytes = b"",
     ) -> None:
+        self.body = body  # the command as journaled (the bus publishes it)
         self.command = command
         self.ts = ts
         self.durable = durable
@@ -112,11 +114,16 @@ class Venue:
         self.applied_seq = 0  # journal seq of the last command applied to the engine
         self.ready = False
         self.paused_reason: str | None = None  # fault injection / operator pause of order entry
+        #: Why the bus fenced this engine off (`sandex.bus.engine`): order entry stays halted.
+        self.fenced_reason: str | None = None
         self.demo_credentials: tuple[str, str] | None = None
         self.on_commit: Callable[[int, float], None] | None = None
         #: Called with each client command's seconds from submit to acknowledgement (journaled,
         #: applied, its future resolved): the server's part of an order's latency.
         self.on_ack: Callable[[float], None] | None = None
+        #: Called with each applied batch's journal rows (seq, ts, command body), just before
+        #: its events go to the listeners: the bus (`sandex.bus.engine`) queues them to publish.
+        self.on_applied: Callable[[list[tuple[int, int, bytes]]], None] | None = None
         self._inflight: deque[_InFlight] = deque()
         self._client_commands_in_flight = 0  # of those in _inflight (the market data pacing reads it)
         self._last_ts = 0
@@ -175,12 +182,7 @@ class Venue:
         assert self.journal is not None and self.snapshots is not None
         latest = self.snapshots.latest()
         if latest is not None:
-            seq, body = latest
-            snapshot = msgspec.msgpack.decode(body, type=_Snapshot)
-            self.engine.from_state(snapshot.engine)
-            self.marketdata = MarketData.from_state(snapshot.marketdata, self.markets)
-            self.accountdata = AccountData.from_state(snapshot.accountdata)
-            self.applied_seq = snapshot.seq
+            self.restore(latest[1])
         replayed = 0
         engine, marketdata, accountdata = self.engine, self.marketdata, self.accountdata
         for seq, ts, body in self.journal.read_from(self.applied_seq):
@@ -212,15 +214,39 @@ class Venue:
             result.set_result(events)
             self._publish(events)
             return result
+        body = encode_command(command)
         try:
-            durable = self.committer.submit(ts, encode_command(command))
+            durable = self.committer.submit(ts, body)
         except JournalUnavailable as exc:
             result.set_exception(exc)
             return result
-        self._inflight.append(_InFlight(command, ts, durable, result, internal, time.perf_counter()))
+        self._inflight.append(_InFlight(command, ts, durable, result, internal, time.perf_counter(), body))
         if not internal:
             self._client_commands_in_flight += 1
         return result
+
+    def submit_sequenced(self, command: Command) -> asyncio.Future[tuple[int, list[Event]]]:
+        """As `submit` for a client's command, resolving with its journal seq as well as its
+        events (the bus answers a gateway with the seq: the gateway's copy of the venue then
+        gives the command's events once it has applied that seq)."""
+        result = self.submit(command)
+        item = self._inflight[-1] if self._inflight and self._inflight[-1].result is result else None
+        sequenced: asyncio.Future[tuple[int, list[Event]]] = asyncio.get_running_loop().create_future()
+
+        def resolve(done: asyncio.Future[list[Event]]) -> None:
+            if sequenced.done():
+                return
+            if done.cancelled():
+                sequenced.cancel()
+            elif (exc := done.exception()) is not None:
+                sequenced.set_exception(exc)
+            else:
+                durable = item.durable if item is not None else None
+                seq = durable.result() if durable is not None else self.applied_seq
+                sequenced.set_result((seq, done.result()))
+
+        result.add_done_callback(resolve)
+        return sequenced
 
     def has_client_commands_in_flight(self) -> bool:
         """True while a client's command waits for its batch to be durable and applied."""
@@ -238,6 +264,7 @@ class Venue:
         inflight = self._inflight
         batch: list[Event] = []
         acked: list[float] = []  # submit times of the clients' commands acknowledged here
+        rows: list[tuple[int, int, bytes]] = []  # the journal rows applied here (for on_applied)
         while inflight and inflight[0].durable is not None and inflight[0].durable.done():
             item = inflight.popleft()
             if not item.internal:
@@ -249,12 +276,16 @@ class Venue:
                 if not item.result.done():
                     item.result.set_exception(exc or JournalUnavailable("journal write failed"))
                 continue
-            events = self._apply(item.command, item.ts, durable.result())
+            seq = durable.result()
+            events = self._apply(item.command, item.ts, seq)
+            rows.append((seq, item.ts, item.body))
             batch.extend(events)
             if not item.result.done():
                 item.result.set_result(events)
             if not item.internal:
                 acked.append(item.submitted)
+        if rows and self.on_applied is not None:
+            self.on_applied(rows)
         if batch:
             self._publish(batch)
             # Acknowledged: durable, applied, the private pushes written, the futures resolved.
@@ -298,6 +329,19 @@ class Venue:
                 self.accountdata.to_state(),
             )
         )
+
+    def snapshot(self) -> tuple[int, bytes]:
+        """The whole state (engine, market data, account data) at `applied_seq`, as a snapshot
+        body `restore` reads. Consistent only between batches (any event-loop callback is)."""
+        return self.applied_seq, self._snapshot_body()
+
+    def restore(self, body: bytes) -> None:
+        """Replace the state with a snapshot body (recovery; a gateway joining the bus)."""
+        snapshot = msgspec.msgpack.decode(body, type=_Snapshot)
+        self.engine.from_state(snapshot.engine)
+        self.marketdata = MarketData.from_state(snapshot.marketdata, self.markets)
+        self.accountdata = AccountData.from_state(snapshot.accountdata)
+        self.applied_seq = snapshot.seq
 
     def _schedule_snapshot(self) -> None:
         if self.snapshots is None or (self._snapshot_task and not self._snapshot_task.done()):
@@ -397,4 +441,4 @@ class Venue:
         """Why orders cannot be taken now (journal halted, engine paused), or None."""
         if self.committer is not None and self.committer.halted:
             return self.committer.halt_reason or "journal unavailable"
-        return self.paused_reason
+        return self.fenced_reason or self.paused_reason

@@ -1,4 +1,5 @@
-"""The `sandex` command: `serve` (cli/serve.py) and the operator commands (cli/operator.py)."""
+"""The `sandex` command: `serve` (cli/serve.py), `gateway` (cli/gateway.py) and the operator
+commands (cli/operator.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 from .common import out
+from .gateway import gateway
 from .operator import accounts_app, faults_app, keys_app
 from .serve import serve
 
@@ -17,6 +19,7 @@ app = typer.Typer(
     help="sandex: a self-hosted crypto trading venue that speaks real exchange protocols.",
 )
 app.command()(serve)
+app.command()(gateway)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(faults_app, name="faults")

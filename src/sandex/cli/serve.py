@@ -47,9 +47,16 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default 8765)."),
     no_sim: bool = typer.Option(False, "--no-sim", help="Do not run the simulated market."),
+    bus: str | None = typer.Option(
+        None, "--bus", help="Also publish to gateways over NATS JetStream (nats://HOST:PORT)."
+    ),
 ) -> None:
     """Start the venue: every dialect on one port."""
     cfg = load(config, data_dir, host=host, port=port, simulator=False if no_sim else None)
+    if bus is not None:
+        cfg = with_bus(cfg, bus)
+    if cfg.bus.url is not None:
+        require_nats()
     logging.basicConfig(
         level=cfg.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -68,6 +75,34 @@ def serve(
     except KeyboardInterrupt:
         # A second Ctrl-C during shutdown, or one before the handlers were installed.
         console.print("stopped")
+
+
+def with_bus(cfg: Config, url: str) -> Config:
+    """`--bus URL` as `[bus] url`, checked as the config file's would be."""
+    import msgspec
+
+    from ..config import BusConfig, ConfigError
+    from ..config.checks import check
+
+    try:
+        bus = msgspec.convert({"url": url}, BusConfig)
+        cfg = msgspec.structs.replace(cfg, bus=bus)
+        check(cfg, "--bus")
+    except msgspec.ValidationError:
+        console.print(f"[red]config error:[/red] --bus: {url!r} is not nats://HOST:PORT")
+        raise typer.Exit(2) from None
+    except ConfigError as exc:
+        console.print(f"[red]config error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    return cfg
+
+
+def require_nats() -> None:
+    try:
+        import nats  # noqa: F401
+    except ImportError:
+        console.print("[red]the bus needs nats-py: pip install 'sandex[bus]'[/red]")
+        raise typer.Exit(2) from None
 
 
 def banner(cfg: Config) -> list[str]:
@@ -132,6 +167,8 @@ async def _serve(cfg: Config) -> None:
             f"  simulator: {'on' if cfg.simulator.enabled else 'off'}   journal: {cfg.journal.sync}"
             + (f" in {cfg.server.data_path.resolve()}" if venue.datadir else "")
         )
+        if cfg.bus.url is not None:
+            console.print(f"  bus: publishing to gateways on {cfg.bus.url}")
         sys.stderr.flush()
         await stop.wait()
         console.print("stopping")

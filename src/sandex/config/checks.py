@@ -28,6 +28,9 @@ def check(config: Config, source: str) -> None:
 
     if not config.server.host.strip():
         fail("server.host", "must not be empty")
+    if config.bus.url is not None and config.journal.sync == "off":
+        # The bus numbers what it publishes by journal seq and refills gateways from the journal.
+        fail("bus.url", 'needs the journal: journal.sync "off" keeps none')
     if not config.markets:
         fail(
             "markets", "at least one [[markets]] entry is needed (or leave the key out for the demo markets)"

@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_DATA_DIR",
     "MAX_PRECISION",
     "AccountConfig",
+    "BusConfig",
     "Config",
     "ConfigBase",
     "JournalConfig",
@@ -128,6 +129,14 @@ class JournalConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
 DEFAULT_SPOT_FEE = "0.002"
 
 
+class BusConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """`[bus]`: scale-out over NATS JetStream (`sandex.bus`); `sandex serve --bus` sets `url`."""
+
+    #: The NATS server the engine publishes its committed batches to and answers gateways on
+    #: (nats://HOST:PORT). None: one process, no bus.
+    url: Annotated[str, Meta(pattern=r"^(nats|tls)://[^\s/]+$")] | None = None
+
+
 class MarketConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     symbol: str
     price_precision: Precision
@@ -183,6 +192,7 @@ class ConfigBase(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     server: ServerConfig = field(default_factory=ServerConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
+    bus: BusConfig = field(default_factory=BusConfig)
     #: Empty only while parsing: load_config fills in the demo markets when the file has none.
     markets: tuple[MarketConfig, ...] = ()
     accounts: tuple[AccountConfig, ...] = ()

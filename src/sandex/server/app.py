@@ -36,6 +36,7 @@ from .session import SessionConfig
 log = logging.getLogger("sandex.server")
 
 SIM_KEY = web.AppKey("simulator", object)
+BUS_KEY = web.AppKey("bus", object)
 
 
 def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
@@ -163,6 +164,12 @@ def build_app(
         for dialect in dialects:
             if dialect.startup is not None:
                 await dialect.startup(ctx)
+        if config.bus.url is not None:  # `sandex serve --bus`: publish to the gateways
+            from ..bus.engine import EngineLink
+
+            link = EngineLink(ctx.venue, config.bus.url, key_guards=ctx.key_guards)
+            await link.start()
+            app[BUS_KEY] = link
         if sim is not None:
             await sim.start()
             app[SIM_KEY] = sim
@@ -174,6 +181,9 @@ def build_app(
         for dialect in dialects:
             if dialect.shutdown is not None:
                 await dialect.shutdown(ctx)
+        link = app.get(BUS_KEY)
+        if link is not None:
+            await link.stop()  # type: ignore[attr-defined]
         ctx.registry.close_all()
         await ctx.broadcaster.stop()
         await ctx.sweeper.stop()

@@ -140,6 +140,8 @@ class KeyGuard:
         self._blocked: dict[str, tuple[float, int]] = {}  # key -> (until or inf, violations)
         #: Called with each key this guard blocks, by violations or by `block`.
         self.on_block: list[Callable[[str], object]] = []
+        #: Called with each key `unblock` lifts (not with blocks that expire).
+        self.on_unblock: list[Callable[[str], object]] = []
 
     def record_violation(self, key: str) -> bool:
         """Count one violation; True if this one blocked the key."""
@@ -202,6 +204,11 @@ class KeyGuard:
         if self._blocked.pop(key, None) is None:
             return False
         log.info("api key %s unblocked by operator", key)
+        for listener in self.on_unblock:
+            try:
+                listener(key)
+            except Exception:
+                log.exception("on_unblock listener failed for key %s", key)
         return True
 
     def blocked(self) -> list[BlockedKey]:
