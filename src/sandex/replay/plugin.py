@@ -1,0 +1,237 @@
+"""The replay as an engine plugin: recorded records enter the single writer as commands.
+
+The plugin holds the recording (read-only, from the data dir) and the replay's state (digest,
+position, clock, speed, state), which goes into the engine snapshot. A `ReplayAdvance` reads
+the records between the current position and the command's and emits, per replayed market, one
+`ReplayDepthEvent` with the new absolute size of each level touched (the recording's, so after
+each command the replayed size of every level equals the recording's) and one `TradeEvent`
+per recorded trade, stamped with the recording's exchange time and owned by no account (ids 0).
+Market data derives the published book, tape, tickers and klines from those; every dialect
+publishes them as it publishes anything else.
+
+Not simulated yet: client orders are not filled by recorded trades and do not take replayed
+liquidity (they rest in the engine's book, published beside the replayed sizes, and trade with
+each other as on any market).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ..core.commands import BUY, SELL, Command
+from ..core.events import ReplayDepthEvent, ReplaySeekEvent, TradeEvent
+from ..core.literals import R_REPLAY_SEEK
+from ..core.plugin import EnginePlugin
+from .commands import (
+    FINISHED,
+    PAUSED,
+    PLAYING,
+    REPLAY_COMMANDS,
+    ReplayAdvance,
+    ReplayControl,
+    ReplayLoad,
+    ReplaySeek,
+)
+from .recording import Recording
+from .records import ASK, BID, RESET, TRADE
+
+
+class ReplayState(msgspec.Struct):
+    digest: str = ""
+    position: list[int] = []
+    time_ms: int = 0
+    speed: float = 1.0
+    state: str = PAUSED
+
+
+class _Pending:
+    """One market's depth changes within a command: price -> new size per side."""
+
+    __slots__ = ("asks", "bids", "reset", "time_ms")
+
+    def __init__(self) -> None:
+        self.reset = False
+        self.time_ms = 0
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+
+
+class ReplayPlugin(EnginePlugin):
+    name = "replay"
+    commands = REPLAY_COMMANDS
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+        self.digest = recording.digest
+        self.markets: tuple[str, ...] = tuple(recording.symbols)
+        self.state = ReplayState()
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def loaded(self) -> bool:
+        """Whether the journal's replay is this recording's (else its advances are ignored)."""
+        return self.state.digest == self.digest
+
+    @property
+    def at_end(self) -> bool:
+        return all(
+            index >= len(source)
+            for index, source in zip(self.state.position, self.recording.sources, strict=True)
+        )
+
+    # ------------------------------------------------------------------ commands
+    def handle(self, command: Command) -> None:
+        if isinstance(command, ReplayAdvance):
+            if self.loaded:
+                self._advance(tuple(command.position), command.time_ms)
+        elif isinstance(command, ReplayControl):
+            if self.loaded:
+                self.state.state = command.state
+                self.state.speed = command.speed
+                self.state.time_ms = command.time_ms
+        elif isinstance(command, ReplaySeek):
+            if self.loaded:
+                self._seek(command.time_ms)
+        elif isinstance(command, ReplayLoad):
+            self.state = ReplayState(command.digest, [], command.time_ms, command.speed, command.state)
+            if self.loaded:
+                self.state.position = list(self.recording.start())
+                engine = self.engine
+                for symbol in self.markets:
+                    engine.seq += 1
+                    engine._out.append(
+                        ReplayDepthEvent(engine.seq, command.time_ms, symbol, command.time_ms, True, [], [])
+                    )
+
+    def _advance(self, target: tuple[int, ...], time_ms: int) -> None:
+        state = self.state
+        sources = self.recording.sources
+        start = tuple(state.position)
+        pending: dict[str, _Pending] = {}
+        for order, index in self.recording.entries(start):
+            if index >= target[order]:
+                break  # a cut by time: every later entry is past it too
+            self._apply(sources[order], index, pending)
+        self._flush(pending)
+        state.position = [max(a, b) for a, b in zip(start, target, strict=True)]
+        if time_ms > state.time_ms or state.state != PLAYING:
+            state.time_ms = time_ms
+        else:
+            state.time_ms = max(state.time_ms, time_ms)
+
+    def _apply(self, source: Any, index: int, pending: dict[str, _Pending]) -> None:
+        symbol = source.symbols[source.symbol[index]]
+        time_ms = source.time_us[index] // 1000
+        first = source.end[index - 1] if index else 0
+        kind = source.kind[index]
+        if kind == TRADE:
+            self._trade(symbol, time_ms, source.price[first], source.size[first], source.side[first] != ASK)
+            return
+        book = pending.get(symbol)
+        if book is None:
+            book = pending[symbol] = _Pending()
+        book.time_ms = time_ms
+        if kind == RESET:
+            book.reset = True
+            book.bids.clear()
+            book.asks.clear()
+        sides, prices, sizes = source.side, source.price, source.size
+        bids, asks = book.bids, book.asks
+        for row in range(first, source.end[index]):
+            price = prices[row]
+            if price == 0:
+                continue  # an empty snapshot's placeholder row
+            (bids if sides[row] == BID else asks)[price] = sizes[row]
+
+    def _trade(self, symbol: str, time_ms: int, price: int, amount: int, buy: bool) -> None:
+        engine = self.engine
+        engine.seq += 1
+        engine._out.append(self._recorded(engine.seq, symbol, time_ms, price, amount, buy))
+
+    def _recorded(
+        self, seq: int, symbol: str, time_ms: int, price: int, amount: int, buy: bool
+    ) -> TradeEvent:
+        engine = self.engine
+        trade_id = engine.next_trade_id
+        engine.next_trade_id += 1
+        # A trade whose aggressor was not recorded is published as a buy (every dialect needs
+        # a side); no account is on either side of it.
+        return TradeEvent(
+            seq,
+            time_ms,
+            trade_id,
+            symbol,
+            price,
+            amount,
+            price * amount,
+            BUY if buy else SELL,
+            0,
+            0,
+            0,
+            0,
+            "",
+            "",
+            0,
+            0,
+        )
+
+    def _flush(self, pending: dict[str, _Pending]) -> None:
+        engine = self.engine
+        for symbol, book in pending.items():
+            engine.seq += 1
+            engine._out.append(
+                ReplayDepthEvent(
+                    engine.seq,
+                    book.time_ms,
+                    symbol,
+                    book.time_ms,
+                    book.reset,
+                    sorted(book.bids.items(), reverse=True),
+                    sorted(book.asks.items()),
+                )
+            )
+
+    def _seek(self, time_ms: int) -> None:
+        recording, engine, state = self.recording, self.engine, self.state
+        # Clients' resting orders on replayed markets were placed against another moment.
+        for order in [o for o in engine.orders.values() if o.symbol in self.markets]:
+            resting = engine.books[order.symbol]
+            engine._cancel_resting(
+                order, resting.bids if order.side == BUY else resting.asks, None, R_REPLAY_SEEK
+            )
+        books = recording.book_at(time_ms)
+        history: dict[str, list[TradeEvent]] = {symbol: [] for symbol in self.markets}
+        # The history travels inside the seek events (seq 0), not as trades of their own: a seek
+        # does not print trades again.
+        for trade in recording.trades(until_ms=time_ms):
+            history[trade.symbol].append(
+                self._recorded(0, trade.symbol, trade.time_ms, trade.price, trade.amount, trade.side != SELL)
+            )
+        out = engine._out
+        for symbol in self.markets:
+            recorded = books.get(symbol)
+            engine.seq += 1
+            out.append(
+                ReplaySeekEvent(
+                    engine.seq,
+                    time_ms,
+                    symbol,
+                    time_ms,
+                    list(recorded.bids) if recorded is not None else [],
+                    list(recorded.asks) if recorded is not None else [],
+                    history[symbol],
+                )
+            )
+        state.position = list(recording.position_at(time_ms))
+        state.time_ms = time_ms
+        if state.state == FINISHED:
+            state.state = PAUSED
+
+    # ------------------------------------------------------------------ snapshots
+    def to_state(self) -> ReplayState:
+        return self.state
+
+    def from_state(self, state: Any) -> None:
+        self.state = msgspec.convert(state, ReplayState)
