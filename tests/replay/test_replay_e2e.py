@@ -4,6 +4,7 @@ and a restart (SIGTERM) resuming position and state."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -179,3 +180,80 @@ def test_sigterm_restart_resumes_position_and_state(tmp_path: Path, naive: Naive
         book = exchange(server).fetch_order_book("BTC/USDT", 20)
         assert scaled(book["bids"]) == bids[:20]
         assert scaled(book["asks"]) == asks[:20]
+
+
+def test_infoway_trades_and_depth_follow_the_recording(server: SandexServer, naive: NaiveBook) -> None:
+    from tests.infoway.iw_support import Client
+
+    start = admin(server, "")["start_ms"]
+    target = start + 240_000
+    admin(server, "/seek", {"time": target})
+
+    async def run() -> tuple[list[tuple[int, int, int, str]], int, dict[str, Any]]:
+        client = await Client.connect(server.ws_url("/ws?business=crypto&apikey=alice-key"))
+        try:
+            await client.request({"code": 10000, "trace": "t", "data": {"codes": "BTCUSDT"}})
+            await client.request({"code": 10003, "trace": "d", "data": {"codes": "BTCUSDT"}})
+            depth = await client.recv_until(lambda m: m.get("code") == 10005)
+            admin(server, "/speed", {"speed": 10})
+            admin(server, "/resume", {})
+            await asyncio.sleep(0.6)
+            stopped = admin(server, "/pause", {})["time_ms"]
+            admin(server, "/speed", {"speed": 1})
+            expected = [t for t in naive.trades if target < t[0] <= stopped]
+            got: list[tuple[int, int, int, str]] = []
+            while len(got) < len(expected):
+                push = await client.recv_until(lambda m: m.get("code") == 10002)
+                data = push["data"]
+                got.append(
+                    (
+                        data["t"],
+                        int(Decimal(data["p"]) * PRICE),
+                        int(Decimal(data["v"]) * SIZE),
+                        {1: "buy", 2: "sell"}[data["td"]],
+                    )
+                )
+            assert expected, "the window holds trades"
+            assert got == [(ms, p, a, s) for ms, p, a, s, _ in expected]
+            return got, stopped, depth
+        finally:
+            await client.close()
+
+    _, _, depth = asyncio.run(run())
+    # The depth snapshot a subscriber gets carries the replayed market's clock and book.
+    data = depth["data"]
+    assert data["t"] == target
+    bids, asks = naive.book_at(target)
+    assert int(Decimal(data["b"][0][0]) * PRICE) == bids[0][0]
+    assert int(Decimal(data["a"][0][0]) * PRICE) == asks[0][0]
+
+
+def test_sigkill_restart_keeps_a_sought_position(tmp_path: Path, naive: NaiveBook) -> None:
+    with SandexServer(tmp_path, extra_args=("--replay", "btcusdt", "--paused")) as server:
+        start = admin(server, "")["start_ms"]
+        target = start + 90_000
+        admin(server, "/seek", {"time": target})
+        server.kill()
+        server.start()
+        after = admin(server, "")
+        assert (after["state"], after["time_ms"]) == ("paused", target)
+        bids, asks = naive.book_at(target)
+        book = exchange(server).fetch_order_book("BTC/USDT", 20)
+        assert (scaled(book["bids"]), scaled(book["asks"])) == (bids[:20], asks[:20])
+
+
+def test_speed_zero_plays_to_the_end(tmp_path: Path, naive: NaiveBook) -> None:
+    with SandexServer(tmp_path, extra_args=("--replay", "btcusdt", "--speed", "0")) as server:
+        deadline = time.monotonic() + 120
+        status = admin(server, "")
+        while status["state"] != "finished" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            status = admin(server, "")
+        assert status["state"] == "finished"
+        assert status["time_ms"] == status["end_ms"]
+        bids, asks = naive.book_at(status["end_ms"])
+        book = exchange(server).fetch_order_book("BTC/USDT", 20)
+        assert (scaled(book["bids"]), scaled(book["asks"])) == (bids[:20], asks[:20])
+        last = naive.trades[-1]
+        trade = exchange(server).fetch_trades("BTC/USDT", limit=1)[0]
+        assert (trade["timestamp"], trade["side"]) == (last[0] // 1000 * 1000, last[3])

@@ -203,9 +203,9 @@ class MarketData:
         """A symbol's clock (ms): a replayed market's recording time, else the venue's."""
         return self._clocks.get(symbol, self._now)
 
-    @property
-    def replayed(self) -> frozenset[str]:
-        return frozenset(self._clocks)
+    def is_replayed(self, symbol: str) -> bool:
+        """Whether a symbol plays a recording (its clock is the recording's)."""
+        return symbol in self._clocks
 
     def roll(self, now_ms: int) -> MarketDataUpdate:
         """Move the clock (never backwards) so that a quiet market's 24 h window still moves.
