@@ -27,7 +27,6 @@ from ..core.plugin import EnginePlugin
 from .commands import (
     FINISHED,
     PAUSED,
-    PLAYING,
     REPLAY_COMMANDS,
     ReplayAdvance,
     ReplayControl,
@@ -36,6 +35,7 @@ from .commands import (
 )
 from .recording import Recording
 from .records import ASK, BID, RESET, TRADE
+from .source import Source
 
 
 class ReplayState(msgspec.Struct):
@@ -44,18 +44,6 @@ class ReplayState(msgspec.Struct):
     time_ms: int = 0
     speed: float = 1.0
     state: str = PAUSED
-
-
-class _Pending:
-    """One market's depth changes within a command: price -> new size per side."""
-
-    __slots__ = ("asks", "bids", "reset", "time_ms")
-
-    def __init__(self) -> None:
-        self.reset = False
-        self.time_ms = 0
-        self.bids: dict[int, int] = {}
-        self.asks: dict[int, int] = {}
 
 
 class ReplayPlugin(EnginePlugin):
@@ -109,19 +97,16 @@ class ReplayPlugin(EnginePlugin):
         state = self.state
         sources = self.recording.sources
         start = tuple(state.position)
-        pending: dict[str, _Pending] = {}
         for order, index in self.recording.entries(start):
             if index >= target[order]:
                 break  # a cut by time: every later entry is past it too
-            self._apply(sources[order], index, pending)
-        self._flush(pending)
+            self._apply(sources[order], index)
         state.position = [max(a, b) for a, b in zip(start, target, strict=True)]
-        if time_ms > state.time_ms or state.state != PLAYING:
-            state.time_ms = time_ms
-        else:
-            state.time_ms = max(state.time_ms, time_ms)
+        state.time_ms = time_ms
 
-    def _apply(self, source: Any, index: int, pending: dict[str, _Pending]) -> None:
+    def _apply(self, source: Source, index: int) -> None:
+        """One recorded message, one event: so the events do not depend on how the records were
+        cut into commands (the speed), only on the recording."""
         symbol = source.symbols[source.symbol[index]]
         time_ms = source.time_us[index] // 1000
         first = source.end[index - 1] if index else 0
@@ -129,21 +114,17 @@ class ReplayPlugin(EnginePlugin):
         if kind == TRADE:
             self._trade(symbol, time_ms, source.price[first], source.size[first], source.side[first] != ASK)
             return
-        book = pending.get(symbol)
-        if book is None:
-            book = pending[symbol] = _Pending()
-        book.time_ms = time_ms
-        if kind == RESET:
-            book.reset = True
-            book.bids.clear()
-            book.asks.clear()
         sides, prices, sizes = source.side, source.price, source.size
-        bids, asks = book.bids, book.asks
+        bids: list[tuple[int, int]] = []
+        asks: list[tuple[int, int]] = []
         for row in range(first, source.end[index]):
             price = prices[row]
             if price == 0:
                 continue  # an empty snapshot's placeholder row
-            (bids if sides[row] == BID else asks)[price] = sizes[row]
+            (bids if sides[row] == BID else asks).append((price, sizes[row]))
+        engine = self.engine
+        engine.seq += 1
+        engine._out.append(ReplayDepthEvent(engine.seq, time_ms, symbol, time_ms, kind == RESET, bids, asks))
 
     def _trade(self, symbol: str, time_ms: int, price: int, amount: int, buy: bool) -> None:
         engine = self.engine
@@ -176,22 +157,6 @@ class ReplayPlugin(EnginePlugin):
             0,
             0,
         )
-
-    def _flush(self, pending: dict[str, _Pending]) -> None:
-        engine = self.engine
-        for symbol, book in pending.items():
-            engine.seq += 1
-            engine._out.append(
-                ReplayDepthEvent(
-                    engine.seq,
-                    book.time_ms,
-                    symbol,
-                    book.time_ms,
-                    book.reset,
-                    sorted(book.bids.items(), reverse=True),
-                    sorted(book.asks.items()),
-                )
-            )
 
     def _seek(self, time_ms: int) -> None:
         recording, engine, state = self.recording, self.engine, self.state
