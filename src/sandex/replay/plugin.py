@@ -9,14 +9,15 @@ per recorded trade, stamped with the recording's exchange time and owned by no a
 Market data derives the published book, tape, tickers and klines from those; every dialect
 publishes them as it publishes anything else.
 
-Not simulated yet: client orders are not filled by recorded trades and do not take replayed
-liquidity (they rest in the engine's book, published beside the replayed sizes, and trade with
-each other as on any market).
+Client orders resting on a replayed market are filled by the recorded trades under the
+`risk_averse` queue model (`fills.py`, `queue.py`). Not simulated yet: a client's taker order
+does not take replayed liquidity (it trades only with other clients' orders), and the `prob`
+queue model.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -24,6 +25,9 @@ from ..core.commands import BUY, SELL, Command
 from ..core.events import ReplayDepthEvent, ReplaySeekEvent, TradeEvent
 from ..core.literals import R_REPLAY_SEEK
 from ..core.plugin import EnginePlugin
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 from .commands import (
     FINISHED,
     PAUSED,
@@ -33,6 +37,7 @@ from .commands import (
     ReplayLoad,
     ReplaySeek,
 )
+from .fills import TapeFills
 from .recording import Recording
 from .records import ASK, BID, RESET, TRADE
 from .source import Source
@@ -44,6 +49,12 @@ class ReplayState(msgspec.Struct):
     time_ms: int = 0
     speed: float = 1.0
     state: str = PAUSED
+    #: The tape's fills (fills.py): the replay's account, queue places, owed fills, the
+    #: replayed sizes the queue model reads.
+    account_id: int = 0
+    ahead: list[tuple[int, int]] = []
+    owed: list[tuple[int, int]] = []
+    books: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
 
 
 class ReplayPlugin(EnginePlugin):
@@ -55,6 +66,10 @@ class ReplayPlugin(EnginePlugin):
         self.digest = recording.digest
         self.markets: tuple[str, ...] = tuple(recording.symbols)
         self.state = ReplayState()
+
+    def attach(self, engine: Engine) -> None:
+        super().attach(engine)
+        self.fills = TapeFills(engine, self.markets)
 
     # ------------------------------------------------------------------ facts
     @property
@@ -84,6 +99,7 @@ class ReplayPlugin(EnginePlugin):
                 self._seek(command.time_ms)
         elif isinstance(command, ReplayLoad):
             self.state = ReplayState(command.digest, [], command.time_ms, command.speed, command.state)
+            self.fills.clear()
             if self.loaded:
                 self.state.position = list(self.recording.start())
                 engine = self.engine
@@ -97,6 +113,7 @@ class ReplayPlugin(EnginePlugin):
         state = self.state
         sources = self.recording.sources
         start = tuple(state.position)
+        self.fills.discover()
         for order, index in self.recording.entries(start):
             if index >= target[order]:
                 break  # a cut by time: every later entry is past it too
@@ -112,7 +129,9 @@ class ReplayPlugin(EnginePlugin):
         first = source.end[index - 1] if index else 0
         kind = source.kind[index]
         if kind == TRADE:
-            self._trade(symbol, time_ms, source.price[first], source.size[first], source.side[first] != ASK)
+            price, amount, buy = source.price[first], source.size[first], source.side[first] != ASK
+            self._trade(symbol, time_ms, price, amount, buy)
+            self.fills.on_trade(symbol, price, amount, buy)
             return
         sides, prices, sizes = source.side, source.price, source.size
         bids: list[tuple[int, int]] = []
@@ -125,6 +144,7 @@ class ReplayPlugin(EnginePlugin):
         engine = self.engine
         engine.seq += 1
         engine._out.append(ReplayDepthEvent(engine.seq, time_ms, symbol, time_ms, kind == RESET, bids, asks))
+        self.fills.on_depth(symbol, kind == RESET, bids, asks)
 
     def _trade(self, symbol: str, time_ms: int, price: int, amount: int, buy: bool) -> None:
         engine = self.engine
@@ -166,7 +186,12 @@ class ReplayPlugin(EnginePlugin):
             engine._cancel_resting(
                 order, resting.bids if order.side == BUY else resting.asks, None, R_REPLAY_SEEK
             )
-        books = recording.book_at(time_ms)
+        level_books = recording.level_books_at(time_ms)
+        books = {symbol: book.snapshot() for symbol, book in level_books.items()}
+        self.fills.clear()
+        for symbol, level_book in level_books.items():
+            if symbol in self.fills.books:
+                self.fills.books[symbol] = (dict(level_book.bids), dict(level_book.asks))
         history: dict[str, list[TradeEvent]] = {symbol: [] for symbol in self.markets}
         # The history travels inside the seek events (seq 0), not as trades of their own: a seek
         # does not print trades again.
@@ -196,7 +221,24 @@ class ReplayPlugin(EnginePlugin):
 
     # ------------------------------------------------------------------ snapshots
     def to_state(self) -> ReplayState:
-        return self.state
+        fills = self.fills
+        return msgspec.structs.replace(
+            self.state,
+            account_id=fills.account_id,
+            ahead=sorted(fills.ahead.items()),
+            owed=sorted(fills.owed.items()),
+            books={
+                symbol: (sorted(bids.items()), sorted(asks.items()))
+                for symbol, (bids, asks) in fills.books.items()
+            },
+        )
 
     def from_state(self, state: Any) -> None:
-        self.state = msgspec.convert(state, ReplayState)
+        self.state = restored = msgspec.convert(state, ReplayState)
+        fills = self.fills
+        fills.account_id = restored.account_id
+        fills.ahead = dict(restored.ahead)
+        fills.owed = dict(restored.owed)
+        for symbol, (bids, asks) in restored.books.items():
+            if symbol in fills.books:
+                fills.books[symbol] = (dict(bids), dict(asks))
