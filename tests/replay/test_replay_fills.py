@@ -9,9 +9,9 @@ from sandex.core.commands import CreateAccount, Deposit, PlaceOrder
 from sandex.core.engine import Engine
 from sandex.core.events import Event, OrderEvent, TradeEvent
 from sandex.replay import Recording
-from sandex.replay.commands import ReplayAdvance, ReplayLoad
+from sandex.replay.commands import ReplayAdvance, ReplayLoad, ReplayQueueModel
 from sandex.replay.plugin import ReplayPlugin
-from sandex.replay.queue import clamp_to_depth, fill_at_price, prints_through
+from sandex.replay.queue import clamp_to_depth, fill_at_price, prints_through, prob_on_depth
 from tests.replay.replay_support import MARKETS, depth, play, snapshot, trade, write
 
 WALL = 1_800_000_000_000
@@ -117,3 +117,35 @@ def test_a_smaller_recorded_level_moves_the_order_up(tmp_path: Path) -> None:
     events = venue.to(2500)
     assert client_trades(events, venue.client.id) == [(100 * USD, BTC // 4)]
     assert venue.filled(order) == BTC // 4
+
+
+def test_prob_queue_model_by_hand() -> None:
+    # 2 ahead, 1 behind, the level falls by 1: p = 1^3 / (1^3 + 2^3) = 1/9 of it behind.
+    assert prob_on_depth(2 * BTC, 3 * BTC, 2 * BTC) == 2 * BTC - BTC * 8 // 9  # 1.111112
+    # Equal parts ahead and behind: the decrease is split in half.
+    assert prob_on_depth(BTC, 2 * BTC, BTC) == BTC // 2
+    # Never more ahead than is displayed; an increase moves nothing.
+    assert prob_on_depth(BTC, 3 * BTC // 2, 0) == 0
+    assert prob_on_depth(BTC, BTC, 3 * BTC) == BTC
+
+
+def prob_case(tmp_path: Path) -> Recording:
+    return recording(
+        tmp_path,
+        depth(1500, 12, 12, bids=[("100.00", "4")]),  # 2 behind the order now
+        depth(1600, 13, 13, bids=[("100.00", "3")]),  # a decrease of 1: prob takes 0.5 off ahead
+        trade(2000, 1, "100.00", "1.75", True),
+    )
+
+
+def test_prob_moves_the_queue_by_decreases_where_risk_averse_does_not(tmp_path: Path) -> None:
+    fills: dict[str, list[tuple[int, int]]] = {}
+    for model in ("risk_averse", "prob"):
+        (tmp_path / model).mkdir()
+        venue = Venue(prob_case(tmp_path / model))
+        venue.engine.apply(ReplayQueueModel(model), WALL)
+        venue.to(1000)
+        venue.bid(100 * USD, BTC)
+        fills[model] = client_trades(venue.to(2500), venue.client.id)
+    # risk_averse: 2 ahead - 1.75 traded = 0.25 still ahead. prob: 1.5 - 1.75: 0.25 filled.
+    assert fills == {"risk_averse": [], "prob": [(100 * USD, BTC // 4)]}

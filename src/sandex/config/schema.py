@@ -127,9 +127,10 @@ class ReplayConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     speed: Annotated[float, Meta(ge=0, le=1_000_000)] = 1.0
     #: Start paused at the first record (a fresh data dir) or where the journal left off.
     paused: bool = False
-    #: How client orders queue among replayed liquidity. Only "risk_averse" is accepted: client
-    #: orders are not filled by the recording yet (see the README, "Replay").
-    queue_model: Literal["risk_averse"] = "risk_averse"
+    #: How client orders queue among replayed liquidity (see the README, "Replay"): the queue
+    #: ahead shrinks only by recorded trades at the price (risk_averse), or also by a share of
+    #: each decrease of the recorded size (prob).
+    queue_model: Literal["risk_averse", "prob"] = "risk_averse"
 
     @property
     def enabled(self) -> bool:

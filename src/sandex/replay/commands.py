@@ -26,6 +26,12 @@ class ReplayLoad(Command, tag="rload"):
     state: str  # State
 
 
+class ReplayQueueModel(Command, tag="rqm"):
+    """How client orders queue among replayed liquidity from now on: risk_averse | prob."""
+
+    model: str
+
+
 class ReplayAdvance(Command, tag="radv"):
     """Apply every record before `position` (per source, the index of its next message; a cut
     by time, as `Recording.position_at` gives) and set the replay clock to `time_ms`."""
@@ -48,6 +54,6 @@ class ReplaySeek(Command, tag="rseek"):
     time_ms: int
 
 
-REPLAY_COMMANDS: Final = (ReplayLoad, ReplayAdvance, ReplayControl, ReplaySeek)
+REPLAY_COMMANDS: Final = (ReplayLoad, ReplayAdvance, ReplayControl, ReplaySeek, ReplayQueueModel)
 for _command in REPLAY_COMMANDS:
     register_command(_command)

@@ -17,7 +17,16 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from ..core.commands import Command
-from .commands import FINISHED, PAUSED, PLAYING, ReplayAdvance, ReplayControl, ReplayLoad, ReplaySeek
+from .commands import (
+    FINISHED,
+    PAUSED,
+    PLAYING,
+    ReplayAdvance,
+    ReplayControl,
+    ReplayLoad,
+    ReplayQueueModel,
+    ReplaySeek,
+)
 from .plugin import ReplayPlugin
 
 log = logging.getLogger("sandex.replay")
@@ -41,6 +50,7 @@ class ReplayDriver:
         *,
         speed: float,
         paused: bool,
+        queue_model: str = "risk_averse",
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.plugin = plugin
@@ -48,6 +58,7 @@ class ReplayDriver:
         self._execute = execute
         self._speed = speed
         self._paused = paused
+        self._queue_model = queue_model
         self._monotonic = monotonic
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -65,6 +76,8 @@ class ReplayDriver:
             log.info("replay: playing %s from the start", self.plugin.digest[:12])
         else:
             log.info("replay: resuming at %d ms (%s)", self.plugin.state.time_ms, self.plugin.state.state)
+        if self.plugin.fills.model != self._queue_model:
+            await self._execute(ReplayQueueModel(self._queue_model))
         self._anchor()
         self._task = asyncio.create_task(self._run(), name="replay-driver")
 
@@ -99,6 +112,7 @@ class ReplayDriver:
             "end_ms": self.end_ms,
             "digest": self.plugin.digest,
             "position": list(self.plugin.state.position),
+            "queue_model": self.plugin.fills.model,
         }
 
     # ------------------------------------------------------------------ control

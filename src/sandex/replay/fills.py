@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.commands import BUY, IOC, LIMIT, SELL, CreateAccount, PlaceOrder
-from .queue import clamp_to_depth, fill_at_price, prints_through
+from .queue import clamp_to_depth, fill_at_price, prints_through, prob_on_depth
 
 if TYPE_CHECKING:
     from ..core.engine import Engine
@@ -37,6 +37,8 @@ class TapeFills:
         #: Client order id -> filled by the model but not yet executed (below the market minimum).
         self.owed: dict[int, int] = {}
         self.account_id = 0
+        #: "risk_averse" or "prob" (queue.py).
+        self.model = "risk_averse"
 
     # ------------------------------------------------------------------ state
     def clear(self) -> None:
@@ -53,6 +55,7 @@ class TapeFills:
         book = self.books.get(symbol)
         if book is None:
             return
+        before = (dict(book[0]), dict(book[1])) if self.ahead and self.model == "prob" else None
         if reset:
             book[0].clear()
             book[1].clear()
@@ -68,8 +71,13 @@ class TapeFills:
                 order = orders.get(order_id)
                 if order is None or order.symbol != symbol:
                     continue
-                displayed = book[0 if order.side == BUY else 1].get(order.price, 0)
-                self.ahead[order_id] = clamp_to_depth(ahead, displayed)
+                side = 0 if order.side == BUY else 1
+                displayed = book[side].get(order.price, 0)
+                if before is None:
+                    self.ahead[order_id] = clamp_to_depth(ahead, displayed)
+                else:
+                    was = before[side].get(order.price, 0)
+                    self.ahead[order_id] = prob_on_depth(ahead, was, displayed)
 
     def discover(self) -> None:
         """Give each client order new on a replayed market its place in the queue."""

@@ -10,9 +10,8 @@ Market data derives the published book, tape, tickers and klines from those; eve
 publishes them as it publishes anything else.
 
 Client orders resting on a replayed market are filled by the recorded trades under the
-`risk_averse` queue model (`fills.py`, `queue.py`). Not simulated yet: a client's taker order
-does not take replayed liquidity (it trades only with other clients' orders), and the `prob`
-queue model.
+queue model in force, `risk_averse` or `prob` (`fills.py`, `queue.py`). Not simulated yet: a
+client's taker order does not take replayed liquidity (it trades only with other clients' orders).
 """
 
 from __future__ import annotations
@@ -35,9 +34,11 @@ from .commands import (
     ReplayAdvance,
     ReplayControl,
     ReplayLoad,
+    ReplayQueueModel,
     ReplaySeek,
 )
 from .fills import TapeFills
+from .queue import QUEUE_MODELS
 from .recording import Recording
 from .records import ASK, BID, RESET, TRADE
 from .source import Source
@@ -55,6 +56,7 @@ class ReplayState(msgspec.Struct):
     ahead: list[tuple[int, int]] = []
     owed: list[tuple[int, int]] = []
     books: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+    queue_model: str = "risk_averse"
 
 
 class ReplayPlugin(EnginePlugin):
@@ -97,6 +99,9 @@ class ReplayPlugin(EnginePlugin):
         elif isinstance(command, ReplaySeek):
             if self.loaded:
                 self._seek(command.time_ms)
+        elif isinstance(command, ReplayQueueModel):
+            if command.model in QUEUE_MODELS:
+                self.fills.model = command.model
         elif isinstance(command, ReplayLoad):
             self.state = ReplayState(command.digest, [], command.time_ms, command.speed, command.state)
             self.fills.clear()
@@ -225,6 +230,7 @@ class ReplayPlugin(EnginePlugin):
         return msgspec.structs.replace(
             self.state,
             account_id=fills.account_id,
+            queue_model=fills.model,
             ahead=sorted(fills.ahead.items()),
             owed=sorted(fills.owed.items()),
             books={
@@ -237,6 +243,7 @@ class ReplayPlugin(EnginePlugin):
         self.state = restored = msgspec.convert(state, ReplayState)
         fills = self.fills
         fills.account_id = restored.account_id
+        fills.model = restored.queue_model
         fills.ahead = dict(restored.ahead)
         fills.owed = dict(restored.owed)
         for symbol, (bids, asks) in restored.books.items():

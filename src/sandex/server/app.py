@@ -57,6 +57,7 @@ def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
                 functools.partial(venue.execute, internal=True),
                 speed=config.replay.speed,
                 paused=config.replay.paused,
+                queue_model=config.replay.queue_model,
             )
     limits = config.resolved_limits()
     registry = SessionRegistry()
