@@ -8,6 +8,7 @@ import asyncio
 import json
 import signal
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
@@ -257,3 +258,81 @@ def test_speed_zero_plays_to_the_end(tmp_path: Path, naive: NaiveBook) -> None:
         last = naive.trades[-1]
         trade = exchange(server).fetch_trades("BTC/USDT", limit=1)[0]
         assert (trade["timestamp"], trade["side"]) == (last[0] // 1000 * 1000, last[3])
+
+
+def test_a_resting_bid_is_filled_by_the_tape_and_a_far_bid_is_not(tmp_path: Path, naive: NaiveBook) -> None:
+    with SandexServer(tmp_path, extra_args=("--replay", "btcusdt", "--paused")) as server:
+        start = admin(server, "")["start_ms"]
+        target = start + 60_000
+        admin(server, "/seek", {"time": target})
+        best_bid = naive.book_at(target)[0][0][0]
+        far = best_bid - 1000 * 100
+        assert any(t[0] > target and t[1] < best_bid for t in naive.trades), "the tape prints below"
+        assert not any(t[0] > target and t[1] <= far for t in naive.trades)
+        alice = ccxt.digifinex({"apiKey": "alice-key", "secret": "alice-secret", "enableRateLimit": False})
+        alice.urls["api"]["rest"] = server.base_url
+        near_order = alice.create_order("BTC/USDT", "limit", "buy", 0.001, best_bid / 100)
+        far_order = alice.create_order("BTC/USDT", "limit", "buy", 0.001, far / 100)
+        admin(server, "/speed", {"speed": 0})
+        admin(server, "/resume", {})
+        deadline = time.monotonic() + 120
+        while admin(server, "")["state"] != "finished" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        near = alice.fetch_order(near_order["id"], "BTC/USDT")
+        assert (near["status"], near["filled"], near["average"]) == ("closed", 0.001, best_bid / 100)
+        assert alice.fetch_order(far_order["id"], "BTC/USDT")["status"] == "open"
+        # The fill is the client's own trade; the tape still holds every recorded print.
+        mine = alice.fetch_my_trades("BTC/USDT")
+        assert [(t["price"], t["amount"], t["side"], t["takerOrMaker"]) for t in mine] == [
+            (best_bid / 100, 0.001, "buy", "maker")
+        ]
+
+
+def test_the_replay_command_controls_the_running_server(server: SandexServer) -> None:
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sandex.cli",
+                "replay",
+                *args,
+                "--json",
+                "--config",
+                str(server.config_path),
+                "--data-dir",
+                str(server.data_dir),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
+
+    start = cli("status")["start_ms"]
+    assert cli("pause")["state"] == "paused"
+    assert cli("seek", str(start + 5_000))["time_ms"] == start + 5_000
+    iso = "2024-08-09T00:00:00Z"  # 1723161600000: inside the sample
+    assert cli("seek", iso)["time_ms"] == 1_723_161_600_000
+    assert cli("speed", "2.5")["speed"] == 2.5
+    status = cli("status")
+    assert {"state", "time_ms", "speed"} <= set(status) and status["state"] == "paused"
+    admin(server, "/speed", {"speed": 1})
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [("/seek", {"time": "yesterday"}, "time"), ("/speed", {"speed": -1}, "speed"), ("/speed", {}, "speed")],
+)
+def test_bad_control_values_are_refused_with_the_field_named(
+    server: SandexServer, path: str, body: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        admin(server, path, body)
+    assert refused.value.code == 400
+    assert json.load(refused.value)["field"] == field
