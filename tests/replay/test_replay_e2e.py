@@ -336,3 +336,20 @@ def test_bad_control_values_are_refused_with_the_field_named(
         admin(server, path, body)
     assert refused.value.code == 400
     assert json.load(refused.value)["field"] == field
+
+
+def test_the_simulator_leaves_the_replayed_market_alone(tmp_path: Path, naive: NaiveBook) -> None:
+    from tests.support.server import BASE_CONFIG
+
+    config = BASE_CONFIG.replace("[simulator]\nenabled = false", "[simulator]\nenabled = true")
+    with SandexServer(tmp_path, config, extra_args=("--replay", "btcusdt", "--paused")) as server:
+        client = exchange(server)
+        deadline = time.monotonic() + 15
+        while not client.fetch_order_book("ETH/USDT", 5)["bids"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert client.fetch_order_book("ETH/USDT", 5)["bids"], "the simulator trades the other market"
+        status = admin(server, "/seek", {"time": admin(server, "")["start_ms"] + 60_000})
+        time.sleep(1.5)  # the simulator quotes its markets many times a second
+        bids, asks = naive.book_at(status["time_ms"])
+        book = client.fetch_order_book("BTC/USDT", 20)
+        assert (scaled(book["bids"]), scaled(book["asks"])) == (bids[:20], asks[:20])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Config
+from ..core.engine import Engine
 from .bundled import resolve
 from .driver import ReplayDriver
 from .plugin import ReplayPlugin
@@ -31,12 +32,11 @@ def replay_plugin(config: Config) -> ReplayPlugin | None:
     return ReplayPlugin(recording)
 
 
-def replayed_markets(config: Config) -> set[str]:
-    """The venue markets a config's replay plays (the simulator leaves them alone)."""
-    replay = config.replay
-    if not replay.enabled:
-        return set()
-    return set(replay.symbol_map(market.symbol for market in config.markets).values())
+def replayed_markets(engine: Engine) -> set[str]:
+    """The venue markets a recording plays in this engine (the simulator leaves them alone)."""
+    return {
+        market for plugin in engine.plugins if isinstance(plugin, ReplayPlugin) for market in plugin.markets
+    }
 
 
 __all__ = ["ReplayDriver", "ReplayPlugin", "replay_plugin", "replayed_markets"]

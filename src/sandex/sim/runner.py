@@ -134,7 +134,7 @@ class Simulator:
             )
             for m in self.venue.markets
             # A replayed market trades the recording, not the simulator.
-            if m.symbol not in replayed_markets(self.venue.config)
+            if m.symbol not in replayed_markets(self.venue.engine)
         ]
 
     async def prepare(self) -> None:
