@@ -12,6 +12,7 @@ import math
 import secrets
 import time
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -208,3 +209,68 @@ def delete_fault(ctx: ServerContext, name: str) -> JSON:
     if not ctx.faults.remove(name):
         raise _unknown_fault(name)
     return faults_state(ctx)
+
+
+# -- replay ------------------------------------------------------------------------------------
+
+
+def _replay(ctx: ServerContext) -> Any:
+    if ctx.replay is None:
+        raise OperationError("no replay: start the venue with --replay FILE or a [replay] section", 409)
+    return ctx.replay
+
+
+def replay_status(ctx: ServerContext) -> JSON:
+    status: JSON = _replay(ctx).status()
+    return status
+
+
+async def replay_pause(ctx: ServerContext) -> JSON:
+    await _replay(ctx).pause()
+    return replay_status(ctx)
+
+
+async def replay_resume(ctx: ServerContext) -> JSON:
+    await _replay(ctx).resume()
+    return replay_status(ctx)
+
+
+async def replay_speed(ctx: ServerContext, speed: Any) -> JSON:
+    driver = _replay(ctx)
+    if isinstance(speed, str):
+        try:
+            speed = float(speed)
+        except ValueError:
+            raise OperationError(f"speed must be a number, got {speed!r}", field="speed") from None
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 <= speed <= 1_000_000:
+        raise OperationError("speed must be a number from 0 (as fast as possible) to 1000000", field="speed")
+    await driver.set_speed(float(speed))
+    return replay_status(ctx)
+
+
+def parse_replay_time(value: Any) -> int:
+    """A seek target: ms since the epoch (a number or digits), or an ISO 8601 time (UTC unless
+    it names an offset)."""
+    if isinstance(value, bool):
+        raise OperationError("time must be ms since the epoch or an ISO 8601 time", field="time")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return int(parsed.timestamp() * 1000)
+    raise OperationError(f"time must be ms since the epoch or an ISO 8601 time, got {value!r}", field="time")
+
+
+async def replay_seek(ctx: ServerContext, value: Any) -> JSON:
+    driver = _replay(ctx)
+    await driver.seek(parse_replay_time(value))
+    return replay_status(ctx)

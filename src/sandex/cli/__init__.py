@@ -10,6 +10,7 @@ import typer
 from .common import out
 from .gateway import gateway
 from .operator import accounts_app, faults_app, keys_app
+from .replay import replay_app
 from .serve import serve
 
 __all__ = ["app", "main"]
@@ -23,6 +24,7 @@ app.command()(gateway)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(faults_app, name="faults")
+app.add_typer(replay_app, name="replay")
 
 
 def sandex_version() -> str:

@@ -47,12 +47,28 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default 8765)."),
     no_sim: bool = typer.Option(False, "--no-sim", help="Do not run the simulated market."),
+    replay: list[str] = typer.Option(
+        None, "--replay", help="Replay a recording (a file, or a bundled name: btcusdt); repeat for more."
+    ),
+    speed: float | None = typer.Option(
+        None, "--speed", help="Replay speed (default 1; 0 = as fast as possible)."
+    ),
+    paused: bool = typer.Option(False, "--paused", help="Start the replay paused."),
     bus: str | None = typer.Option(
         None, "--bus", help="Also publish to gateways over NATS JetStream (nats://HOST:PORT)."
     ),
 ) -> None:
     """Start the venue: every dialect on one port."""
-    cfg = load(config, data_dir, host=host, port=port, simulator=False if no_sim else None)
+    cfg = load(
+        config,
+        data_dir,
+        host=host,
+        port=port,
+        simulator=False if no_sim else None,
+        replay=replay or None,
+        speed=speed,
+        paused=True if paused else None,
+    )
     if bus is not None:
         cfg = with_bus(cfg, bus)
     if cfg.bus.url is not None:
@@ -131,7 +147,13 @@ async def _serve(cfg: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    web_app = build_app(cfg)
+    from ..replay import RecordingError, ReplayImportError
+
+    try:
+        web_app = build_app(cfg)
+    except (ReplayImportError, RecordingError, FileNotFoundError) as exc:
+        console.print(f"[red]cannot replay:[/red] {exc}")
+        raise typer.Exit(2) from None
     # Our own signal handlers, not aiohttp's: its GracefulExit ends the process with status 1.
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     try:

@@ -32,6 +32,9 @@ def load_config(
     port: int | None = None,
     data_dir: str | Path | None = None,
     simulator: bool | None = None,
+    replay: list[str] | None = None,
+    speed: float | None = None,
+    paused: bool | None = None,
 ) -> Config:
     """Read and check a config file (None = the demo venue), then apply command-line flags.
 
@@ -48,6 +51,7 @@ def load_config(
             raise ConfigError(source, None, f"{source}: cannot read the config file: {exc}") from exc
     config = _parse_shape(text, source)
     config = _apply_flags(config, host=host, port=port, data_dir=data_dir, simulator=simulator)
+    config = _apply_replay_flags(config, replay, speed, paused)
     check(config, source)
     return config
 
@@ -111,6 +115,22 @@ def _with_demo_price(market: MarketConfig, price: str | None) -> MarketConfig:
     except NumberError:
         return market  # the demo price does not fit this precision; the checks will say so
     return msgspec.structs.replace(market, initial_price=price)
+
+
+def _apply_replay_flags(
+    config: Config, files: list[str] | None, speed: float | None, paused: bool | None
+) -> Config:
+    """`--replay FILE...`, `--speed X`, `--paused` over the `[replay]` section."""
+    replay = config.replay
+    if files:
+        replay = msgspec.structs.replace(replay, files=tuple(files))
+    if speed is not None:
+        if not 0 <= speed <= 1_000_000:
+            raise ConfigError("--speed", "replay.speed", f"--speed: must be 0..1000000, got {speed}")
+        replay = msgspec.structs.replace(replay, speed=speed)
+    if paused is not None:
+        replay = msgspec.structs.replace(replay, paused=paused)
+    return msgspec.structs.replace(config, replay=replay)
 
 
 def _apply_flags(

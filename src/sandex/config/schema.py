@@ -40,6 +40,7 @@ __all__ = [
     "ConfigBase",
     "JournalConfig",
     "MarketConfig",
+    "ReplayConfig",
     "ServerConfig",
     "SimulatorConfig",
     "config_type",
@@ -111,6 +112,36 @@ class SimulatorConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
             return 0
         unit = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}[self.history[-1]]
         return int(self.history[:-1]) * unit
+
+
+class ReplayConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A recorded market played through the venue (`sandex.replay`); no files, no replay."""
+
+    #: Recordings, played in order (a later file may continue an earlier one): paths, or a
+    #: bundled recording's name ("btcusdt").
+    files: tuple[str, ...] = ()
+    format: Literal["auto", "binance-stream", "tardis", "binance-trades"] = "auto"
+    #: Recorded symbol -> venue market; empty: each market under its name without "_"
+    #: (BTCUSDT -> BTC_USDT).
+    symbols: dict[str, str] = field(default_factory=dict)
+    #: Recording seconds per wall second; 0 plays as fast as the venue can.
+    speed: Annotated[float, Meta(ge=0, le=1_000_000)] = 1.0
+    #: Start paused at the first record (a fresh data dir) or where the journal left off.
+    paused: bool = False
+    #: How client orders queue among replayed liquidity (see the README, "Replay"): the queue
+    #: ahead shrinks only by recorded trades at the price (risk_averse), or also by a share of
+    #: each decrease of the recorded size (prob).
+    queue_model: Literal["risk_averse", "prob"] = "risk_averse"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.files)
+
+    def symbol_map(self, markets: Iterable[str]) -> dict[str, str]:
+        """Recorded symbol -> venue market, as configured or derived from the market names."""
+        if self.symbols:
+            return dict(self.symbols)
+        return {symbol.replace("_", ""): symbol for symbol in markets}
 
 
 class JournalConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -199,6 +230,7 @@ class ConfigBase(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     #: Fault profiles in force at start (`[[faults]]`); `sandex faults` changes them live.
     faults: tuple[FaultProfile, ...] = ()
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
 
     @property
     def needs_demo_account(self) -> bool:

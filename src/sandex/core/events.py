@@ -225,3 +225,28 @@ class DepositEvent(Event, tag="dep"):
     wallet_id: str
     currency: str
     amount: int  # ledger scale, negative for a debit
+
+
+class ReplayDepthEvent(Event, tag="rdepth"):
+    """Recorded depth of a replayed market (see sandex.replay): the replayed size of each level
+    named, absolute (0 removes the level's replayed size; client orders there stay). `reset`:
+    the market's replayed levels are cleared first. `time_ms` is the recording's exchange time,
+    the market's clock."""
+
+    symbol: str
+    time_ms: int
+    reset: bool
+    bids: list[tuple[int, int]]
+    asks: list[tuple[int, int]]
+
+
+class ReplaySeekEvent(Event, tag="rseek"):
+    """A replayed market sought to `time_ms`: its replayed book is `bids`/`asks` (best first) and
+    its trade history is `trades`, the recorded trades up to then (market data rebuilds its
+    tape, tickers and klines from them, and every dialect re-sends what follows a reconnect)."""
+
+    symbol: str
+    time_ms: int
+    bids: list[tuple[int, int]]
+    asks: list[tuple[int, int]]
+    trades: list[TradeEvent]

@@ -35,7 +35,9 @@ FILLED: Final = "filled"
 CANCELLED: Final = "cancelled"  # check `filled` to tell "cancelled unfilled" from "cancelled partly filled"
 
 #: Why an order event was emitted.
-OrderReason = Literal["placed", "fill", "amended", "cancelled", "ioc", "self_trade", "no_liquidity"]
+OrderReason = Literal[
+    "placed", "fill", "amended", "cancelled", "ioc", "self_trade", "no_liquidity", "replay_seek"
+]
 R_PLACED: Final = "placed"
 R_FILL: Final = "fill"
 R_AMENDED: Final = "amended"
@@ -43,6 +45,8 @@ R_CANCELLED: Final = "cancelled"  # by its owner
 R_IOC: Final = "ioc"  # the unfilled rest of an IOC or market order
 R_SELF_TRADE: Final = "self_trade"  # resting order removed by self-trade prevention
 R_NO_LIQUIDITY: Final = "no_liquidity"  # market order found nothing (or only dust) to take
+#: resting order cancelled because its replayed market was sought to another time
+R_REPLAY_SEEK: Final = "replay_seek"
 
 # ------------------------------------------------------------------ triggers
 #: "up": fires when the last price >= the trigger price; "down": when it is <=.

@@ -72,7 +72,7 @@ class _Side:
 class BookView:
     """Price levels of one symbol: `price -> total resting` per side, fed by `apply(OrderEvent)`."""
 
-    __slots__ = ("_asks", "_bids", "_orders", "symbol")
+    __slots__ = ("_asks", "_bids", "_orders", "_replayed", "symbol")
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
@@ -81,6 +81,9 @@ class BookView:
         self._orders: dict[int, list[Any]] = {}
         self._bids = _Side(BUY)
         self._asks = _Side(SELL)
+        #: A replayed market's recorded sizes, per side (bids, asks): price -> size. The levels
+        #: published are these plus the client orders resting there.
+        self._replayed: tuple[dict[int, int], dict[int, int]] = ({}, {})
 
     # -- updates -------------------------------------------------------------------------------
 
@@ -119,8 +122,40 @@ class BookView:
             del self._orders[event.order_id]
         return True
 
+    def replay(self, reset: bool, bids: list[Level], asks: list[Level]) -> bool:
+        """Set recorded (replayed) sizes: absolute, 0 removes a level's replayed size; `reset`
+        clears every replayed size first. Returns whether any level changed."""
+        changed = False
+        if reset:
+            for side, replayed in zip((self._bids, self._asks), self._replayed, strict=True):
+                for price, size in replayed.items():
+                    side.change(price, -size)
+                    changed = True
+                replayed.clear()
+        for side, replayed, levels in zip(
+            (self._bids, self._asks), self._replayed, (bids, asks), strict=True
+        ):
+            for price, size in levels:
+                old = replayed.get(price, 0)
+                if size == old:
+                    continue
+                side.change(price, size - old)
+                changed = True
+                if size:
+                    replayed[price] = size
+                else:
+                    del replayed[price]
+        return changed
+
+    def replayed(self) -> Top:
+        """The replayed sizes alone: bids descending, asks ascending."""
+        bids, asks = self._replayed
+        return sorted(bids.items(), reverse=True), sorted(asks.items())
+
     def clear(self) -> None:
         self._orders.clear()
+        self._replayed[0].clear()
+        self._replayed[1].clear()
         self._bids.clear()
         self._asks.clear()
 

@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from sandex.core.events import Event, OrderEvent, TradeEvent
+from sandex.core.events import Event, OrderEvent, ReplayDepthEvent, ReplaySeekEvent, TradeEvent
 from sandex.core.markets import Market
 
 from .book import BookView, Level, Top
@@ -50,9 +50,14 @@ class MarketDataUpdate:
     ticker_changed: set[str] = field(default_factory=set)
     #: (symbol, interval) pairs whose current bar changed.
     klines_changed: set[tuple[str, str]] = field(default_factory=set)
+    #: Replayed symbols sought to another time: their book and trade history were replaced, so
+    #: each dialect re-sends what it sends after a reconnect (a clean depth, a snapshot).
+    reset: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.trades or self.depth_changed or self.ticker_changed or self.klines_changed)
+        return bool(
+            self.trades or self.depth_changed or self.ticker_changed or self.klines_changed or self.reset
+        )
 
 
 class SymbolData:
@@ -93,6 +98,9 @@ class MarketData:
         self.kline_limit = kline_limit
         self._symbols: dict[str, SymbolData] = {}
         self._now = 0  # ms, the latest event ts seen (or rolled to)
+        #: Replayed symbols -> their clock (the recording's exchange time, ms): their 24 h
+        #: windows move with it, not with the venue's clock.
+        self._clocks: dict[str, int] = {}
         for market in markets:
             self.add_market(market)
 
@@ -151,12 +159,53 @@ class MarketData:
                     new_trades.append(event)
                 update.ticker_changed.add(symbol)
                 update.klines_changed.update(data.kline_keys)
+            elif isinstance(event, ReplayDepthEvent):
+                data = symbols.get(event.symbol)
+                if data is None:
+                    continue
+                book = data.book
+                if event.symbol not in tops_before:
+                    tops_before[event.symbol] = (book.best_bid(), book.best_ask())
+                self._clocks[event.symbol] = event.time_ms
+                if book.replay(event.reset, event.bids, event.asks):
+                    update.depth_changed.add(event.symbol)
+            elif isinstance(event, ReplaySeekEvent):
+                self._seek(event, update)
         for symbol, (bid, ask) in tops_before.items():
             book = symbols[symbol].book
             if bid != book.best_bid() or ask != book.best_ask():
                 update.ticker_changed.add(symbol)
         self._advance(now, update)
         return update
+
+    def _seek(self, event: ReplaySeekEvent, update: MarketDataUpdate) -> None:
+        """A replayed symbol's book and trade history replaced by the recording's at a time."""
+        symbol = event.symbol
+        data = self._symbols.get(symbol)
+        if data is None:
+            return
+        data.book.replay(True, event.bids, event.asks)
+        data.trades = RecentTrades(symbol, self.trades_capacity)
+        data.ticker = Ticker24h(symbol)
+        data.klines = Klines(symbol, self.kline_limit)
+        for trade in event.trades:
+            data.trades.add(trade)
+            data.ticker.add(trade)
+            data.klines.add(trade)
+        data.ticker.roll(event.time_ms)
+        self._clocks[symbol] = event.time_ms
+        update.reset.add(symbol)
+        update.depth_changed.add(symbol)
+        update.ticker_changed.add(symbol)
+        update.klines_changed.update(data.kline_keys)
+
+    def clock(self, symbol: str) -> int:
+        """A symbol's clock (ms): a replayed market's recording time, else the venue's."""
+        return self._clocks.get(symbol, self._now)
+
+    def is_replayed(self, symbol: str) -> bool:
+        """Whether a symbol plays a recording (its clock is the recording's)."""
+        return symbol in self._clocks
 
     def roll(self, now_ms: int) -> MarketDataUpdate:
         """Move the clock (never backwards) so that a quiet market's 24 h window still moves.
@@ -176,7 +225,10 @@ class MarketData:
         if minute_changed:
             # The window's edge moves per minute, so other symbols' tickers only need a roll
             # when the minute changes.
+            clocks = self._clocks
             for symbol, data in self._symbols.items():
+                if symbol in clocks:
+                    continue  # a replayed market's window moves with the recording
                 if data.ticker.roll(now):
                     update.ticker_changed.add(symbol)
 
@@ -202,7 +254,7 @@ class MarketData:
         data = self._data(symbol)
         # Every ticker's window was rolled when the clock last changed minute (see _advance), so
         # reading only stamps the latest event time: a read never changes the state.
-        return data.ticker.snapshot(data.book, self._now)
+        return data.ticker.snapshot(data.book, self._clocks.get(symbol, self._now))
 
     def tickers(self) -> list[Ticker]:
         return [self.ticker(symbol) for symbol in self._symbols]
@@ -229,6 +281,7 @@ class MarketData:
             now=self._now,
             trades_capacity=self.trades_capacity,
             kline_limit=self.kline_limit,
+            clocks=self._clocks,
             symbols=[
                 _SymbolState(
                     market=_market_fields(data.market),
@@ -236,6 +289,7 @@ class MarketData:
                     trades=data.trades.to_state(),
                     ticker=data.ticker.to_state(),
                     klines=data.klines.to_state(),
+                    replayed=data.book.replayed(),
                 )
                 for data in self._symbols.values()
             ],
@@ -258,6 +312,7 @@ class MarketData:
             markets = [Market(**s.market) for s in state.symbols]
         md = cls([], trades_capacity=state.trades_capacity, kline_limit=state.kline_limit)
         md._now = state.now
+        md._clocks = dict(state.clocks)
         for market in markets:
             s = stored.get(market.symbol)
             if s is None:
@@ -271,6 +326,8 @@ class MarketData:
                 ticker=Ticker24h.from_state(symbol, s.ticker),
                 klines=Klines.from_state(symbol, s.klines, state.kline_limit),
             )
+            if s.replayed[0] or s.replayed[1]:
+                md._symbols[symbol].book.replay(True, s.replayed[0], s.replayed[1])
         return md
 
 
@@ -285,6 +342,8 @@ class _SymbolState(Struct, array_like=True, gc=False):
     trades: list[TradeEvent]
     ticker: TickerState
     klines: dict[str, list[Bar]]
+    #: A replayed market's recorded sizes (bids, asks); absent from states written before replay.
+    replayed: tuple[list[Level], list[Level]] = ([], [])
 
 
 class _State(Struct, gc=False):
@@ -293,3 +352,4 @@ class _State(Struct, gc=False):
     trades_capacity: int
     kline_limit: int
     symbols: list[_SymbolState]
+    clocks: dict[str, int] = {}

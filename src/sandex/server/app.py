@@ -20,8 +20,10 @@ from ..core.plugin import EnginePlugin
 from ..dashboard import routes as dashboard
 from ..faults import FaultController
 from ..protocols import registrations
+from ..replay.driver import ReplayDriver
+from ..replay.service import replay_plugin
 from ..venue import Venue
-from . import admin, admin_faults
+from . import admin, admin_faults, admin_replay
 from .broadcast import Broadcaster
 from .context import CTX, FAULTS, ServerContext
 from .dialects import Dialect
@@ -41,12 +43,24 @@ BUS_KEY = web.AppKey("bus", object)
 
 def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
     dialects = registrations()
+    replay_driver = None
     if venue is None:
         plugins: list[EnginePlugin] = []
         for dialect in dialects:
             if dialect.engine_plugins is not None:
                 plugins.extend(dialect.engine_plugins(config))
+        replay = replay_plugin(config)
+        if replay is not None:
+            plugins.append(replay)
         venue = Venue(config, plugins=plugins)
+        if replay is not None:
+            replay_driver = ReplayDriver(
+                replay,
+                functools.partial(venue.execute, internal=True),
+                speed=config.replay.speed,
+                paused=config.replay.paused,
+                queue_model=config.replay.queue_model,
+            )
     limits = config.resolved_limits()
     registry = SessionRegistry()
     metrics = Metrics()
@@ -77,6 +91,7 @@ def build_context(config: Config, venue: Venue | None = None) -> ServerContext:
         # Every dialect can have keys blocked by an operator; a dialect whose limits block keys
         # replaces its guard in its setup with one that also counts violations.
         key_guards={dialect.name: KeyGuard() for dialect in dialects},
+        replay=replay_driver,
     )
     return ctx
 
@@ -136,6 +151,7 @@ def build_app(
     admin.setup(app)
     admin_faults.setup(app)
     dashboard.setup(app, ctx)
+    admin_replay.setup(app)
     dialects = registrations()
     for dialect in dialects:
         dialect.setup(app, ctx)
@@ -170,6 +186,8 @@ def build_app(
             link = EngineLink(ctx.venue, config.bus.url, key_guards=ctx.key_guards)
             await link.start()
             app[BUS_KEY] = link
+        if ctx.replay is not None:
+            await ctx.replay.start()
         if sim is not None:
             await sim.start()
             app[SIM_KEY] = sim
@@ -178,6 +196,8 @@ def build_app(
         sim = app.get(SIM_KEY)
         if sim is not None:
             await sim.stop()  # type: ignore[attr-defined]
+        if ctx.replay is not None:
+            await ctx.replay.stop()
         for dialect in dialects:
             if dialect.shutdown is not None:
                 await dialect.shutdown(ctx)

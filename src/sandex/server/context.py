@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -16,6 +17,9 @@ from .metrics import Metrics
 from .ratelimits import KeyGuard
 from .registry import SessionRegistry
 from .session import SessionConfig
+
+if TYPE_CHECKING:
+    from ..replay.driver import ReplayDriver
 
 
 @dataclass
@@ -36,6 +40,8 @@ class ServerContext:
     #: a dialect whose limits also block keys for violations. The operator API and `sandex keys`
     #: block, list and unblock through them; a block closes the key's sessions (`app.py`).
     key_guards: dict[str, KeyGuard] = field(default_factory=dict)
+    #: The replay driver when `[replay]` plays a recording (`sandex replay`, `/admin/replay`).
+    replay: ReplayDriver | None = None
 
 
 #: The server context on the aiohttp app, for handlers that are not a dialect's (the operator API,

@@ -20,6 +20,7 @@ from ..core.engine import Account, Engine
 from ..core.events import Event, OrderEvent, Rejected
 from ..core.markets import Market
 from ..core.numbers import LEDGER_ONE
+from ..replay.service import replayed_markets
 from ..venue import Venue
 from .agents import MarketAgent
 
@@ -132,6 +133,8 @@ class Simulator:
                 taker_ratio=self.config.taker_ratio,
             )
             for m in self.venue.markets
+            # A replayed market trades the recording, not the simulator.
+            if m.symbol not in replayed_markets(self.venue.engine)
         ]
 
     async def prepare(self) -> None:

@@ -101,6 +101,10 @@ class Publisher:
         if update.ticker_changed:
             self._pending_tickers |= update.ticker_changed
             marked = True
+        if update.reset:
+            # A replayed market sought to another time: what a reconnect gets, a clean depth.
+            self._clean_due = True
+            marked = True
         if marked:
             self.broadcaster.wake()
 

@@ -197,7 +197,9 @@ class InfowayPublisher:
     def _depth_frame(self, symbol: str, market: Market, top: Top) -> bytes:
         code = self._symbols.code(symbol)
         assert code is not None
-        now_ms = int(self._venue.clock() * 1000)
+        md = self._md
+        # A replayed market's clock is the recording's.
+        now_ms = md.clock(symbol) if md.is_replayed(symbol) else int(self._venue.clock() * 1000)
         return _frame(wire.depth_push(code, market, top, now_ms))
 
     def _kline_frame(self, symbol: str, bar: Bar, ktype: int) -> bytes:
