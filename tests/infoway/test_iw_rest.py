@@ -31,7 +31,6 @@ from infoway import (
     InfowayWebSocket,
     KlineType,
 )
-from sandex.config import SimulatorConfig
 from tests.support.server import BASE_CONFIG, SandexServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -421,10 +420,6 @@ def _demo_key(server: SandexServer) -> str:
     return found.group(1)
 
 
-@pytest.mark.skipif(
-    "history" not in SimulatorConfig.__struct_fields__,
-    reason="needs the simulator's history warm-up ([simulator] history, issue 16 item 12)",
-)
 @pytest.mark.timeout(300)
 def test_a_fresh_demo_venue_with_history_answers_500_candles(tmp_path: Path) -> None:
     server = SandexServer(tmp_path, '[simulator]\nhistory = "3d"\n')
