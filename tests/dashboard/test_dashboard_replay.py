@@ -103,6 +103,7 @@ def test_the_panel_shows_the_replay_and_its_controls_drive_the_venues_clock(
     sought = venue_replay(server)
     assert sought["state"] == "paused" and sought["time_ms"] == chosen
     wait_until(page, f"window.sandexDashboard.state.status.replay.time_ms === {chosen}")
+    expect(slider).to_have_value(str(chosen))
     expect(clock).to_have_text(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(chosen // 1000)))
 
     # For a look: the panel and the page beside the venue's files.

@@ -37,8 +37,9 @@ export class ReplayPanel {
         this.clock.textContent = stamp(Number(this.slider.value));
       },
       onchange: () => {
-        this.dragging = false;
-        onSeek(Number(this.slider.value));
+        // Held at the chosen time until the venue answers, not pulled back by a status message
+        // built before the seek.
+        Promise.resolve(onSeek(Number(this.slider.value))).finally(() => (this.dragging = false));
       },
     });
     this.start = h("span", { class: "muted small mono", "data-testid": "replay-start" });
