@@ -239,6 +239,13 @@ def test_unblocking_a_key_from_the_page_restores_its_access(
     expect(page.get_by_test_id("blocked")).to_contain_text("no key is blocked", timeout=TIMEOUT_MS)
 
 
+def test_the_replay_panel_is_hidden_when_the_venue_does_not_replay(open_dashboard: Any) -> None:
+    page = open_dashboard("BTC_USDT").page
+    expect(page.get_by_test_id("health-journal")).to_be_visible(timeout=TIMEOUT_MS)  # a status came
+    assert page.evaluate("window.sandexDashboard.state.status.replay") is None
+    expect(page.get_by_test_id("replay")).to_be_hidden()
+
+
 def test_sessions_show_a_digifinex_client_with_its_subscriptions(
     open_dashboard: Any, server: SandexServer
 ) -> None:

@@ -35,6 +35,10 @@ def test_every_dashboard_route_is_declared_through_the_guard() -> None:
         "POST /dashboard/api/keys/{key}/unblock",
         "POST /dashboard/api/faults/{name}/enable",
         "POST /dashboard/api/faults/{name}/disable",
+        "POST /dashboard/api/replay/pause",
+        "POST /dashboard/api/replay/resume",
+        "POST /dashboard/api/replay/speed",
+        "POST /dashboard/api/replay/seek",
     }
     assert all(is_guarded(r) for r in dashboard)
     assert unguarded_operator_routes(routes) == []

@@ -1,4 +1,4 @@
-"""Mounting the dashboard: its page, its files, its feed socket and its two writes.
+"""Mounting the dashboard: its page, its files, its feed socket and its writes.
 
     GET  /dashboard                          the page (index.html)
     GET  /dashboard/static/{file}            its ES modules, styles and vendored chart libraries
@@ -6,6 +6,10 @@
     POST /dashboard/api/keys/{key}/unblock   ?dialect=   as `sandex keys unblock`
     POST /dashboard/api/faults/{name}/enable             as `sandex faults enable`
     POST /dashboard/api/faults/{name}/disable            as `sandex faults disable`
+    POST /dashboard/api/replay/pause                     as `sandex replay pause`
+    POST /dashboard/api/replay/resume                    as `sandex replay resume`
+    POST /dashboard/api/replay/speed     {"speed": X}    as `sandex replay speed X`
+    POST /dashboard/api/replay/seek      {"time": ms}    as `sandex replay seek TIME`
 
 The only module of the package that touches aiohttp. Every route is declared through
 `OperatorRoutes`, so the operator API's guard answers first: loopback peers only, a `Host` that
@@ -29,7 +33,7 @@ from typing import Any, Final
 from aiohttp import hdrs, web
 
 from .. import operations
-from ..server.admin import operator_handler
+from ..server.admin import json_body, operator_handler
 from ..server.context import ServerContext
 from ..server.guard import Handler, OperatorRoutes
 from ..server.metrics import DialectTally
@@ -110,6 +114,24 @@ def _switch(enabled: bool) -> Any:
     return switch
 
 
+async def _replay_pause(ctx: ServerContext, request: web.Request) -> Any:
+    return await operations.replay_pause(ctx)
+
+
+async def _replay_resume(ctx: ServerContext, request: web.Request) -> Any:
+    return await operations.replay_resume(ctx)
+
+
+async def _replay_speed(ctx: ServerContext, request: web.Request) -> Any:
+    body = await json_body(request)
+    return await operations.replay_speed(ctx, body.get("speed"))
+
+
+async def _replay_seek(ctx: ServerContext, request: web.Request) -> Any:
+    body = await json_body(request)
+    return await operations.replay_seek(ctx, body.get("time"))
+
+
 def setup(app: web.Application, ctx: ServerContext) -> None:
     feed = DashboardFeed(ctx)
     app[FEED] = feed
@@ -154,6 +176,13 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     routes.post(f"{PATH}/api/keys/{{key}}/unblock", _page_writes_only(operator_handler(_unblock)))
     routes.post(f"{PATH}/api/faults/{{name}}/enable", _page_writes_only(operator_handler(_switch(True))))
     routes.post(f"{PATH}/api/faults/{{name}}/disable", _page_writes_only(operator_handler(_switch(False))))
+    for action, work in (
+        ("pause", _replay_pause),
+        ("resume", _replay_resume),
+        ("speed", _replay_speed),
+        ("seek", _replay_seek),
+    ):
+        routes.post(f"{PATH}/api/replay/{action}", _page_writes_only(operator_handler(work)))
 
     async def start(app: web.Application) -> None:
         feed.start()

@@ -123,6 +123,7 @@ class StatusView:
             "sessions": sessions,
             "blocked": operations.blocked_keys(ctx),
             "faults": operations.faults_state(ctx),
-            # Replay controls (play, pause, speed, seek) come with replay: until then, null.
-            "replay": None,
+            # The replay's state, clock and range when the venue replays a recording, else null
+            # (the page hides its Replay panel).
+            "replay": operations.replay_status(ctx) if ctx.replay is not None else None,
         }

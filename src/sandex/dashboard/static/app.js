@@ -9,6 +9,7 @@ import { $, fill, h, toast } from "./dom.js";
 import { FeedClient } from "./feed.js";
 import { Ladder } from "./ladder.js";
 import { renderAccounts, renderBlocked, renderFaults, renderHealth, renderSessions, renderTickers } from "./panels.js";
+import { ReplayPanel } from "./replay.js";
 import { Tape } from "./tape.js";
 
 const LAG_WINDOW_MS = 10_000;
@@ -162,20 +163,20 @@ function hello(message) {
 
 // -- writes: the same operations as `sandex keys` / `sandex faults`, behind the operator guard --
 
-async function write(path) {
+async function write(path, body = {}) {
   let response;
   try {
-    response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   } catch (error) {
     toast(`request failed: ${error}`);
     return null;
   }
-  const body = await response.json().catch(() => ({}));
+  const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
-    toast(body.error || `HTTP ${response.status}`);
+    toast(answer.error || `HTTP ${response.status}`);
     return null;
   }
-  return body;
+  return answer;
 }
 
 async function unblock(key, dialect) {
@@ -195,6 +196,21 @@ async function switchFault(name, enabled, input) {
   dirty.add("status");
 }
 
+// The replay's controls: the same operations as `sandex replay pause|resume|speed|seek`.
+async function replayWrite(action, body = {}) {
+  const done = await write(`/dashboard/api/replay/${action}`, body);
+  if (!done) return;
+  state.status = { ...state.status, replay: done };
+  dirty.add("status");
+}
+
+const replay = new ReplayPanel($("replay").closest("section"), $("replay"), {
+  onPause: () => replayWrite("pause"),
+  onResume: () => replayWrite("resume"),
+  onSpeed: (speed) => replayWrite("speed", { speed }),
+  onSeek: (time) => replayWrite("seek", { time }),
+});
+
 // -- painting, once per frame ---------------------------------------------------------------
 
 function paint() {
@@ -213,7 +229,9 @@ function paint() {
     renderSessions($("sessions"), state.status.sessions);
     renderBlocked($("blocked"), state.status.blocked, unblock);
     renderFaults($("faults"), state.status.faults, switchFault);
+    replay.update(state.status.replay ?? null);
   }
+  replay.tick(now);
   if (stats.marketTs && (dirty.has("book") || dirty.has("tape") || dirty.has("candles"))) {
     stats.paintedTs = stats.marketTs;
     stats.lagMs = now - stats.paintedTs;
@@ -232,6 +250,6 @@ function paint() {
   requestAnimationFrame(paint);
 }
 
-window.sandexDashboard = { stats, state, book, tape, candles, lags, receive };
+window.sandexDashboard = { stats, state, book, tape, candles, lags, receive, replay };
 feed.connect();
 requestAnimationFrame(paint);
