@@ -310,3 +310,25 @@ def test_an_engine_paused_by_a_fault_profile_halts_order_entry_on_the_gateways(t
             assert time.monotonic() < deadline, health(gw.base_url)
             time.sleep(0.05)
         assert place(gw.base_url, ALICE, "buy", "60000", "0.001")["code"] == 0
+
+
+def test_a_gateway_serves_the_dashboard_at_the_engines_sequence(tmp_path: Path) -> None:
+    """Issue 14: the dashboard is served by each gateway too, its feed numbered by the engine's
+    sequence (the gateway's copy is the engine's state)."""
+    import json
+    import urllib.request
+
+    import websockets.sync.client
+
+    with cluster(tmp_path, gateways=1) as (_, eng, (gw,)):
+        with urllib.request.urlopen(gw.base_url + "/dashboard", timeout=5) as response:
+            assert response.status == 200 and b"sandex" in response.read()
+        seq = health(eng.base_url)["journal_seq"]
+        wait_for_seq(gw.base_url, seq)
+        hellos = []
+        for server in (eng, gw):  # the engine is idle (no simulator): both at the same seq
+            origin = server.base_url.rstrip("/")
+            with websockets.sync.client.connect(server.ws_url("/dashboard/feed"), origin=origin) as ws:  # type: ignore[arg-type]
+                hellos.append(json.loads(ws.recv(timeout=5)))
+        assert [h["type"] for h in hellos] == ["hello", "hello"]
+        assert hellos[0]["seq"] == hellos[1]["seq"] >= 1
