@@ -159,6 +159,10 @@ class SandexServer:
                 self.kill()
 
     def __enter__(self) -> SandexServer:
+        # `with server.start(timeout=...)` enters an already started server: start only once,
+        # or the first process would outlive the block.
+        if self.process is not None and self.process.poll() is None:
+            return self
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
