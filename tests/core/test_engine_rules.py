@@ -52,11 +52,16 @@ def test_price_then_time_priority(engine: Engine) -> None:
     assert [t.price for t in trades] == [10000, 10000, 10100]
 
 
-def test_post_only_rejected_when_it_would_take(engine: Engine) -> None:
+def test_post_only_that_would_take_is_accepted_then_cancelled_unfilled(engine: Engine) -> None:
     place(engine, 1, "sell", 10000, 10000)
     out = place(engine, 2, "buy", 10000, 10000, tif="post_only")
-    assert of(out, Rejected)[0].code == "post_only_would_take"
+    assert not of(out, Rejected) and not of(out, TradeEvent)
+    [order] = of(out, OrderEvent)
+    assert (order.status, order.reason, order.filled, order.resting) == ("cancelled", "post_only", 0, 0)
+    assert engine.ledger.held(engine.accounts[2].wallets[0], "USDT") == 0
     assert engine.books["BTC_USDT"].bids.best_price() is None
+    assert engine.books["BTC_USDT"].asks.best_price() == 10000  # the offer it would have taken stays
+    assert order.order_id not in engine.orders
 
 
 def test_ioc_cancels_the_rest_and_releases_its_hold(engine: Engine) -> None:

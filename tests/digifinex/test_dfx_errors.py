@@ -166,7 +166,13 @@ def test_rest_auth_and_parameter_errors_change_nothing(server: SandexServer) -> 
     assert new(amount="0.00001") == 20009
     assert new(price="1", amount="0.0001") == 20010
     assert new(amount="100") == 20011  # 6.4 M USDT
-    assert new(price="65000", post_only="1") == 20003  # would take bob's offer
+    # A post-only order that would take bob's offer is accepted and cancelled at once, unfilled
+    # (issue 16 item 9: it was refused with 20003, which ccxt reads as a bad price or amount).
+    post_only = {**order, "price": "65000", "post_only": "1"}
+    placed = rest(base, "POST", "/v3/spot/order/new", post_only, ALICE)
+    assert placed["code"] == 0 and placed["order_id"]
+    [detail] = rest(base, "GET", "/v3/spot/order", {"order_id": placed["order_id"]}, ALICE)["data"]
+    assert (detail["status"], detail["executed_amount"]) == (3, 0)
     assert (
         rest(
             base,

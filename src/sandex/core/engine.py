@@ -86,6 +86,7 @@ from .events import (
     R_IOC,
     R_NO_LIQUIDITY,
     R_PLACED,
+    R_POST_ONLY,
     R_SELF_TRADE,
     AccountEvent,
     BalanceEvent,
@@ -355,6 +356,7 @@ class Engine:
             self.reject(acct, symbol, code, "unknown account or wallet", 0, src, src_id)
             return None
         side, kind = cmd.side, cmd.kind
+        would_take = False
         if side != BUY and side != SELL:
             self.reject(acct, symbol, E_INVALID_SIDE, f"invalid side {side!r}", 0, src, src_id)
             return None
@@ -383,17 +385,10 @@ class Engine:
                 return None
             if tif == POST_ONLY:
                 best = book.asks.best_price() if side == BUY else book.bids.best_price()
-                if best is not None and (price >= best if side == BUY else price <= best):
-                    self.reject(
-                        acct,
-                        symbol,
-                        E_POST_ONLY_WOULD_TAKE,
-                        "post-only order would take liquidity",
-                        0,
-                        src,
-                        src_id,
-                    )
-                    return None
+                # Accepted, then cancelled at once without trading (as OKX, Bybit and Gate do):
+                # DigiFinex documents no refusal code for it, and a refusal with 20003 made
+                # ccxt blame the client's price or amount.
+                would_take = best is not None and (price >= best if side == BUY else price <= best)
             if side == BUY:
                 hold_currency, hold = market.quote, price * amount * market.value_to_ledger
             else:
@@ -471,6 +466,11 @@ class Engine:
         order.hold = hold
         order.hold_key = hold_key
         order.hold_cell = cell
+        if would_take:
+            self._release_hold(order)
+            order.status = CANCELLED
+            self._order_event(order, R_POST_ONLY)
+            return order
         self._execute(order, book, market)
         self._order_event(
             order,

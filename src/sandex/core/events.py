@@ -88,6 +88,9 @@ from .literals import (
     R_PLACED as R_PLACED,
 )
 from .literals import (
+    R_POST_ONLY as R_POST_ONLY,
+)
+from .literals import (
     R_SELF_TRADE as R_SELF_TRADE,
 )
 from .literals import (

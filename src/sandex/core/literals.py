@@ -36,7 +36,15 @@ CANCELLED: Final = "cancelled"  # check `filled` to tell "cancelled unfilled" fr
 
 #: Why an order event was emitted.
 OrderReason = Literal[
-    "placed", "fill", "amended", "cancelled", "ioc", "self_trade", "no_liquidity", "replay_seek"
+    "placed",
+    "fill",
+    "amended",
+    "cancelled",
+    "ioc",
+    "self_trade",
+    "no_liquidity",
+    "post_only",
+    "replay_seek",
 ]
 R_PLACED: Final = "placed"
 R_FILL: Final = "fill"
@@ -45,6 +53,7 @@ R_CANCELLED: Final = "cancelled"  # by its owner
 R_IOC: Final = "ioc"  # the unfilled rest of an IOC or market order
 R_SELF_TRADE: Final = "self_trade"  # resting order removed by self-trade prevention
 R_NO_LIQUIDITY: Final = "no_liquidity"  # market order found nothing (or only dust) to take
+R_POST_ONLY: Final = "post_only"  # a post-only order that would have taken: cancelled, unfilled
 #: resting order cancelled because its replayed market was sought to another time
 R_REPLAY_SEEK: Final = "replay_seek"
 

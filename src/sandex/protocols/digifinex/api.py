@@ -365,7 +365,7 @@ class RestApi:
     async def batch_new(self, call: Call) -> Body:
         """Up to 10 orders of one symbol. Every order is checked before any is journaled (one
         malformed order refuses the call and places nothing); the engine then applies them in
-        order, together. If it refuses one (balance, post-only), the call answers that refusal's
+        order, together. If it refuses one (balance, minimums), the call answers that refusal's
         code, naming the order and the ids of those that were placed (a design choice: DigiFinex
         does not document partial batches, and ccxt pairs `order_ids` with its orders by index)."""
         account = call.signer

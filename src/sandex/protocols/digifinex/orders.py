@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import msgspec
 
 from sandex.core.commands import BUY, GTC, LIMIT, MARKET, POST_ONLY, SELL, PlaceOrder
-from sandex.core.events import R_IOC, R_NO_LIQUIDITY, R_PLACED, Event, OrderEvent, Rejected
+from sandex.core.events import R_IOC, R_NO_LIQUIDITY, R_PLACED, R_POST_ONLY, Event, OrderEvent, Rejected
 from sandex.core.markets import Market
 from sandex.core.numbers import NumberError, parse_scaled
 
@@ -31,7 +31,7 @@ _TYPES = {
 }
 _POST_ONLY = {"1": True, "true": True, "0": False, "2": False, "false": False, "": False}
 #: Reasons of the event that reports a newly placed order (its first and, for a taker, only one).
-_NEW_ORDER_REASONS = frozenset({R_PLACED, R_IOC, R_NO_LIQUIDITY})
+_NEW_ORDER_REASONS = frozenset({R_PLACED, R_IOC, R_NO_LIQUIDITY, R_POST_ONLY})
 
 
 def require(form: Mapping[str, str], name: str) -> str:
