@@ -197,47 +197,97 @@ def latency(base: str, rate: float, subscribers: int, seconds: float) -> dict:
             load.wait(10)
 
 
-def bench(args: argparse.Namespace) -> None:
-    conns_list = [100, 200] if args.quick else [1000, 5000]
-    seconds = 2.0 if args.quick else args.seconds
-    subscribers = 100 if args.quick else args.subscribers
-    rate = 200 if args.quick else args.rate
-    rows: list[tuple[str, str, str]] = []
+Row = tuple[str, str, str, str, str, str]  # as bench/suite.py: figure, measured, target, peer, ratio, met
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def measure(*, quick: bool, seconds: float, rate: float, subscribers: int) -> list[Row]:
+    """Every figure of issue 13 beside its single-process counterpart, as rows of the suite's
+    table (`make bench` runs this; `python bench/cluster.py bench` prints it alone)."""
+    conns_list = [100, 200] if quick else [1000, 5000]
+    if quick:
+        seconds, subscribers, rate = 2.0, 100, 200
+    rows: list[Row] = []
     fan = config_text(sim_rate=FANOUT_SIM_RATE, sim_tick_ms=FANOUT_SIM_TICK_MS)
+    per_gateway = 0.0
     for conns in conns_list:
         with single(fan) as base:
             one_process = deliveries([base], conns, seconds)
         with cluster(fan, 2) as running:
             one_gw = deliveries(running.gateways[:1], conns, seconds)
             two_gw = deliveries(running.gateways, conns, seconds)
-        rows.append((f"deliveries/s, {conns:,} subscribers", "1 process", f"{one_process:,.0f}"))
-        rows.append(("", "1 gateway", f"{one_gw:,.0f}"))
-        rows.append(("", "2 gateways", f"{two_gw:,.0f}  ({two_gw / one_gw:.2f}x 1 gateway; aim >= 0.9x)"))
+        per_gateway = one_gw
+        rows += [
+            (
+                f"Scale-out: deliveries/s, {conns:,} subscribers, 1 gateway",
+                f"{one_gw:,.0f}",
+                "",
+                f"1 process {one_process:,.0f}",
+                f"{one_gw / one_process:.2f}x",
+                "",
+            ),
+            (
+                f"  2 gateways ({conns // 2:,} subscribers on each)",
+                f"{two_gw:,.0f}",
+                ">= 0.9x 1 gateway",
+                f"1 gateway {one_gw:,.0f}",
+                f"{two_gw / one_gw:.2f}x",
+                _met(two_gw >= 0.9 * one_gw),
+            ),
+        ]
+    # On N cores each gateway's fan-out runs beside the others' and costs them nothing: a gateway
+    # applies the engine's rows once and encodes each push once for its own subscribers. What all
+    # gateways share is the engine's publishing (once per batch, whatever N) and NATS sending the
+    # same stream to N consumers (a few MB/s each at these rates, far below what one NATS core
+    # delivers). So, until NATS's egress is the limit, N gateways on N cores give about N times
+    # one gateway's figure; on this machine every process shares 2 cores, so 2 gateways cannot
+    # show it.
+    rows.append(
+        (
+            "  projection: N gateways on N cores (reasoning in bench/cluster.py)",
+            f"~N x {per_gateway:,.0f}",
+            "",
+            f"1 gateway {per_gateway:,.0f}",
+            "-",
+            "",
+        )
+    )
     quiet = config_text(sim_rate=None, markets=BTC_ONLY)
     with single(quiet) as base:
         alone = latency(base, rate, subscribers, seconds)
     with cluster(quiet, 1) as running:
         bused = latency(running.gateways[0], rate, subscribers, seconds)
     for label, key, aim in (
-        ("order -> own order.update", "order_update", "p99 <= 5 ms"),
-        ("trade -> trades.update", "trades_update", "p99 <= 20 ms"),
+        ("order -> own order.update", "order_update", 5.0),
+        ("trade -> trades.update", "trades_update", 20.0),
     ):
-        for where, result in (("1 process", alone), ("through the bus", bused)):
-            p = result[key]
-            rows.append(
-                (
-                    f"{label} ms, {rate:g}/s, {subscribers:,} subs" if where == "1 process" else "",
-                    where,
-                    f"p50 {p.get('p50', float('nan')):.2f}  p99 {p.get('p99', float('nan')):.2f}"
-                    + (f"  (aim {aim})" if where != "1 process" else ""),
-                )
+        p, q = bused[key], alone[key]
+        nan = float("nan")
+        rows.append(
+            (
+                f"Scale-out latency {label} through the bus, p50/p99 ({rate:g} orders/s, "
+                f"{subscribers:,} subscribers, n={p.get('n', 0):,})",
+                f"{p.get('p50', nan):.1f} / {p.get('p99', nan):.1f} ms",
+                f"p99 <= {aim:g} ms",
+                f"1 process {q.get('p50', nan):.1f} / {q.get('p99', nan):.1f} ms",
+                "-",
+                _met(p.get("p99", 1e9) <= aim),
             )
-    width = max(len(r[0]) for r in rows)
+        )
+    return rows
+
+
+def bench(args: argparse.Namespace) -> None:
+    rows = measure(quick=args.quick, seconds=args.seconds, rate=args.rate, subscribers=args.subscribers)
     print(
         f"\nsandex scale-out ({os.cpu_count()} cores{', --quick: not figures to quote' if args.quick else ''})"
     )
-    for figure, where, value in rows:
-        print(f"  {figure:<{width}}  {where:<16} {value}")
+    width = max(len(r[0]) for r in rows)
+    for figure, measured, target, peer, ratio, met in rows:
+        print(f"  {figure:<{width}}  {measured:>16}  {peer:<28} {ratio:<7} {target} {met}")
 
 
 def serve(args: argparse.Namespace) -> None:

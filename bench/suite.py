@@ -1,6 +1,6 @@
-"""`make bench`: every benchmark of issue 6, one table.
+"""`make bench`: every benchmark (issues 6 and 13), one table.
 
-    python bench/suite.py [--runs 3] [--quick] [--only engine,fanout,latency,connections,recovery]
+    python bench/suite.py [--runs 3] [--quick] [--only engine,fanout,latency,connections,recovery,cluster]
 
 Each figure is the best of --runs runs (the machine has 2 cores and is shared, so the best run is
 the least disturbed one); a figure and its peer or baseline are measured in the same invocation,
@@ -297,12 +297,20 @@ def section_recovery(runs: int, quick: bool) -> list[Row]:
     ]
 
 
+def section_cluster(runs: int, quick: bool) -> list[Row]:
+    """Issue 13: NATS, the engine and gateways (one run: each figure takes a whole cluster)."""
+    import cluster
+
+    return cluster.measure(quick=quick, seconds=5.0, rate=1000, subscribers=1000)
+
+
 SECTIONS = {
     "engine": section_engine,
     "fanout": section_fanout,
     "latency": section_latency,
     "connections": section_connections,
     "recovery": section_recovery,
+    "cluster": section_cluster,
 }
 
 
