@@ -164,6 +164,9 @@ class Engine:
         self._follow_ups: deque[Callable[[], None]] = deque()
         self._trades: list[TradeEvent] | None = None
         self.plugins: list[EnginePlugin] = []
+        #: symbol -> the plugins called around each order's matching there (their
+        #: `taker_markets`). Empty without such plugins, so an order pays one falsy check.
+        self._taker_plugins: dict[str, list[EnginePlugin]] = {}
         self._handlers: dict[type, Callable[[Any], Any]] = {
             PlaceOrder: self.place_order,
             CancelOrder: self._cancel,
@@ -171,7 +174,7 @@ class Engine:
             PlaceTrigger: self.place_trigger,
             CancelTrigger: functools.partial(triggers.cancel_command, self),
             SetTriggerEnabled: functools.partial(triggers.set_enabled_command, self),
-            CreateAccount: self._create_account,
+            CreateAccount: self.create_account,
             RevokeKey: self._revoke_key,
             SetAccountFees: self._set_account_fees,
             CreateWallet: self._create_wallet,
@@ -186,6 +189,8 @@ class Engine:
         self.plugins.append(plugin)
         for command_type in plugin.commands:
             self._handlers[command_type] = plugin.handle
+        for symbol in plugin.taker_markets:
+            self._taker_plugins.setdefault(symbol, []).append(plugin)
         self._trades = []
 
     # ------------------------------------------------------------------ entry point
@@ -232,6 +237,14 @@ class Engine:
         self._out.append(event)
         return event
 
+    def emit_at(self, ts: int, event_type: type, *fields: Any) -> Event:
+        """As `emit`, stamped `ts` rather than the engine's time (the replay stamps what it
+        replays with the recording's time)."""
+        self.seq += 1
+        event: Event = event_type(self.seq, ts, *fields)
+        self._out.append(event)
+        return event
+
     def defer(self, step: Callable[[], None]) -> None:
         """Run `step` after the current matching step, within the same command."""
         self._follow_ups.append(step)
@@ -252,7 +265,7 @@ class Engine:
         )
 
     # ------------------------------------------------------------------ accounts and money
-    def _create_account(self, cmd: CreateAccount) -> Account | None:
+    def create_account(self, cmd: CreateAccount) -> Account | None:
         if cmd.api_key in self.account_by_key:
             self.reject(0, "", E_DUPLICATE_KEY, f"api key already in use: {cmd.api_key!r}")
             return None
@@ -471,7 +484,16 @@ class Engine:
             order.status = CANCELLED
             self._order_event(order, R_POST_ONLY)
             return order
-        self._execute(order, book, market)
+        takers = self._taker_plugins
+        hooks = takers.get(symbol) if takers else None
+        if hooks is None:
+            self._execute(order, book, market)
+        else:
+            for plugin in hooks:
+                plugin.before_taker(order)
+            self._execute(order, book, market)
+            for plugin in hooks:
+                plugin.after_taker(order)
         self._order_event(
             order,
             R_PLACED
@@ -479,6 +501,73 @@ class Engine:
             else (R_IOC if order.filled or kind == LIMIT else R_NO_LIQUIDITY),
         )
         return order
+
+    def rest_order(
+        self, account_id: int, symbol: str, side: Side, price: int, amount: int, source: str = ""
+    ) -> Order | None:
+        """Rest a GTC limit order at the head of its price level without matching it: a plugin's
+        liquidity for the next taker (the replay's recorded book), which must neither trade with
+        the orders it would cross nor queue behind the orders already at its price. The hold
+        comes from the account's first wallet; no market minimum applies. None (and a Rejected
+        event) when the account is unknown or its balance short."""
+        market = self.markets[symbol]
+        account = self.accounts.get(account_id)
+        if account is None or not account.wallets:
+            self.reject(account_id, symbol, E_UNKNOWN_ACCOUNT, "unknown account or wallet")
+            return None
+        wallet_id = account.wallets[0]
+        if side == BUY:
+            hold_key, hold = (wallet_id, market.quote), price * amount * market.value_to_ledger
+        else:
+            hold_key, hold = (wallet_id, market.base), amount * market.base_to_ledger
+        cell = self.ledger.balances.get(hold_key)
+        if cell is None or cell[0] < hold or price <= 0 or amount <= 0:
+            self.reject(account_id, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {hold_key[1]} balance")
+            return None
+        cell[0] -= hold
+        cell[1] += hold
+        self._dirty[hold_key] = cell
+        order = Order(
+            self.next_order_id,
+            account_id,
+            wallet_id,
+            symbol,
+            side,
+            LIMIT,
+            GTC,
+            price,
+            amount,
+            0,
+            self.now,
+            "",
+            source,
+            "",
+        )
+        self.next_order_id += 1
+        order.hold = hold
+        order.hold_key = hold_key
+        order.hold_cell = cell
+        book = self.books[symbol]
+        resting = book.bids if side == BUY else book.asks
+        level = resting.levels.get(price)
+        qpos = self.qpos = self.qpos + 1
+        resting.add(order, qpos)
+        if level is not None:
+            # To the head of the queue: a level's dict order is its time priority.
+            queue = level.orders
+            del queue[qpos]
+            head: dict[int, Order] = {qpos: order}
+            head.update(queue)
+            level.orders = head
+            level.removed = 0
+        self.orders[order.id] = order
+        self._order_event(order, R_PLACED)
+        return order
+
+    def cancel_resting_order(self, order: Order, reason: OrderReason) -> None:
+        """Take a resting order off the book, releasing its hold (for plugins)."""
+        book = self.books[order.symbol]
+        self._cancel_resting(order, book.bids if order.side == BUY else book.asks, None, reason)
 
     def _execute(self, order: Order, book: OrderBook, market: Market) -> None:
         """Match `order` as a taker, then rest it (GTC/post-only) or release what is left."""

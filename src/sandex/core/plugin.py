@@ -13,6 +13,7 @@ from .events import OrderEvent, TradeEvent, TriggerEvent
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .orders import Order
 
 
 class EnginePlugin:
@@ -21,10 +22,18 @@ class EnginePlugin:
     It handles its own command types, sees every trade after the matching step that made it,
     and may place orders and triggers through the engine's public methods. Its state goes into
     the engine's snapshot.
+
+    A plugin that names markets in `taker_markets` (set before it is added to the engine) is
+    called around the matching of every order placed on them: `before_taker` once the order
+    is valid and its funds are held, `after_taker` once it has matched and rested or been
+    released. There it may add liquidity for the order to take (`Engine.rest_order`) and take
+    away what is left (`Engine.cancel_resting_order`), as the replay does with the recorded
+    book. Orders on other markets pay nothing for this.
     """
 
     name = "plugin"
     commands: tuple[type[Command], ...] = ()
+    taker_markets: tuple[str, ...] = ()
 
     def attach(self, engine: Engine) -> None:
         self.engine = engine
@@ -39,6 +48,12 @@ class EnginePlugin:
         pass
 
     def on_order(self, event: OrderEvent) -> None:
+        pass
+
+    def before_taker(self, order: Order) -> None:
+        pass
+
+    def after_taker(self, order: Order) -> None:
         pass
 
     def to_state(self) -> Any:

@@ -135,7 +135,7 @@ class TapeFills:
         if quantity < market.min_amount or order.price * quantity < market.min_value:
             self.owed[order.id] = quantity
             return
-        account = self._account()
+        account = self.account()
         wallet = engine.accounts[account].wallets[0]
         if order.side == BUY:  # the replay sells base
             engine.ledger.deposit(wallet, market.base, quantity * market.base_to_ledger)
@@ -154,9 +154,10 @@ class TapeFills:
             )
         )
 
-    def _account(self) -> int:
+    def account(self) -> int:
+        """The replay's account (created on first use: no API key, so no client reaches it)."""
         if not self.account_id:
-            account = self.engine._create_account(CreateAccount(REPLAY_ACCOUNT, "", ""))
+            account = self.engine.create_account(CreateAccount(REPLAY_ACCOUNT, "", ""))
             assert account is not None
             self.account_id = account.id
         return self.account_id

@@ -107,11 +107,9 @@ class ReplayPlugin(EnginePlugin):
             self.fills.clear()
             if self.loaded:
                 self.state.position = list(self.recording.start())
-                engine = self.engine
                 for symbol in self.markets:
-                    engine.seq += 1
-                    engine._out.append(
-                        ReplayDepthEvent(engine.seq, command.time_ms, symbol, command.time_ms, True, [], [])
+                    self.engine.emit_at(
+                        command.time_ms, ReplayDepthEvent, symbol, command.time_ms, True, [], []
                     )
 
     def _advance(self, target: tuple[int, ...], time_ms: int) -> None:
@@ -146,27 +144,20 @@ class ReplayPlugin(EnginePlugin):
             if price == 0:
                 continue  # an empty snapshot's placeholder row
             (bids if sides[row] == BID else asks).append((price, sizes[row]))
-        engine = self.engine
-        engine.seq += 1
-        engine._out.append(ReplayDepthEvent(engine.seq, time_ms, symbol, time_ms, kind == RESET, bids, asks))
+        self.engine.emit_at(time_ms, ReplayDepthEvent, symbol, time_ms, kind == RESET, bids, asks)
         self.fills.on_depth(symbol, kind == RESET, bids, asks)
 
     def _trade(self, symbol: str, time_ms: int, price: int, amount: int, buy: bool) -> None:
-        engine = self.engine
-        engine.seq += 1
-        engine._out.append(self._recorded(engine.seq, symbol, time_ms, price, amount, buy))
+        self.engine.emit_at(time_ms, TradeEvent, *self._recorded(symbol, time_ms, price, amount, buy))
 
-    def _recorded(
-        self, seq: int, symbol: str, time_ms: int, price: int, amount: int, buy: bool
-    ) -> TradeEvent:
+    def _recorded(self, symbol: str, time_ms: int, price: int, amount: int, buy: bool) -> tuple[Any, ...]:
+        """A recorded trade's TradeEvent fields after (seq, ts)."""
         engine = self.engine
         trade_id = engine.next_trade_id
         engine.next_trade_id += 1
         # A trade whose aggressor was not recorded is published as a buy (every dialect needs
         # a side); no account is on either side of it.
-        return TradeEvent(
-            seq,
-            time_ms,
+        return (
             trade_id,
             symbol,
             price,
@@ -187,10 +178,7 @@ class ReplayPlugin(EnginePlugin):
         recording, engine, state = self.recording, self.engine, self.state
         # Clients' resting orders on replayed markets were placed against another moment.
         for order in [o for o in engine.orders.values() if o.symbol in self.markets]:
-            resting = engine.books[order.symbol]
-            engine._cancel_resting(
-                order, resting.bids if order.side == BUY else resting.asks, None, R_REPLAY_SEEK
-            )
+            engine.cancel_resting_order(order, R_REPLAY_SEEK)
         level_books = recording.level_books_at(time_ms)
         books = {symbol: book.snapshot() for symbol, book in level_books.items()}
         self.fills.clear()
@@ -201,23 +189,20 @@ class ReplayPlugin(EnginePlugin):
         # The history travels inside the seek events (seq 0), not as trades of their own: a seek
         # does not print trades again.
         for trade in recording.trades(until_ms=time_ms):
-            history[trade.symbol].append(
-                self._recorded(0, trade.symbol, trade.time_ms, trade.price, trade.amount, trade.side != SELL)
+            fields = self._recorded(
+                trade.symbol, trade.time_ms, trade.price, trade.amount, trade.side != SELL
             )
-        out = engine._out
+            history[trade.symbol].append(TradeEvent(0, trade.time_ms, *fields))
         for symbol in self.markets:
             recorded = books.get(symbol)
-            engine.seq += 1
-            out.append(
-                ReplaySeekEvent(
-                    engine.seq,
-                    time_ms,
-                    symbol,
-                    time_ms,
-                    list(recorded.bids) if recorded is not None else [],
-                    list(recorded.asks) if recorded is not None else [],
-                    history[symbol],
-                )
+            engine.emit_at(
+                time_ms,
+                ReplaySeekEvent,
+                symbol,
+                time_ms,
+                list(recorded.bids) if recorded is not None else [],
+                list(recorded.asks) if recorded is not None else [],
+                history[symbol],
             )
         state.position = list(recording.position_at(time_ms))
         state.time_ms = time_ms
