@@ -6,10 +6,11 @@ no API key, funded for each fill) at the client order's price, which the engine 
 the client's resting order with the usual holds, fees and events. Orders are taken in the
 engine's priority (best price first, then time), so the IOC meets the order meant.
 
+A client's own taker order takes replayed liquidity through the same account (taker.py).
+
 Limits, plainly: a fill smaller than the market's minimum order size waits until it adds up to
 it; client orders are seen by the queue model when the next replay command runs after their
-arrival (at most one driver tick later); a client's own taker order does not take replayed
-liquidity.
+arrival (at most one driver tick later).
 """
 
 from __future__ import annotations

@@ -10,8 +10,10 @@ Market data derives the published book, tape, tickers and klines from those; eve
 publishes them as it publishes anything else.
 
 Client orders resting on a replayed market are filled by the recorded trades under the
-queue model in force, `risk_averse` or `prob` (`fills.py`, `queue.py`). Not simulated yet: a
-client's taker order does not take replayed liquidity (it trades only with other clients' orders).
+queue model in force, `risk_averse` or `prob` (`fills.py`, `queue.py`). A client's taker order
+takes the replayed liquidity it crosses, at the replayed prices, and what it takes stays
+consumed until the recording next updates that level (`taker.py`, through the engine's
+`before_taker`/`after_taker` hooks).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ..core.plugin import EnginePlugin
 
 if TYPE_CHECKING:
     from ..core.engine import Engine
+    from ..core.orders import Order
 from .commands import (
     FINISHED,
     PAUSED,
@@ -42,6 +45,7 @@ from .queue import QUEUE_MODELS
 from .recording import Recording
 from .records import ASK, BID, RESET, TRADE
 from .source import Source
+from .taker import ReplayTakes
 
 
 class ReplayState(msgspec.Struct):
@@ -67,11 +71,14 @@ class ReplayPlugin(EnginePlugin):
         self.recording = recording
         self.digest = recording.digest
         self.markets: tuple[str, ...] = tuple(recording.symbols)
+        #: Orders placed on these markets may take replayed liquidity (the engine's hooks).
+        self.taker_markets = self.markets
         self.state = ReplayState()
 
     def attach(self, engine: Engine) -> None:
         super().attach(engine)
         self.fills = TapeFills(engine, self.markets)
+        self.takes = ReplayTakes(engine, self.fills)
 
     # ------------------------------------------------------------------ facts
     @property
@@ -111,6 +118,16 @@ class ReplayPlugin(EnginePlugin):
                     self.engine.emit_at(
                         command.time_ms, ReplayDepthEvent, symbol, command.time_ms, True, [], []
                     )
+
+    # ------------------------------------------------------------------ client takers
+    def before_taker(self, order: Order) -> None:
+        self.takes.before(order)
+
+    def after_taker(self, order: Order) -> None:
+        changes = self.takes.after(order)
+        if changes is not None:
+            time_ms = self.state.time_ms
+            self.engine.emit(ReplayDepthEvent, order.symbol, time_ms, False, changes[0], changes[1])
 
     def _advance(self, target: tuple[int, ...], time_ms: int) -> None:
         state = self.state
