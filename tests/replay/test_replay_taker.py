@@ -1,24 +1,31 @@
-"""A client's taker order takes the replayed liquidity it crosses (engine + replay plugin, no
-server), on a hand-made recording whose arithmetic is worked out by hand: the prices and amounts
-of each fill, fees, holds, the replay account's balances, the consumed size until the recording
-next updates the level, queue places, snapshots and determinism."""
+"""A client's taker order takes the replayed liquidity it crosses.
+
+In an engine with the replay plugin (no server), on a hand-made recording whose arithmetic is
+worked out by hand: the prices and amounts of each fill, fees, holds, the replay account's
+balances, the consumed size until the recording next updates the level, queue places, snapshots
+and determinism. Then end to end: a real `sandex serve --replay btcusdt` and ccxt over sockets,
+against an independent reading of the bundled sample."""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from decimal import Decimal
 from pathlib import Path
 
+import ccxt
 import msgspec
 
 from sandex.core.commands import CreateAccount, Deposit, PlaceOrder
 from sandex.core.engine import Engine
 from sandex.core.events import Event, OrderEvent, ReplayDepthEvent, TradeEvent
 from sandex.marketdata.service import MarketData
-from sandex.replay import Recording
+from sandex.replay import Recording, bundled
 from sandex.replay.commands import ReplayAdvance, ReplayLoad
 from sandex.replay.plugin import ReplayPlugin
-from tests.replay.replay_support import MARKETS, depth, play, snapshot, trade, write
+from tests.replay.replay_support import MARKETS, NaiveBook, depth, play, snapshot, trade, write
+from tests.replay.test_replay_e2e import admin, exchange, scaled
+from tests.support.server import SandexServer
 
 WALL = 1_800_000_000_000
 BTC = 1_000_000  # amount scale
@@ -278,15 +285,6 @@ def test_ccxt_buys_take_the_recorded_asks_and_the_book_shows_them_consumed(tmp_p
     """A real `sandex serve --replay btcusdt`, paused at a sought time: ccxt's limit buy fills at
     the recorded asks level by level (read independently from the raw file), a market buy by
     cost takes what is left, and ccxt's order book shows the levels reduced."""
-    from decimal import Decimal
-
-    import ccxt
-
-    from sandex.replay import bundled
-    from tests.replay.replay_support import NaiveBook
-    from tests.replay.test_replay_e2e import admin, exchange, scaled
-    from tests.support.server import SandexServer
-
     naive = NaiveBook(bundled("btcusdt"))
     with SandexServer(tmp_path, extra_args=("--replay", "btcusdt", "--paused")) as server:
         target = admin(server, "")["start_ms"] + 60_000
