@@ -9,6 +9,7 @@ against an independent reading of the bundled sample."""
 from __future__ import annotations
 
 import hashlib
+import signal
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -329,6 +330,15 @@ def test_ccxt_buys_take_the_recorded_asks_and_the_book_shows_them_consumed(tmp_p
         for price, quantity in expected:
             after[price] -= quantity
         left = [(p, s) for p, s in sorted(after.items()) if s]
+        assert scaled(exchange(server).fetch_order_book("BTC/USDT", 20)["asks"]) == left[:20]
+        # A crash (the journal replayed) and a clean restart (the snapshot) keep the consumed book.
+        server.kill()
+        server.start()
+        assert scaled(exchange(server).fetch_order_book("BTC/USDT", 20)["asks"]) == left[:20]
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(20)
+        server.start()
         assert scaled(exchange(server).fetch_order_book("BTC/USDT", 20)["asks"]) == left[:20]
         # Play on until the recording next updates the second level: every level the recording
         # updated meanwhile is the recording's again, the others stay consumed.
