@@ -193,6 +193,21 @@ def test_a_limit_that_does_not_reach_the_replayed_asks_does_not_take(tmp_path: P
     assert venue.plugin.fills.account_id == 0  # the replay's account was never needed
 
 
+def test_a_post_only_order_crossing_the_replayed_book_is_cancelled_unfilled(tmp_path: Path) -> None:
+    venue = Venue(recording(tmp_path))
+    asks = venue.replayed_asks()
+    usdt = venue.balance(venue.alice, "USDT")
+    events = venue.place(venue.alice, "buy", price=101 * USD, amount=BTC, tif="post_only")
+    (order,) = [e for e in events if isinstance(e, OrderEvent)]
+    assert (order.status, order.reason, order.filled) == ("cancelled", "post_only", 0)
+    assert not fills(events, venue.alice) and not depth_events(events)
+    assert venue.replayed_asks() == asks and venue.balance(venue.alice, "USDT") == usdt
+    # Below the replayed asks it rests, as anywhere.
+    events = venue.place(venue.alice, "buy", price=100 * USD, amount=BTC, tif="post_only")
+    (order,) = [e for e in events if isinstance(e, OrderEvent)]
+    assert (order.status, order.reason) == ("open", "placed")
+
+
 def test_a_market_sell_takes_the_replayed_bids(tmp_path: Path) -> None:
     venue = Venue(recording(tmp_path))
     free = venue.balance(venue.alice, "USDT")[0]

@@ -402,6 +402,9 @@ class Engine:
                 # DigiFinex documents no refusal code for it, and a refusal with 20003 made
                 # ccxt blame the client's price or amount.
                 would_take = best is not None and (price >= best if side == BUY else price <= best)
+                if not would_take and self._taker_plugins:
+                    for plugin in self._taker_plugins.get(symbol, ()):
+                        would_take = would_take or plugin.crosses(symbol, side == BUY, price)
             if side == BUY:
                 hold_currency, hold = market.quote, price * amount * market.value_to_ledger
             else:

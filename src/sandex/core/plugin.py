@@ -50,6 +50,11 @@ class EnginePlugin:
     def on_order(self, event: OrderEvent) -> None:
         pass
 
+    def crosses(self, symbol: str, buy: bool, price: int) -> bool:
+        """Whether a limit order at `price` would take liquidity this plugin offers on `symbol`
+        (one of its `taker_markets`): the engine cancels a post-only order that would."""
+        return False
+
     def before_taker(self, order: Order) -> None:
         pass
 

@@ -120,6 +120,14 @@ class ReplayPlugin(EnginePlugin):
                     )
 
     # ------------------------------------------------------------------ client takers
+    def crosses(self, symbol: str, buy: bool, price: int) -> bool:
+        book = self.fills.books.get(symbol)
+        if book is None:
+            return False
+        if buy:
+            return any(ask <= price for ask in book[1])
+        return any(bid >= price for bid in book[0])
+
     def before_taker(self, order: Order) -> None:
         self.takes.before(order)
 

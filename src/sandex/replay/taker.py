@@ -20,9 +20,9 @@ Cost: the replayed levels are a dict (the recording updates them far more often 
 trade), so each client order on a replayed market scans its opposite side once (about 15 us
 for the sample's 1,200 levels) and a market order sorts it; orders elsewhere pay nothing.
 
-Not taken: post-only orders (the engine's post-only check sees client orders only, so such an
-order rests even where it crosses replayed liquidity), and an amend that moves an order across
-replayed liquidity (it rests there and the tape fills it).
+A post-only order that would take replayed liquidity is cancelled unfilled, as one that would
+take a client's order (the engine asks the plugin, `crosses`). Not taken: an amend that moves an
+order across replayed liquidity (it rests there and the tape fills it).
 """
 
 from __future__ import annotations
