@@ -177,3 +177,30 @@ def test_state_holds_integers_beyond_64_bits() -> None:
     assert md.ticker(SYMBOL).quote_volume_24h == 40_000 * big > 2**64
     restored = MarketData.from_state(md.to_state())
     assert reads(restored) == reads(md)
+
+
+def test_a_venue_trade_on_a_replayed_market_is_stamped_with_its_clock() -> None:
+    """Recorded trades (no account on either side) carry the recording's time and move the
+    replayed market's clock; a client's trade there carries wall time and is published at that
+    clock, so the tape, the bars and the 24 h window stay on the recording's time. Markets that
+    are not replayed keep their events' time."""
+    from sandex.core.events import ReplayDepthEvent
+
+    recorded_ms, wall_ms = T0 + 30_000, T0 + 400 * DAY
+    md = MarketData([MARKET, OTHER])
+    md.apply([ReplayDepthEvent(1, T0, SYMBOL, T0, True, [(100, 5)], [(101, 5)])])
+    recorded = replace(
+        trade_event(seq=2, ts=recorded_ms, price=100, amount=1), maker_account_id=0, taker_account_id=0
+    )
+    client = trade_event(seq=3, ts=wall_ms, trade_id=2, price=100, amount=2)
+    other = trade_event(seq=4, ts=wall_ms, trade_id=3, price=50, amount=1, symbol=OTHER.symbol)
+    update = md.apply([recorded, client, other])
+    assert [t.ts for t in update.trades[SYMBOL]] == [recorded_ms, recorded_ms]
+    assert [t.ts for t in md.recent_trades(SYMBOL)] == [recorded_ms, recorded_ms]
+    assert [(b.open_time, b.volume) for b in md.bars(SYMBOL, "1m")] == [(recorded_ms // 60_000 * 60_000, 3)]
+    assert md.ticker(SYMBOL).base_volume_24h == 3
+    assert [t.ts for t in update.trades[OTHER.symbol]] == [wall_ms]
+    # The clock a restart restores stamps the next client trade the same way.
+    restored = MarketData.from_state(md.to_state(), [MARKET, OTHER])
+    later = restored.apply([trade_event(seq=5, ts=wall_ms + 1, trade_id=4, price=100, amount=1)])
+    assert [t.ts for t in later.trades[SYMBOL]] == [recorded_ms]

@@ -406,3 +406,83 @@ def test_a_restart_while_playing_keeps_client_orders_holds_and_the_replay(
         usdt, btc = holdings(alice)["USDT"], holdings(alice)["BTC"]
         assert usdt == (held["USDT"][0], held["USDT"][1] - cost)
         assert btc == (held["BTC"][0] + Decimal("0.002") * Decimal("0.999"), held["BTC"][1])
+
+
+# -- client trades on the replayed market's clock -----------------------------------------------
+
+
+async def test_client_trades_on_a_replayed_market_keep_the_recordings_clock(
+    tmp_path: Path, naive: NaiveBook
+) -> None:
+    """A trade between two clients (while paused) and a client's bid filled by the tape are venue
+    trades on the replayed market: they are published among the recorded prints, stamped with the
+    replayed market's clock (the latest record applied), so the tape stays in time order and each
+    lands in the recorded minute it happened in: the klines and the 24 h ticker stay the
+    recording's (with those two trades added), not a bar in today's wall time."""
+    from tests.infoway.iw_support import Client
+
+    with SandexServer(tmp_path, extra_args=REPLAY) as server:
+        start = admin(server, "")["start_ms"]
+        target = start + 120_000
+        admin(server, "/seek", {"time": target})
+        best_bid = naive.book_at(target)[0][0][0]
+        window = [t for t in naive.trades if target < t[0] <= target + 30_000]
+        far_ask = max(t[1] for t in window) + 1
+        through = next(t for t in window if t[1] < best_bid)
+
+        client = await Client.connect(server.ws_url("/ws?business=crypto&apikey=alice-key"))
+        try:
+            await client.request({"code": 10000, "trace": "t", "data": {"codes": "BTCUSDT"}})
+            alice, bob = dfx(server, "alice"), dfx(server, "bob")
+            for each in (alice, bob):
+                await asyncio.to_thread(each.load_markets)
+            await asyncio.to_thread(bob.create_order, "BTC/USDT", "limit", "sell", 0.001, far_ask / 100)
+            await asyncio.to_thread(alice.create_order, "BTC/USDT", "limit", "buy", 0.001, far_ask / 100)
+            near = await asyncio.to_thread(
+                alice.create_order, "BTC/USDT", "limit", "buy", 0.002, best_bid / 100
+            )
+            await asyncio.to_thread(admin, server, "/speed", {"speed": 10})
+            await asyncio.to_thread(admin, server, "/resume", {})
+            while (await asyncio.to_thread(admin, server, ""))["time_ms"] <= through[0] + 1_000:
+                await asyncio.sleep(0.05)
+            stopped = (await asyncio.to_thread(admin, server, "/pause", {}))["time_ms"]
+            recorded = [t for t in naive.trades if target < t[0] <= stopped]
+            pushes: list[tuple[int, int, int, str, int]] = []
+            while len(pushes) < len(recorded) + 2:
+                data = (await client.recv_until(lambda m: m.get("code") == 10002))["data"]
+                pushes.append(
+                    (data["t"], cents(data["p"]), micros(data["v"]), {1: "buy", 2: "sell"}[data["td"]], 0)
+                )
+        finally:
+            await client.close()
+        filled = await asyncio.to_thread(alice.fetch_order, near["id"], "BTC/USDT")
+        assert filled["status"] == "closed"
+
+        # The two client trades, found by price and size; the rest is the recording, one for one.
+        cross = [p for p in pushes if p[1:3] == (far_ask, 1_000)]
+        fill = [p for p in pushes if p[1:3] == (best_bid, 2_000)]
+        assert len(cross) == len(fill) == 1
+        assert [p[:4] for p in pushes if p not in cross + fill] == [t[:4] for t in recorded]
+        # Each on the replayed market's clock: the cross at the sought time (paused there), the
+        # fill at the recorded print that filled it.
+        assert cross[0][0] == target
+        assert fill[0][0] in {t[0] for t in recorded if t[0] <= through[0]}
+        times = [p[0] for p in pushes]
+        assert times == sorted(times) and target <= times[0] and times[-1] <= stopped
+
+        # The klines are the recording's minutes with the two trades in them (REST, the SDK).
+        tape = [t for t in naive.trades if t[0] <= target] + pushes
+        bars, turnover = minute_bars(tape, stopped), quote_volumes(tape, stopped)
+        with InfowayClient(api_key="alice-key", base_url=server.base_url, max_retries=1) as sdk:
+            [row] = await asyncio.to_thread(sdk.crypto.get_kline, "BTCUSDT", KlineType.MIN_1, 500)
+        assert [infoway_bar(c) for c in row["respList"]] == [
+            (bars[m], turnover[m]) for m in sorted(bars, reverse=True)
+        ]
+        # The 24 h window is the recording's: all of it so far (it is shorter than a day).
+        ticker = await asyncio.to_thread(dfx(server).fetch_ticker, "BTC/USDT")
+        assert micros(ticker["baseVolume"]) == sum(t[2] for t in tape)
+        assert (cents(ticker["high"]), cents(ticker["low"]), cents(ticker["last"])) == (
+            max(t[1] for t in tape),
+            min(t[1] for t in tape),
+            tape[-1][1],
+        )

@@ -3,7 +3,8 @@
 `apply(events)` routes OrderEvents to the symbol's BookView and TradeEvents to its recent trades,
 24 h ticker and klines, and reports what changed so that publishers push only that. Everything is
 derived from the event stream (the engine's internals are never consulted) and time comes only
-from the events' `ts`, so replaying the same events gives the same market data, bit for bit.
+from the events' `ts` (on a replayed market, from its recorded events': see `_on_replay_clock`),
+so replaying the same events gives the same market data, bit for bit.
 
 `to_state()`/`from_state()` snapshot the whole thing as bytes, so it can be stored next to the
 engine's snapshot and both restored after a restart instead of replaying the whole journal. The
@@ -131,6 +132,7 @@ class MarketData:
         now = self._now
         # Best bid/ask of each touched book before this batch, to tell whether the ticker changed.
         tops_before: dict[str, tuple[Level | None, Level | None]] = {}
+        clocks = self._clocks
         for event in events:
             if event.ts > now:
                 now = event.ts
@@ -149,6 +151,8 @@ class MarketData:
                 data = symbols.get(symbol)
                 if data is None:
                     continue
+                if clocks and symbol in clocks:
+                    event = self._on_replay_clock(event, clocks)
                 data.trades.add(event)
                 data.ticker.add(event)
                 data.klines.add(event)
@@ -177,6 +181,22 @@ class MarketData:
                 update.ticker_changed.add(symbol)
         self._advance(now, update)
         return update
+
+    @staticmethod
+    def _on_replay_clock(trade: TradeEvent, clocks: dict[str, int]) -> TradeEvent:
+        """A trade on a replayed market, on that market's clock. A recorded trade (no account on
+        either side) carries the recording's time and moves the clock. A venue trade there (a
+        client's order filled by the tape, two clients trading) carries the engine's wall time:
+        among the recorded prints it would put the tape out of order, open a kline bar in today's
+        time (into which every later recorded trade would then fall) and move the 24 h window
+        past the whole recording. So it is published at the clock: the latest record applied,
+        the print that filled it."""
+        symbol = trade.symbol
+        if trade.maker_account_id == 0 and trade.taker_account_id == 0:
+            if trade.ts > clocks[symbol]:
+                clocks[symbol] = trade.ts
+            return trade
+        return msgspec.structs.replace(trade, ts=clocks[symbol])
 
     def _seek(self, event: ReplaySeekEvent, update: MarketDataUpdate) -> None:
         """A replayed symbol's book and trade history replaced by the recording's at a time."""
