@@ -486,3 +486,18 @@ async def test_client_trades_on_a_replayed_market_keep_the_recordings_clock(
             min(t[1] for t in tape),
             tape[-1][1],
         )
+
+
+def test_ccxt_candles_of_a_replayed_market_end_at_its_clock(tmp_path: Path, naive: NaiveBook) -> None:
+    """DigiFinex's `/v3/kline` without a time range answers the last 100 periods: of a replayed
+    market, those up to the recording's clock (not up to today's wall time, where it has none)."""
+    with SandexServer(tmp_path, extra_args=REPLAY) as server:
+        start = admin(server, "")["start_ms"]
+        target = start + 200_000
+        admin(server, "/seek", {"time": target})
+        candles = dfx(server).fetch_ohlcv("BTC/USDT", "1m")
+        bars = minute_bars(naive.trades, target)
+        assert len(bars) == 4
+        assert [
+            (ms, cents(o), cents(h), cents(lo), cents(c), micros(v)) for ms, o, h, lo, c, v in candles
+        ] == [bars[m] for m in sorted(bars)]

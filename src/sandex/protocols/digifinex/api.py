@@ -328,7 +328,14 @@ class RestApi:
             raise RestError(errors.ILLEGAL_PARAMS, f"period must be one of {', '.join(PERIODS)}")
         end_s = int_param(params, "end_time", None, low=0, high=10**11)
         start_s = int_param(params, "start_time", None, low=0, high=10**11)
-        end_ms = (end_s if end_s is not None else self._now_s()) * 1000
+        if end_s is not None:
+            end_ms = end_s * 1000
+        elif self.venue.marketdata.is_replayed(market.symbol):
+            # A replayed market's bars are on the recording's time: "the last 100 periods" end
+            # at its clock, not at today's wall time (where it has no bars at all).
+            end_ms = self.venue.marketdata.clock(market.symbol)
+        else:
+            end_ms = self._now_s() * 1000
         if start_s is not None:
             start_ms = start_s * 1000
         else:
