@@ -221,7 +221,7 @@ async def test_a_dbot_copy_task_follows_a_wallet_trading_on_the_replayed_market(
     the recorded best bid, filled by the tape; a buy taking bob's ask; a sell into bob's bid. The
     follower's task, made through DBot's WebSocket, copies each one as it happens (a client's
     market order trades only with other clients' orders, so bob's quotes, placed where the tape
-    never prints, are what the copies take)."""
+    never prints, are what the copies take), before and after a SIGKILL mid-replay."""
     with SandexServer(tmp_path, COPY_CONFIG, extra_args=REPLAY) as server:
         start = admin(server, "")["start_ms"]
         target = start + 60_000
@@ -271,6 +271,14 @@ async def test_a_dbot_copy_task_follows_a_wallet_trading_on_the_replayed_market(
             assert copied["priceUsd"] == Decimal(ask) / 100  # bought from bob's ask
             bought = 1000 * 100 * 10**6 // ask  # micro-BTC 1,000 USDT buys at bob's ask
             assert copied["send"]["amount"] == str(bought * ask * 10**10)
+
+            # A crash in the middle of the replay: the task, and the replay playing, survive it.
+            await follower.close()
+            await asyncio.to_thread(restart, server, signal.SIGKILL)
+            assert admin(server, "")["state"] == "playing"
+            follower = await DbotWs.connect(server.ws_url("/trade/ws"), "follower-key", subscribe=[])
+            [task] = await follower.call("listFollowOrders", {"page": 0, "size": 20})
+            assert (task["id"], task["enabled"], task["targetIds"]) == (task_id, True, [leader_wallet])
 
             # 2. Against another client: the leader lifts bob's ask.
             await asyncio.to_thread(leader.create_order, "BTC/USDT", "limit", "buy", 0.02, ask / 100)
