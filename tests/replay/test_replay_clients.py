@@ -1,8 +1,10 @@
 """A real `sandex serve --replay btcusdt` with the dialects' own clients over real sockets:
 Infoway's official SDK sees the recording's trades and 1-minute klines (worked out here from the
 gz file, independently of the importer); a DBot copy task copies a venue wallet trading on the
-replayed market (filled by the tape and by another client) while it plays; and a client's resting
-orders, balances and holds survive SIGTERM and SIGKILL restarts in the middle of a replay."""
+replayed market (filled by the tape and by another client) while it plays; a client's resting
+orders, balances and holds survive SIGTERM and SIGKILL restarts in the middle of a replay; and
+clients' trades there are published on the recording's clock (their klines and 24 h ticker stay
+the recording's), as are ccxt's candles."""
 
 from __future__ import annotations
 
@@ -47,7 +49,6 @@ balances = { USDT = "100000" }
 )
 
 Bar = tuple[int, int, int, int, int, int]  # open_ms, open, high, low, close, volume
-Trade = tuple[int, int, int, str]  # ms, price, amount, taker side
 
 
 @pytest.fixture(scope="module")
@@ -124,12 +125,20 @@ def infoway_bar(data: dict[str, Any]) -> tuple[Bar, int]:
     return bar, int(Decimal(data["vw"]) * VALUE)
 
 
+async def wait_for(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
 # -- Infoway ------------------------------------------------------------------------------------
 
 
 async def test_infoway_sdk_trades_and_klines_equal_the_recording(tmp_path: Path, naive: NaiveBook) -> None:
-    """Seek into the middle of a minute, play 95 s of recording at 30x (a minute closes every
-    2 s of wall time, so each bar's final push comes before the next bar's), pause: every recorded
+    """Seek into the middle of a minute, play 95 s of recording at 30x (a bar's final state is
+    pushed when the next one opens, however fast they go), pause: every recorded
     trade arrives once, in order, and every bar — pushed or answered by REST — is the minute's
     open/high/low/close/volume worked out from the file, the bar the seek landed in included (its
     trades before the seek come from the rebuilt history)."""
@@ -201,14 +210,6 @@ async def test_infoway_sdk_trades_and_klines_equal_the_recording(tmp_path: Path,
         answered = [infoway_bar(c) for c in row["respList"]]
         assert answered == [(bars[m], turnover[m]) for m in sorted(bars, reverse=True)]
         assert sorted(bars)[0] == first_minute, "the minute before the seek is there too"
-
-
-async def wait_for(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 # -- DBot copy trading --------------------------------------------------------------------------
