@@ -218,26 +218,30 @@ async def test_infoway_sdk_trades_and_klines_equal_the_recording(tmp_path: Path,
 async def test_a_dbot_copy_task_follows_a_wallet_trading_on_the_replayed_market(
     tmp_path: Path, naive: NaiveBook
 ) -> None:
-    """The leader trades on the replayed market through DigiFinex (ccxt) while it plays: a bid at
-    the recorded best bid, filled by the tape; a buy taking bob's ask; a sell into bob's bid. The
-    follower's task, made through DBot's WebSocket, copies each one as it happens (a client's
-    market order trades only with other clients' orders, so bob's quotes, placed where the tape
-    never prints, are what the copies take), before and after a SIGKILL mid-replay."""
+    """The leader trades on the replayed market through DigiFinex (ccxt): paused, a buy taking
+    the recorded best ask and then bob's ask behind it; playing, a bid at the recorded best bid,
+    filled by the tape; a market sell into the recorded bids. The follower's task, made through
+    DBot's WebSocket, copies each one as it happens, before and after a SIGKILL mid-replay: the
+    first copy buys from bob (the recorded level is consumed), the others take the recording.
+
+    bob also quotes far from the market (where the tape never prints): a copy checks liquidity and
+    slippage against the clients' book only, so without them the copies fail (see the xfail test
+    below)."""
     with SandexServer(tmp_path, COPY_CONFIG, extra_args=REPLAY) as server:
         start = admin(server, "")["start_ms"]
         target = start + 60_000
         admin(server, "/seek", {"time": target})
-        best_bid = naive.book_at(target)[0][0][0]
+        bids, asks = naive.book_at(target)
+        (best_bid, _), (best_ask, ask_size) = bids[0], asks[0]
         later = [t for t in naive.trades if t[0] > target]
-        through = next(t for t in later if t[1] < best_bid)  # the print that fills the leader's bid
-        ask, bid = max(t[1] for t in later) + 5_000, min(t[1] for t in later) - 5_000
-        assert through[0] - target < 5_000
+        far_ask, far_bid = max(t[1] for t in later) + 5_000, min(t[1] for t in later) - 5_000
 
         leader, mm = dfx(server, "leader"), dfx(server, "bob")
         for client in (leader, mm):
             await asyncio.to_thread(client.load_markets)
-        await asyncio.to_thread(mm.create_order, "BTC/USDT", "limit", "sell", 1, ask / 100)
-        await asyncio.to_thread(mm.create_order, "BTC/USDT", "limit", "buy", 1, bid / 100)
+        joined = await asyncio.to_thread(mm.create_order, "BTC/USDT", "limit", "sell", 1, best_ask / 100)
+        await asyncio.to_thread(mm.create_order, "BTC/USDT", "limit", "sell", 1, far_ask / 100)
+        await asyncio.to_thread(mm.create_order, "BTC/USDT", "limit", "buy", 1, far_bid / 100)
         status, wallets = await rest(server.base_url, "GET", "/account/wallets", "leader-key")
         assert status == 200 and not wallets["err"]
         leader_wallet = wallets["res"][0]["id"]
@@ -254,24 +258,48 @@ async def test_a_dbot_copy_task_follows_a_wallet_trading_on_the_replayed_market(
                 ),
             )
             task_id = created["id"]
-            # 1. Filled by the tape: the recorded sell through the bid, about 1 s of recording in
-            # (the bid is placed before the replay resumes, so it is there whatever the load).
+
+            # 1. Paused: the leader takes the recorded best ask and 0.02 of bob's ask behind it
+            # (one fill, copied once); the copy buys from bob, the recorded level being consumed.
+            amount = Decimal(ask_size) / SIZE + Decimal("0.02")
+            await asyncio.to_thread(leader.create_order, "BTC/USDT", "limit", "buy", amount, best_ask / 100)
+            first = await follower.push()
+            assert (first["state"], first["source"], first["type"]) == ("done", "follow_order", "buy")
+            assert first["priceUsd"] == Decimal(best_ask) / 100
+            bought = 1000 * 100 * 10**6 // best_ask  # micro-BTC 1,000 USDT buys at the best ask
+            assert first["send"]["amount"] == str(bought * best_ask * 10**10)
+            leader_fills = await asyncio.to_thread(leader.fetch_my_trades, "BTC/USDT")
+            assert sorted((micros(t["amount"]), t["price"]) for t in leader_fills) == [
+                (20_000, best_ask / 100),
+                (ask_size, best_ask / 100),
+            ]
+            assert first["id"] == f"{task_id}_{min(int(t['id']) for t in leader_fills)}"
+            bob_order = await asyncio.to_thread(mm.fetch_order, joined["id"], "BTC/USDT")
+            assert micros(bob_order["filled"]) == 20_000 + bought
+            await asyncio.to_thread(mm.cancel_order, joined["id"], "BTC/USDT")
+
+            # 2. Filled by the tape: the recorded sell through the leader's bid, about 1 s of
+            # recording after the replay resumes (the bid is there before, whatever the load).
             resting = await asyncio.to_thread(
                 leader.create_order, "BTC/USDT", "limit", "buy", 0.01, best_bid / 100
             )
             await asyncio.to_thread(admin, server, "/speed", {"speed": 5})
             await asyncio.to_thread(admin, server, "/resume", {})
-            copied = await follower.push(timeout=10)
+            second = await follower.push(timeout=10)
             assert admin(server, "")["state"] == "playing"
             order = await asyncio.to_thread(leader.fetch_order, resting["id"], "BTC/USDT")
             assert (order["status"], order["filled"], order["average"]) == ("closed", 0.01, best_bid / 100)
-            [fill] = await asyncio.to_thread(leader.fetch_my_trades, "BTC/USDT")
+            fill = next(
+                t
+                for t in await asyncio.to_thread(leader.fetch_my_trades, "BTC/USDT")
+                if t["order"] == resting["id"]
+            )
             assert fill["takerOrMaker"] == "maker"
-            assert copied["id"] == f"{task_id}_{fill['id']}"
-            assert (copied["state"], copied["source"], copied["type"]) == ("done", "follow_order", "buy")
-            assert copied["priceUsd"] == Decimal(ask) / 100  # bought from bob's ask
-            bought = 1000 * 100 * 10**6 // ask  # micro-BTC 1,000 USDT buys at bob's ask
-            assert copied["send"]["amount"] == str(bought * ask * 10**10)
+            assert second["id"] == f"{task_id}_{fill['id']}"
+            assert (second["state"], second["type"]) == ("done", "buy")
+            # It took the recorded asks, not bob's far quote (untouched).
+            assert second["priceUsd"] < Decimal(far_ask) / 100
+            assert 999 * 10**18 < int(second["send"]["amount"]) <= 1000 * 10**18
 
             # A crash in the middle of the replay: the task, and the replay playing, survive it.
             await follower.close()
@@ -281,25 +309,55 @@ async def test_a_dbot_copy_task_follows_a_wallet_trading_on_the_replayed_market(
             [task] = await follower.call("listFollowOrders", {"page": 0, "size": 20})
             assert (task["id"], task["enabled"], task["targetIds"]) == (task_id, True, [leader_wallet])
 
-            # 2. Against another client: the leader lifts bob's ask.
-            await asyncio.to_thread(leader.create_order, "BTC/USDT", "limit", "buy", 0.02, ask / 100)
-            second = await follower.push()
-            assert (second["state"], second["type"], second["priceUsd"]) == (
-                "done",
-                "buy",
-                Decimal(ask) / 100,
-            )
-            assert second["send"]["amount"] == str(bought * ask * 10**10)
-
-            # 3. The leader sells into bob's bid: the copy sells everything the copies bought.
+            # 3. The leader sells at market into the recorded bids: the copy sells all it holds.
             held = (await asyncio.to_thread(dfx(server, "follower").fetch_balance))["BTC"]
-            await asyncio.to_thread(leader.create_order, "BTC/USDT", "limit", "sell", 0.03, bid / 100)
+            await asyncio.to_thread(leader.create_order, "BTC/USDT", "market", "sell", 0.03)
             sold = await follower.push()
             assert (sold["state"], sold["type"], sold["source"]) == ("done", "sell", "follow_order")
-            assert sold["priceUsd"] == Decimal(bid) / 100
+            assert sold["priceUsd"] > Decimal(far_bid) / 100
             assert int(sold["send"]["amount"]) == micros(held["free"]) * 10**12
             await follower.no_push()
-            assert admin(server, "")["state"] == "playing", "all of it while the market replays"
+            assert admin(server, "")["state"] == "playing", "2 and 3 while the market replays"
+            quotes = await asyncio.to_thread(mm.fetch_open_orders, "BTC/USDT")
+            assert sorted((o["price"], o["remaining"]) for o in quotes) == [
+                (far_bid / 100, 1),
+                (far_ask / 100, 1),
+            ]
+        finally:
+            await follower.close()
+            admin(server, "/pause", {})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a copy's liquidity and slippage checks (automation/follow.py: estimate_fill over "
+    "engine.books) see only clients' orders, not the replayed book the copy's market order then "
+    "takes (replay/taker.py); the replay plugin (plugin.py) exposes no view of its offered levels "
+    "for them to read: the copy fails with E_NO_LIQUIDITY",
+)
+async def test_a_copy_takes_the_replayed_book_with_no_client_quotes(tmp_path: Path, naive: NaiveBook) -> None:
+    """The leader's bid filled by the tape, copied with only the recording on the other side: the
+    copy's market buy would take the recorded asks, as a DBot swap or a ccxt market order does."""
+    with SandexServer(tmp_path, COPY_CONFIG, extra_args=REPLAY) as server:
+        start = admin(server, "")["start_ms"]
+        target = start + 60_000
+        admin(server, "/seek", {"time": target})
+        best_bid = naive.book_at(target)[0][0][0]
+        leader = dfx(server, "leader")
+        await asyncio.to_thread(leader.load_markets)
+        status, wallets = await rest(server.base_url, "GET", "/account/wallets", "leader-key")
+        assert status == 200 and not wallets["err"]
+        follower = await DbotWs.connect(server.ws_url("/trade/ws"), "follower-key", subscribe=[])
+        try:
+            await follower.call(
+                "createOrUpdateFollowOrder",
+                task_body("follow", [wallets["res"][0]["id"]], sell={"mode": "only_copy"}),
+            )
+            await asyncio.to_thread(leader.create_order, "BTC/USDT", "limit", "buy", 0.01, best_bid / 100)
+            await asyncio.to_thread(admin, server, "/speed", {"speed": 5})
+            await asyncio.to_thread(admin, server, "/resume", {})
+            copied = await follower.push(timeout=10)
+            assert (copied["state"], copied.get("errorCode")) == ("done", None), copied.get("errorMessage")
         finally:
             await follower.close()
             admin(server, "/pause", {})
@@ -425,20 +483,21 @@ def test_a_restart_while_playing_keeps_client_orders_holds_and_the_replay(
 async def test_client_trades_on_a_replayed_market_keep_the_recordings_clock(
     tmp_path: Path, naive: NaiveBook
 ) -> None:
-    """A trade between two clients (while paused) and a client's bid filled by the tape are venue
-    trades on the replayed market: they are published among the recorded prints, stamped with the
-    replayed market's clock (the latest record applied), so the tape stays in time order and each
-    lands in the recorded minute it happened in: the klines and the 24 h ticker stay the
-    recording's (with those two trades added), not a bar in today's wall time."""
+    """Clients' trades on the replayed market — paused, alice's buy taking the recorded best ask
+    and then bob's ask behind it; playing, alice's bid filled by the tape — are venue trades: they
+    are published among the recorded prints, stamped with the replayed market's clock (the latest
+    record applied), so the tape stays in time order and each lands in the recorded minute it
+    happened in: the klines and the 24 h ticker stay the recording's (with those trades added),
+    not a bar in today's wall time."""
     from tests.infoway.iw_support import Client
 
     with SandexServer(tmp_path, extra_args=REPLAY) as server:
         start = admin(server, "")["start_ms"]
         target = start + 120_000
         admin(server, "/seek", {"time": target})
-        best_bid = naive.book_at(target)[0][0][0]
+        bids, asks = naive.book_at(target)
+        (best_bid, _), (best_ask, ask_size) = bids[0], asks[0]
         window = [t for t in naive.trades if target < t[0] <= target + 30_000]
-        far_ask = max(t[1] for t in window) + 1
         through = next(t for t in window if t[1] < best_bid)
 
         client = await Client.connect(server.ws_url("/ws?business=crypto&apikey=alice-key"))
@@ -447,10 +506,11 @@ async def test_client_trades_on_a_replayed_market_keep_the_recordings_clock(
             alice, bob = dfx(server, "alice"), dfx(server, "bob")
             for each in (alice, bob):
                 await asyncio.to_thread(each.load_markets)
-            await asyncio.to_thread(bob.create_order, "BTC/USDT", "limit", "sell", 0.001, far_ask / 100)
-            await asyncio.to_thread(alice.create_order, "BTC/USDT", "limit", "buy", 0.001, far_ask / 100)
+            await asyncio.to_thread(bob.create_order, "BTC/USDT", "limit", "sell", 0.001234, best_ask / 100)
+            taking = Decimal(ask_size) / SIZE + Decimal("0.001234")
+            await asyncio.to_thread(alice.create_order, "BTC/USDT", "limit", "buy", taking, best_ask / 100)
             near = await asyncio.to_thread(
-                alice.create_order, "BTC/USDT", "limit", "buy", 0.002, best_bid / 100
+                alice.create_order, "BTC/USDT", "limit", "buy", 0.002345, best_bid / 100
             )
             await asyncio.to_thread(admin, server, "/speed", {"speed": 10})
             await asyncio.to_thread(admin, server, "/resume", {})
@@ -461,7 +521,7 @@ async def test_client_trades_on_a_replayed_market_keep_the_recordings_clock(
             stopped = (await asyncio.to_thread(admin, server, "/pause", {}))["time_ms"]
             recorded = [t for t in naive.trades if target < t[0] <= stopped]
             pushes: list[tuple[int, int, int, str, int]] = []
-            while len(pushes) < len(recorded) + 2:
+            while len(pushes) < len(recorded) + 3:
                 data = (await client.recv_until(lambda m: m.get("code") == 10002))["data"]
                 pushes.append(
                     (data["t"], cents(data["p"]), micros(data["v"]), {1: "buy", 2: "sell"}[data["td"]], 0)
@@ -471,14 +531,15 @@ async def test_client_trades_on_a_replayed_market_keep_the_recordings_clock(
         filled = await asyncio.to_thread(alice.fetch_order, near["id"], "BTC/USDT")
         assert filled["status"] == "closed"
 
-        # The two client trades, found by price and size; the rest is the recording, one for one.
-        cross = [p for p in pushes if p[1:3] == (far_ask, 1_000)]
-        fill = [p for p in pushes if p[1:3] == (best_bid, 2_000)]
-        assert len(cross) == len(fill) == 1
-        assert [p[:4] for p in pushes if p not in cross + fill] == [t[:4] for t in recorded]
-        # Each on the replayed market's clock: the cross at the sought time (paused there), the
+        # The clients' trades, found by price and size; the rest is the recording, one for one.
+        taken = [p for p in pushes if p[1:3] == (best_ask, ask_size)]
+        cross = [p for p in pushes if p[1:3] == (best_ask, 1_234)]
+        fill = [p for p in pushes if p[1:3] == (best_bid, 2_345)]
+        assert len(taken) == len(cross) == len(fill) == 1
+        assert [p[:4] for p in pushes if p not in taken + cross + fill] == [t[:4] for t in recorded]
+        # Each on the replayed market's clock: alice's buy at the sought time (paused there), the
         # fill at the recorded print that filled it.
-        assert cross[0][0] == target
+        assert taken[0][0] == cross[0][0] == target
         assert fill[0][0] in {t[0] for t in recorded if t[0] <= through[0]}
         times = [p[0] for p in pushes]
         assert times == sorted(times) and target <= times[0] and times[-1] <= stopped

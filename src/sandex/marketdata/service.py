@@ -186,11 +186,11 @@ class MarketData:
     def _on_replay_clock(trade: TradeEvent, clocks: dict[str, int]) -> TradeEvent:
         """A trade on a replayed market, on that market's clock. A recorded trade (no account on
         either side) carries the recording's time and moves the clock. A venue trade there (a
-        client's order filled by the tape, two clients trading) carries the engine's wall time:
-        among the recorded prints it would put the tape out of order, open a kline bar in today's
-        time (into which every later recorded trade would then fall) and move the 24 h window
-        past the whole recording. So it is published at the clock: the latest record applied,
-        the print that filled it."""
+        client's order filled by the tape or taking the replayed book, two clients trading)
+        carries the engine's wall time: among the recorded prints it would put the tape out of
+        order, open a kline bar in today's time (into which every later recorded trade would then
+        fall) and move the 24 h window past the whole recording. So it is published at the
+        clock: the latest record applied (for a fill by the tape, the print that filled it)."""
         symbol = trade.symbol
         if trade.maker_account_id == 0 and trade.taker_account_id == 0:
             if trade.ts > clocks[symbol]:
