@@ -224,9 +224,8 @@ async def test_a_dbot_copy_task_follows_a_wallet_trading_on_the_replayed_market(
     DBot's WebSocket, copies each one as it happens, before and after a SIGKILL mid-replay: the
     first copy buys from bob (the recorded level is consumed), the others take the recording.
 
-    bob also quotes far from the market (where the tape never prints): a copy checks liquidity and
-    slippage against the clients' book only, so without them the copies fail (see the xfail test
-    below)."""
+    bob also quotes far from the market (where the tape never prints): a copy's liquidity and
+    slippage checks see the recorded book and clients' quotes together, and take the better."""
     with SandexServer(tmp_path, COPY_CONFIG, extra_args=REPLAY) as server:
         start = admin(server, "")["start_ms"]
         target = start + 60_000
@@ -328,16 +327,11 @@ async def test_a_dbot_copy_task_follows_a_wallet_trading_on_the_replayed_market(
             admin(server, "/pause", {})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a copy's liquidity and slippage checks (automation/follow.py: estimate_fill over "
-    "engine.books) see only clients' orders, not the replayed book the copy's market order then "
-    "takes (replay/taker.py); the replay plugin (plugin.py) exposes no view of its offered levels "
-    "for them to read: the copy fails with E_NO_LIQUIDITY",
-)
 async def test_a_copy_takes_the_replayed_book_with_no_client_quotes(tmp_path: Path, naive: NaiveBook) -> None:
     """The leader's bid filled by the tape, copied with only the recording on the other side: the
-    copy's market buy would take the recorded asks, as a DBot swap or a ccxt market order does."""
+    copy's market buy takes the recorded asks, as a DBot swap or a ccxt market order does (its
+    liquidity and slippage checks read `Engine.liquidity`, the recorded book included: they read
+    clients' orders only and failed it with E_NO_LIQUIDITY)."""
     with SandexServer(tmp_path, COPY_CONFIG, extra_args=REPLAY) as server:
         start = admin(server, "")["start_ms"]
         target = start + 60_000

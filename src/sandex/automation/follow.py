@@ -358,7 +358,7 @@ class FollowManager:
                 TradeError.AMOUNT_TOO_SMALL,
                 f"a buy of {_ui(budget)} {quote} is below the {market.symbol} minimum order value",
             )
-        amount, value = estimate_fill(engine.books[market.symbol].asks, market, quote_budget=budget)
+        amount, value = estimate_fill(engine.liquidity(market.symbol, True), market, quote_budget=budget)
         self._check_slippage(BUY, market, amount, value, target, settings.max_slippage)
         return budget
 
@@ -379,7 +379,7 @@ class FollowManager:
                 f"the target sold {_share(sold, before)} of its {market.base}; that share of the wallet's "
                 f"{market.format_amount(holding)} is below the {market.symbol} minimum amount",
             )
-        filled, value = estimate_fill(engine.books[market.symbol].bids, market, base_amount=amount)
+        filled, value = estimate_fill(engine.liquidity(market.symbol, False), market, base_amount=amount)
         self._check_slippage(SELL, market, filled, value, target, settings.max_slippage)
         return amount
 

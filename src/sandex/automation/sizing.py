@@ -1,13 +1,14 @@
 """The arithmetic of copy trading, as pure functions on scaled integers.
 
-Nothing here reads or changes engine state except `estimate_fill`, which only reads a book side.
+Nothing here reads or changes engine state.
 Rounding always favours the follower's limits: budgets and sell sizes round down, take-profit
 triggers round up (never fire early), stop triggers round down.
 """
 
 from __future__ import annotations
 
-from ..core.book import BookSide
+from collections.abc import Iterable
+
 from ..core.literals import BUY
 from ..core.markets import Market
 from .model import RATIO_ONE, BuySettings
@@ -67,9 +68,10 @@ def sell_size(
 
 
 def estimate_fill(
-    side: BookSide, market: Market, *, quote_budget: int = 0, base_amount: int = 0
+    levels: Iterable[tuple[int, int]], market: Market, *, quote_budget: int = 0, base_amount: int = 0
 ) -> tuple[int, int]:
-    """What a market order would fill against `side` now: (base amount, value), market scales.
+    """What a market order would fill against `levels` ((price, size) best first, as
+    `Engine.liquidity` gives them) now: (base amount, value), market scales.
 
     A buy is sized by `quote_budget` (ledger scale) the way the engine sizes market buys (whole
     units of amount precision the remaining budget affords at each level); a sell by
@@ -78,16 +80,16 @@ def estimate_fill(
     """
     per_unit = market.value_to_ledger
     filled = value = 0
-    for level in side.iter_levels():
+    for price, size in levels:
         if quote_budget:
             remaining = quote_budget - value * per_unit
-            quantity = min(remaining // (level.price * per_unit), level.total)
+            quantity = min(remaining // (price * per_unit), size)
         else:
-            quantity = min(base_amount - filled, level.total)
+            quantity = min(base_amount - filled, size)
         if quantity <= 0:
             break
         filled += quantity
-        value += quantity * level.price
+        value += quantity * price
     return filled, value
 
 

@@ -505,6 +505,23 @@ class Engine:
         )
         return order
 
+    def liquidity(self, symbol: str, buy: bool) -> list[tuple[int, int]]:
+        """What a taker buying (`buy`: the asks) or selling (the bids) on `symbol` could take
+        now, (price, size) best first: the book's resting orders plus what plugins offer there
+        (the replay's recorded book), so an estimate made before an order (copy trading's
+        liquidity and slippage checks) sees what the order will meet."""
+        book = self.books[symbol]
+        side = book.asks if buy else book.bids
+        levels = [(level.price, level.total) for level in side.iter_levels()]
+        plugins = self._taker_plugins.get(symbol) if self._taker_plugins else None
+        if plugins is None:
+            return levels
+        merged = dict(levels)
+        for plugin in plugins:
+            for price, size in plugin.offered(symbol, buy):
+                merged[price] = merged.get(price, 0) + size
+        return sorted(merged.items(), reverse=not buy)
+
     def rest_order(
         self, account_id: int, symbol: str, side: Side, price: int, amount: int, source: str = ""
     ) -> Order | None:

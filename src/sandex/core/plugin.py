@@ -55,6 +55,11 @@ class EnginePlugin:
         (one of its `taker_markets`): the engine cancels a post-only order that would."""
         return False
 
+    def offered(self, symbol: str, buy: bool) -> list[tuple[int, int]]:
+        """The liquidity this plugin would offer a taker buying (`buy`) or selling on `symbol`
+        (one of its `taker_markets`), (price, size) in any order."""
+        return []
+
     def before_taker(self, order: Order) -> None:
         pass
 

@@ -128,6 +128,12 @@ class ReplayPlugin(EnginePlugin):
             return any(ask <= price for ask in book[1])
         return any(bid >= price for bid in book[0])
 
+    def offered(self, symbol: str, buy: bool) -> list[tuple[int, int]]:
+        book = self.fills.books.get(symbol)
+        if book is None:
+            return []
+        return list((book[1] if buy else book[0]).items())
+
     def before_taker(self, order: Order) -> None:
         self.takes.before(order)
 
