@@ -182,8 +182,17 @@ def build_app(
                 await dialect.startup(ctx)
         if config.bus.url is not None:  # `sandex serve --bus`: publish to the gateways
             from ..bus.engine import EngineLink
+            from ..bus.metrics import BusTally
 
-            link = EngineLink(ctx.venue, config.bus.url, key_guards=ctx.key_guards)
+            tally = BusTally()
+            tally.register(ctx.metrics)
+            link = EngineLink(
+                ctx.venue,
+                config.bus.url,
+                key_guards=ctx.key_guards,
+                limiters=ctx.shared_limiters,
+                tally=tally,
+            )
             await link.start()
             app[BUS_KEY] = link
         if ctx.replay is not None:
