@@ -15,7 +15,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.bus.cluster import metric
 from tests.bus.test_cluster import cluster
+from tests.dbot.dbot_harness import rest as dbot_rest
 from tests.digifinex.dfx_support import ALICE, BOB, arest, with_sections
 
 pytestmark = pytest.mark.timeout(180)
@@ -27,6 +29,7 @@ PER_MINUTE = 6
 LIMITED = with_sections(
     f"[limits.digifinex]\nrest_private_per_second = {PER_SECOND}\n"
     f"[limits.infoway]\nrest_calls_per_minute = {PER_MINUTE}\n"
+    f"[limits.dbot]\nrest_calls_per_minute = {PER_MINUTE}\n"
 )
 
 
@@ -75,3 +78,17 @@ async def test_one_keys_budget_is_shared_by_the_engine_and_every_gateway(tmp_pat
             for key, got in answers.items():
                 assert got[:PER_MINUTE] == [(200, 200)] * PER_MINUTE, f"{key}: {got}"
                 assert set(got[PER_MINUTE:]) == {(429, 501)}, f"{key}: {got}"
+            # DBot REST: 6 calls a minute per account; then HTTP 429.
+            statuses: dict[str, list[int]] = {"alice-key": [], "bob-key": []}
+            for i in range(3 * PER_MINUTE):
+                for key in statuses:
+                    status, _ = await dbot_rest(
+                        bases[i % len(bases)], "GET", "/automation/follow_orders", key
+                    )
+                    statuses[key].append(status)
+                    await asyncio.sleep(PACE_S)
+            for key, got in statuses.items():
+                assert got == [200] * PER_MINUTE + [429] * (2 * PER_MINUTE), f"{key}: {got}"
+        for base in bases:  # each process told the others, and counted theirs
+            assert metric(base, "sandex_bus_rate_uses_sent_total") > 0
+            assert metric(base, "sandex_bus_rate_uses_received_total") > 0
