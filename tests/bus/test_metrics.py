@@ -60,6 +60,7 @@ def test_the_bus_metrics_appear_on_the_engine_and_the_gateway_and_move(tmp_path:
         assert after["sandex_bus_applied_seq"] == after["sandex_bus_engine_seq"] == seq
         assert metric(gw.base_url, "sandex_bus_lag_rows") == 0
         assert metric(gw.base_url, "sandex_bus_stale") == 0
+        assert metric(gw.base_url, "sandex_bus_engine_silent_seconds") < 2
         # The engine gone: the gateway's refusals are counted.
         refused = metric(gw.base_url, "sandex_bus_engine_unavailable_total")
         eng.kill()

@@ -11,7 +11,7 @@ import nats
 import pytest
 
 from sandex.bus import wire
-from tests.bus.cluster import Gateway, health, wait_for_seq
+from tests.bus.cluster import Gateway, health, metric, wait_for_seq
 from tests.bus.test_cluster import book, cluster, place
 from tests.digifinex.dfx_support import ALICE, BOB, with_sections
 
@@ -38,6 +38,11 @@ async def test_the_stream_keeps_at_most_max_msgs_and_a_late_gateway_still_catche
         wait_for_seq(gw.base_url, seq)
         messages, last, max_msgs = await _stream_state(bus.url)
         assert max_msgs == 5 and messages <= 5 < last, (messages, last)
+        deadline = time.monotonic() + 10  # the engine reads the stream's size every 2 s
+        while metric(eng.base_url, "sandex_bus_stream_messages") != messages:
+            assert time.monotonic() < deadline, metric(eng.base_url, "sandex_bus_stream_messages")
+            time.sleep(0.2)
+        assert metric(eng.base_url, "sandex_bus_stream_bytes") > 0
         assert book(gw.base_url) == book(eng.base_url)
         with Gateway(tmp_path / "late", bus) as late:
             assert book(late.base_url) == book(eng.base_url)

@@ -57,6 +57,8 @@ MAX_ROWS_PER_ANSWER = 50_000
 #: Most rows one stream message carries (and at most wire.CHUNK_BYTES of them).
 MAX_ROWS_PER_MESSAGE = 5_000
 PUBLISH_TIMEOUT_S = 5.0
+#: How often the engine reads the stream's size for /metrics.
+STREAM_WATCH_S = 2.0
 #: How often the engine stores its state in the object store (when it changed): a gateway that
 #: starts while the engine is down replays at most this much of the stream.
 STORE_SNAPSHOT_EVERY_S = 30.0
@@ -99,6 +101,17 @@ class EngineLink:
         self._rates = RateRelay(limiters, self.tally) if limiters else None
         self.tally.gauge(
             "sandex_bus_published_seq", "Last journal seq on the stream.", lambda: self.published
+        )
+        self._stream_held = (0, 0)
+        self.tally.gauge(
+            "sandex_bus_stream_messages",
+            "Messages the stream holds (read every few seconds).",
+            lambda: self._stream_held[0],
+        )
+        self.tally.gauge(
+            "sandex_bus_stream_bytes",
+            "Bytes the stream holds (read every few seconds).",
+            lambda: self._stream_held[1],
         )
         self.tally.gauge(
             "sandex_bus_fenced",
@@ -165,6 +178,7 @@ class EngineLink:
         log.info("bus: publishing to %s on %s from journal seq %d", wire.STREAM, self.url, self.published + 1)
         self._tasks.append(asyncio.create_task(self._heartbeats(), name="bus-heartbeat"))
         self._tasks.append(asyncio.create_task(self._store_snapshots(), name="bus-snapshots"))
+        self._tasks.append(asyncio.create_task(self._watch_stream(), name="bus-stream-state"))
         await self._publish_loop()
 
     # ------------------------------------------------------------------ fencing
@@ -355,6 +369,18 @@ class EngineLink:
             except Exception as exc:
                 log.debug("bus: heartbeat not sent: %s", exc)
             await asyncio.sleep(wire.HEARTBEAT_S)
+
+    async def _watch_stream(self) -> None:
+        """What the stream holds now, for /metrics: that its limits keep it bounded."""
+        js = self._js
+        assert js is not None
+        while not self.fenced:
+            try:
+                state = (await js.stream_info(wire.STREAM)).state
+                self._stream_held = (state.messages, state.bytes)
+            except Exception as exc:
+                log.debug("bus: stream state not read: %s", exc)
+            await asyncio.sleep(STREAM_WATCH_S)
 
     async def _store_snapshots(self) -> None:
         """Keep the latest state in the object store (the first right away)."""

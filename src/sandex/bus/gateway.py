@@ -52,6 +52,11 @@ class GatewayLink:
     def __init__(self, url: str, tally: BusTally | None = None) -> None:
         self.url = url
         self.tally = tally or BusTally()
+        self.tally.gauge(
+            "sandex_bus_engine_silent_seconds",
+            "Seconds since the engine's last heartbeat (over 2 s: order entry is refused).",
+            lambda: time.monotonic() - self._beat_at,
+        )
         self.heartbeat: wire.Heartbeat | None = None
         self._beat_at = 0.0
         self._nc: Client | None = None
