@@ -78,6 +78,8 @@ async def test_a_gateway_refilling_a_gap_refuses_its_stale_book_and_serves_it_on
                     infoway = await resp.json(content_type=None)
                 assert infoway["ret"] == 500 and "catching up" in infoway["msg"], infoway
                 assert await _metric(session, gw, "sandex_bus_stale") == 1
+                async with session.get(gw + "/healthz") as resp:
+                    assert "catching up" in (await resp.json())["market_data"]
                 assert await _metric(session, gw, "sandex_bus_gaps_total") >= 1
                 assert await _metric(session, gw, "sandex_bus_stale_refusals_total") >= 2
                 assert await _metric(session, gw, "sandex_bus_refills_total") == 0
@@ -93,6 +95,8 @@ async def test_a_gateway_refilling_a_gap_refuses_its_stale_book_and_serves_it_on
                 clean = await _clean_depth(f"ws://127.0.0.1:{port}/ws/v1/")
                 assert clean == await _clean_depth(eng.ws_url("/ws/v1/")) and len(clean["asks"]) == 3
                 assert await _metric(session, gw, "sandex_bus_stale") == 0
+                async with session.get(gw + "/healthz") as resp:
+                    assert "market_data" not in await resp.json()
                 assert await _metric(session, gw, "sandex_bus_refills_total") >= 1
                 assert await _metric(session, gw, "sandex_bus_refill_rows_total") >= 1
         finally:

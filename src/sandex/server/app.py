@@ -130,6 +130,9 @@ async def healthz(request: web.Request) -> web.Response:
     error = ctx.venue.order_entry_error
     if error:
         body["order_entry"] = f"halted: {error}"
+    stale = ctx.venue.market_data_error  # a gateway refilling a gap: no depth snapshots meanwhile
+    if stale:
+        body["market_data"] = f"stale: {stale}"
     return web.json_response(body)
 
 
