@@ -20,6 +20,7 @@ from tests.bus.test_cluster import cluster
 from tests.bus.test_failures import _clean_depth
 from tests.bus.test_follower import _caught_up_buffer
 from tests.digifinex.dfx_support import BOB, arest, ws_client
+from tests.infoway.iw_support import Client
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.timeout(120)
@@ -84,6 +85,14 @@ async def test_a_gateway_refilling_a_gap_refuses_its_stale_book_and_serves_it_on
                 assert await _metric(session, gw, "sandex_bus_stale_refusals_total") >= 2
                 assert await _metric(session, gw, "sandex_bus_refills_total") == 0
 
+                # Infoway's WebSocket: subscribed, but no depth push from the stale book.
+                infoway_ws = await Client.connect(
+                    f"ws://127.0.0.1:{port}/ws?business=crypto&apikey=alice-key"
+                )
+                ack = await infoway_ws.request({"code": 10003, "trace": "d", "data": {"codes": "BTCUSDT"}})
+                assert ack["code"] == 10004, ack
+                assert [m for m in await infoway_ws.collect(1.2) if m.get("code") == 10005] == []
+
                 # A request held while the engine comes back is answered with the caught-up book.
                 waiting = asyncio.ensure_future(_book(session, gw))
                 await asyncio.sleep(0.3)
@@ -92,6 +101,12 @@ async def test_a_gateway_refilling_a_gap_refuses_its_stale_book_and_serves_it_on
                 answer = await waiting
                 assert answer["code"] == 0, answer
                 assert (answer["bids"], answer["asks"]) == (truth["bids"], truth["asks"])
+                depth = (await infoway_ws.recv_until(lambda m: m.get("code") == 10005))["data"]
+                assert depth["s"] == "BTCUSDT" and depth["a"] == [
+                    ["65000", "65001", "65002"],
+                    ["0.01"] * 3,
+                ], depth
+                await infoway_ws.close()
                 clean = await _clean_depth(f"ws://127.0.0.1:{port}/ws/v1/")
                 assert clean == await _clean_depth(eng.ws_url("/ws/v1/")) and len(clean["asks"]) == 3
                 assert await _metric(session, gw, "sandex_bus_stale") == 0
