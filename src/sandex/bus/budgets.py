@@ -14,8 +14,10 @@ gateway while tokens it leased sit unused on another. Counting everywhere costs 
 wastes nothing; its price is a bound rather than exactness under races: requests of one key
 accepted on different processes within the bus's propagation time (well under a millisecond on
 loopback, a network round trip otherwise) do not yet see each other, so a key hammering several
-gateways at once can get a few over its budget in that instant, never a second budget. While
-the bus is unreachable each process counts only its own (budgets per process, as without it).
+gateways at once can get a few over its budget in that instant, never a second budget
+(measured on loopback: back-to-back calls ~0.7 ms apart over three processes got 5-7 of a budget
+of 5, calls 1 ms apart exactly 5). While the bus is unreachable each process counts only its
+own (budgets per process, as without it).
 """
 
 from __future__ import annotations
