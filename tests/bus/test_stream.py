@@ -49,6 +49,19 @@ async def test_the_stream_keeps_at_most_max_msgs_and_a_late_gateway_still_catche
             assert place(late.base_url, ALICE, "buy", "64000", "0.01")["code"] == 0
             wait_for_seq(gw.base_url, health(eng.base_url)["journal_seq"])
             assert book(gw.base_url) == book(eng.base_url) == book(late.base_url)
+        # A new limit applies to the stream as it is, when the engine starts again.
+        eng.stop()
+        eng.config_path.write_text(config.replace("stream_max_msgs = 5", "stream_max_msgs = 2"))
+        eng.start()
+        messages, _, max_msgs = await _stream_state(bus.url)
+        assert max_msgs == 2 and messages <= 2, (messages, max_msgs)
+        deadline = time.monotonic() + 20
+        while "order_entry" in health(gw.base_url):
+            assert time.monotonic() < deadline, health(gw.base_url)
+            time.sleep(0.1)
+        assert place(gw.base_url, ALICE, "buy", "63000", "0.01")["code"] == 0
+        wait_for_seq(gw.base_url, health(eng.base_url)["journal_seq"], timeout=20)
+        assert book(gw.base_url) == book(eng.base_url)
 
 
 async def test_a_stream_emptied_by_max_age_is_continued_after_an_engine_restart(tmp_path: Path) -> None:
