@@ -437,6 +437,17 @@ class Venue:
 
     # ------------------------------------------------------------------ status
     @property
+    def market_data_error(self) -> str | None:
+        """Why this venue's book is known to be stale now, or None. Never, here: the engine's
+        own state is the truth. A gateway's copy (`bus.follower`) says so while it refills."""
+        return None
+
+    async def fresh(self, timeout: float) -> str | None:
+        """Wait (at most `timeout` s) until the book is not known to be stale; None, or why it
+        still is. Depth snapshots are served only on None."""
+        return None
+
+    @property
     def order_entry_error(self) -> str | None:
         """Why orders cannot be taken now (journal halted, engine paused), or None."""
         if self.committer is not None and self.committer.halted:

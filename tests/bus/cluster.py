@@ -177,3 +177,13 @@ def wait_for_seq(base_url: str, seq: int, timeout: float = 10.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{base_url} did not reach journal seq {seq}: {health(base_url)}")
+
+
+def metric(base_url: str, name: str) -> float:
+    """One unlabelled sample of `base_url`'s /metrics."""
+    with urllib.request.urlopen(base_url + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} is not on {base_url}/metrics")

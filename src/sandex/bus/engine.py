@@ -21,6 +21,7 @@ here). A heartbeat says the engine is alive, how far it is, and whether order en
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import uuid
@@ -37,10 +38,12 @@ from nats.js.errors import APIError, NotFoundError
 
 from ..core.commands import decode_command
 from ..core.events import Event
-from ..server.ratelimits import KeyGuard
+from ..server.ratelimits import KeyedLimiters, KeyGuard
 from ..venue import Venue
 from . import wire
+from .budgets import RateRelay
 from .keys import KeyBlockRelay
+from .metrics import BusTally
 from .wire import Row
 
 __all__ = ["EngineLink"]
@@ -53,10 +56,9 @@ MAX_QUEUED_ROWS = 200_000
 MAX_ROWS_PER_ANSWER = 50_000
 #: Most rows one stream message carries (and at most wire.CHUNK_BYTES of them).
 MAX_ROWS_PER_MESSAGE = 5_000
-#: What the stream keeps: it is a cache of the journal, so old messages may go.
-STREAM_MAX_BYTES = 1 << 30
-STREAM_MAX_AGE_S = 24 * 3600.0
 PUBLISH_TIMEOUT_S = 5.0
+#: How often the engine reads the stream's size for /metrics.
+STREAM_WATCH_S = 2.0
 #: How often the engine stores its state in the object store (when it changed): a gateway that
 #: starts while the engine is down replays at most this much of the stream.
 STORE_SNAPSHOT_EVERY_S = 30.0
@@ -68,7 +70,15 @@ class Fenced(Exception):
 
 
 class EngineLink:
-    def __init__(self, venue: Venue, url: str, *, key_guards: dict[str, KeyGuard] | None = None) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        url: str,
+        *,
+        key_guards: dict[str, KeyGuard] | None = None,
+        limiters: dict[str, KeyedLimiters] | None = None,
+        tally: BusTally | None = None,
+    ) -> None:
         if venue.journal is None:
             raise ValueError("the bus needs the journal (journal.sync must not be off)")
         self.venue = venue
@@ -87,6 +97,27 @@ class EngineLink:
         self._tasks: list[asyncio.Task[None]] = []
         self._replies: set[asyncio.Task[None]] = set()
         self._keys = KeyBlockRelay(key_guards) if key_guards is not None else None
+        self.tally = tally or BusTally()
+        self._rates = RateRelay(limiters, self.tally) if limiters else None
+        self.tally.gauge(
+            "sandex_bus_published_seq", "Last journal seq on the stream.", lambda: self.published
+        )
+        self._stream_held = (0, 0)
+        self.tally.gauge(
+            "sandex_bus_stream_messages",
+            "Messages the stream holds (read every few seconds).",
+            lambda: self._stream_held[0],
+        )
+        self.tally.gauge(
+            "sandex_bus_stream_bytes",
+            "Bytes the stream holds (read every few seconds).",
+            lambda: self._stream_held[1],
+        )
+        self.tally.gauge(
+            "sandex_bus_fenced",
+            "1 once this engine is fenced off the stream.",
+            lambda: int(bool(self.fenced)),
+        )
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -137,6 +168,8 @@ class EngineLink:
         nc = self._nc
         if self._keys is not None:
             await self._keys.start(nc)
+        if self._rates is not None:
+            await self._rates.start(nc)
         self._subs = [
             await nc.subscribe(wire.COMMANDS, cb=self._on_command),
             await nc.subscribe(wire.SNAPSHOT, cb=self._on_snapshot),
@@ -145,6 +178,7 @@ class EngineLink:
         log.info("bus: publishing to %s on %s from journal seq %d", wire.STREAM, self.url, self.published + 1)
         self._tasks.append(asyncio.create_task(self._heartbeats(), name="bus-heartbeat"))
         self._tasks.append(asyncio.create_task(self._store_snapshots(), name="bus-snapshots"))
+        self._tasks.append(asyncio.create_task(self._watch_stream(), name="bus-stream-state"))
         await self._publish_loop()
 
     # ------------------------------------------------------------------ fencing
@@ -152,23 +186,25 @@ class EngineLink:
         """Open the stream and decide where publishing resumes, or raise Fenced."""
         js = self._js
         assert js is not None
+        wanted = self._stream_config()
         try:
             info = await js.stream_info(wire.STREAM)
         except NotFoundError:
-            info = await js.add_stream(
-                StreamConfig(
-                    name=wire.STREAM,
-                    subjects=[wire.BATCHES],
-                    storage=StorageType.FILE,
-                    discard=DiscardPolicy.OLD,
-                    max_bytes=STREAM_MAX_BYTES,
-                    max_age=STREAM_MAX_AGE_S,
+            info = await js.add_stream(wanted)
+        else:
+            have = (info.config.max_msgs, info.config.max_bytes, info.config.max_age)
+            if have != (wanted.max_msgs, wanted.max_bytes, wanted.max_age):
+                # The config's limits changed since the stream was made: they hold from now on
+                # (JetStream trims the oldest messages at once).
+                config = dataclasses.replace(
+                    info.config, max_msgs=wanted.max_msgs, max_bytes=wanted.max_bytes, max_age=wanted.max_age
                 )
-            )
+                info = await js.update_stream(config)
         self._stream_seq = info.state.last_seq
         applied = self.venue.applied_seq
-        if self._stream_seq == 0:
-            # An empty stream: nothing to continue. Gateways load a snapshot anyway.
+        if self._stream_seq == 0 or info.state.messages == 0:
+            # An empty stream (new, or every message aged out): nothing to continue from.
+            # Gateways load a snapshot anyway, and refill what they lack from the journal.
             self.published = applied
             return
         venue_id, last = await self._last_message()
@@ -180,6 +216,20 @@ class EngineLink:
                 "(another engine publishes there, or this data dir is an older copy)"
             )
         self.published = last  # the rows after it are read back from the journal
+
+    def _stream_config(self) -> StreamConfig:
+        """The stream as `[bus]` bounds it. A cache of the journal: the oldest messages go first
+        (DiscardPolicy.OLD), and a gateway that needs them refills them from the engine."""
+        bus = self.venue.config.bus
+        return StreamConfig(
+            name=wire.STREAM,
+            subjects=[wire.BATCHES],
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            max_msgs=bus.stream_max_msgs or -1,
+            max_bytes=bus.stream_max_bytes or -1,
+            max_age=float(bus.stream_max_age_s),  # 0: kept however old
+        )
 
     async def _reopen_stream(self) -> None:
         """After a failed publish: find the stream as it is now. A NATS that lost its store
@@ -193,8 +243,8 @@ class EngineLink:
             log.warning("bus: the stream %s is gone; creating it again", wire.STREAM)
             await self._take_position()  # empty: gateways refill what it lacks from the journal
             return
-        if info.state.last_seq == 0:
-            self._stream_seq = 0
+        if info.state.last_seq == 0 or info.state.messages == 0:
+            self._stream_seq = info.state.last_seq
             return
         venue_id, last = await self._last_message()
         if venue_id != self._venue_id or last > self.venue.applied_seq:
@@ -239,6 +289,7 @@ class EngineLink:
                     self._fence(str(exc))
                     return
                 except Exception as exc:  # NATS away or slow: the same rows again, later
+                    self.tally.publish_failures += 1
                     log.warning("bus: publish failed (%s); retrying", exc)
                     await asyncio.sleep(0.5)
                     try:
@@ -303,6 +354,8 @@ class EngineLink:
             raise Fenced(f"another engine published to {wire.STREAM} (journal seq {stream_last})") from None
         self._stream_seq = ack.seq
         self.published = last
+        self.tally.batches_published += 1
+        self.tally.rows_published += len(rows)
 
     async def _heartbeats(self) -> None:
         nc = self._nc
@@ -316,6 +369,18 @@ class EngineLink:
             except Exception as exc:
                 log.debug("bus: heartbeat not sent: %s", exc)
             await asyncio.sleep(wire.HEARTBEAT_S)
+
+    async def _watch_stream(self) -> None:
+        """What the stream holds now, for /metrics: that its limits keep it bounded."""
+        js = self._js
+        assert js is not None
+        while not self.fenced:
+            try:
+                state = (await js.stream_info(wire.STREAM)).state
+                self._stream_held = (state.messages, state.bytes)
+            except Exception as exc:
+                log.debug("bus: stream state not read: %s", exc)
+            await asyncio.sleep(STREAM_WATCH_S)
 
     async def _store_snapshots(self) -> None:
         """Keep the latest state in the object store (the first right away)."""
@@ -353,6 +418,7 @@ class EngineLink:
     async def _on_command(self, msg: Msg) -> None:
         """Submit at once and answer when the command is durable and applied (not awaited here:
         NATS runs one subscription's callbacks one after another)."""
+        self.tally.commands_received += 1
         try:
             command = decode_command(msg.data)
         except Exception:
@@ -376,6 +442,7 @@ class EngineLink:
         future.add_done_callback(answer)
 
     async def _on_snapshot(self, msg: Msg) -> None:
+        self.tally.snapshots_served += 1
         seq, body = self.venue.snapshot()
         blocks = self._keys.current() if self._keys is not None else []
         self._reply_later(self._send_chunked(msg.reply, seq, body, config=self._config, blocks=blocks))
@@ -390,6 +457,7 @@ class EngineLink:
 
         async def answer() -> None:
             rows = await self._journal_rows(request.after, request.through, MAX_ROWS_PER_ANSWER)
+            self.tally.rows_served += len(rows)
             body = msgspec.msgpack.encode(wire.Batch(rows))
             await self._send_chunked(msg.reply, rows[-1][0] if rows else request.after, body)
 

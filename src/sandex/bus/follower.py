@@ -14,12 +14,17 @@ dialects run unchanged on a gateway. What differs:
   before anything after it is applied (`_refill`), and a stream that falls silent while the
   engine's heartbeat says it is ahead is resubscribed and refilled;
 - order entry is refused at once while the engine is unreachable (`order_entry_error`);
-  market data keeps being served from the copy.
+  market data keeps being served from the copy (frozen: nothing trades);
+- while the copy knows it is behind (a gap or a stalled stream being refilled, or a row it could
+  not apply) its book is stale: `market_data_error` says so, and the dialects' depth snapshots
+  wait for the refill (`fresh`, bounded) or answer their "unavailable" error rather than serve
+  it. Diffs need no such guard: none is published until the rows that make it arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -69,6 +74,24 @@ class FollowerVenue(Venue):
         self._behind_since: float | None = None
         #: Why this copy can no longer follow the engine (order entry is refused), or None.
         self.diverged: str | None = None
+        #: Set while the copy is not known to be behind (no refill running).
+        self._caught_up = asyncio.Event()
+        self._caught_up.set()
+        tally = self.tally = link.tally
+        tally.gauge("sandex_bus_applied_seq", "Last journal seq this copy applied.", lambda: self.applied_seq)
+        tally.gauge(
+            "sandex_bus_engine_seq",
+            "The engine's applied journal seq (its last heartbeat).",
+            self._engine_seq,
+        )
+        tally.gauge(
+            "sandex_bus_lag_rows", "Journal rows this copy is behind the engine's last heartbeat.", self._lag
+        )
+        tally.gauge(
+            "sandex_bus_stale",
+            "1 while this copy knows its book is stale (refilling a gap, or diverged).",
+            lambda: int(self.market_data_error is not None),
+        )
 
     # ------------------------------------------------------------------ lifecycle
     async def open(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
@@ -89,6 +112,35 @@ class FollowerVenue(Venue):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ staleness
+    def _engine_seq(self) -> int:
+        beat = self.link.heartbeat
+        return beat.applied if beat is not None else self.applied_seq
+
+    def _lag(self) -> int:
+        return max(0, self._engine_seq() - self.applied_seq)
+
+    @property
+    def market_data_error(self) -> str | None:
+        if self.diverged:
+            return self.diverged
+        if self._refill_task is not None:
+            return f"this gateway is catching up with the engine (at journal seq {self.applied_seq})"
+        return None
+
+    async def fresh(self, timeout: float) -> str | None:
+        """None once the copy is not known to be behind (at once, usually); else, after
+        `timeout` seconds, why its book is still stale."""
+        if self.market_data_error is None:
+            return None
+        if not self.diverged:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._caught_up.wait(), timeout)
+        reason = self.market_data_error
+        if reason is not None:
+            self.tally.stale_refusals += 1
+        return reason
 
     # ------------------------------------------------------------------ commands
     @property
@@ -160,6 +212,7 @@ class FollowerVenue(Venue):
             log.warning(
                 "gap: have journal seq %d, the stream sent %d; refilling", self.applied_seq, rest[0][0]
             )
+            self.tally.gaps += 1
             self._held = rest
             self._start_refill(rest[0][0] - 1)
 
@@ -174,6 +227,7 @@ class FollowerVenue(Venue):
             if self.diverged:
                 break
             if seq <= self.applied_seq:
+                self.tally.duplicate_rows += 1
                 continue  # a duplicate
             if seq != self.applied_seq + 1:
                 break  # a gap
@@ -209,6 +263,7 @@ class FollowerVenue(Venue):
 
     def _start_refill(self, through: int) -> None:
         if self._refill_task is None:
+            self._caught_up.clear()
             self._refill_task = asyncio.create_task(self._refill(through), name="follower-refill")
 
     async def _refill(self, through: int) -> None:
@@ -221,14 +276,19 @@ class FollowerVenue(Venue):
                     log.warning("refill after seq %d waits for the engine: %s", self.applied_seq, exc)
                     await asyncio.sleep(1.0)
                     continue
-                if not self.apply_rows(rows):
+                applied = self.apply_rows(rows)
+                self.tally.refill_rows += applied
+                if not applied:
                     # The engine has not journaled `through` yet, or answered past a hole.
                     await asyncio.sleep(0.2)
         finally:
             self._refill_task = None
+        self.tally.refills += 1
         held, self._held = self._held, []
         if held:
-            self.receive(held)
+            self.receive(held)  # may start the next refill (another gap past the held rows)
+        if self._refill_task is None:
+            self._caught_up.set()
 
     async def _watch(self) -> None:
         """Roll the 24 h window once a second (market data only: the engine journals its own
@@ -256,6 +316,7 @@ class FollowerVenue(Venue):
                         beat.applied,
                     )
                     self._behind_since = None
+                    self.tally.gaps += 1
                     await self.link.resubscribe()
                     self._start_refill(beat.applied)
             except Exception:

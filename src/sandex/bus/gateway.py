@@ -24,6 +24,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from ..config import Config
 from ..store.group_commit import JournalUnavailable
 from . import wire
+from .metrics import BusTally
 from .wire import Row
 
 __all__ = ["EngineUnavailable", "GatewayLink"]
@@ -48,8 +49,14 @@ class Follower(Protocol):
 
 
 class GatewayLink:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, tally: BusTally | None = None) -> None:
         self.url = url
+        self.tally = tally or BusTally()
+        self.tally.gauge(
+            "sandex_bus_engine_silent_seconds",
+            "Seconds since the engine's last heartbeat (over 2 s: order entry is refused).",
+            lambda: time.monotonic() - self._beat_at,
+        )
         self.heartbeat: wire.Heartbeat | None = None
         self._beat_at = 0.0
         self._nc: Client | None = None
@@ -180,6 +187,8 @@ class GatewayLink:
             return
         if not batch.rows:
             return
+        self.tally.batches_received += 1
+        self.tally.rows_received += len(batch.rows)
         if self._follower is None:
             self._buffer.append(batch.rows)
         else:
@@ -188,20 +197,28 @@ class GatewayLink:
     # ------------------------------------------------------------------ requests
     async def command(self, body: bytes) -> int:
         """Send one encoded command to the engine; its journal seq once durable and applied."""
+        tally = self.tally
         reason = self.unavailable()
         if reason is not None:
+            tally.engine_unavailable += 1
             raise EngineUnavailable(reason)
         assert self._nc is not None
+        tally.commands_forwarded += 1
+        started = time.perf_counter()
         try:
             msg = await self._nc.request(wire.COMMANDS, body, timeout=COMMAND_TIMEOUT_S)
         except NoRespondersError:
+            tally.engine_unavailable += 1
             raise EngineUnavailable("the engine is unreachable") from None
         except (TimeoutError, nats.errors.TimeoutError):
+            tally.engine_unavailable += 1
             raise EngineUnavailable(
                 f"the engine did not answer within {COMMAND_TIMEOUT_S:g}s (the command may have been taken)"
             ) from None
         except nats.errors.Error as exc:
+            tally.engine_unavailable += 1
             raise EngineUnavailable(f"the bus failed: {exc}") from None
+        tally.observe_command(time.perf_counter() - started)
         reply = msgspec.msgpack.decode(msg.data, type=wire.CommandReply)
         if reply.error:
             raise JournalUnavailable(reply.error)

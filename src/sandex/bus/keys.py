@@ -3,8 +3,9 @@ limits' violations or by an operator) is blocked on the engine and every other g
 same remaining time, and an operator's unblock anywhere lifts it everywhere.
 
 Each process publishes its own guards' blocks and unblocks on `wire.KEYS` and applies the
-others'; applying one does not publish it again (`_applying`). Violations are still counted per
-process: a key's budget of requests is per gateway (see README, Scaling out)."""
+others'; applying one does not publish it again (`_applying`). Violations are counted per
+process (a key's budget of requests is shared, `budgets.RateRelay`; the violations it causes are
+counted where they are refused)."""
 
 from __future__ import annotations
 

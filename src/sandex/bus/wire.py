@@ -18,6 +18,7 @@ __all__ = [
     "HEARTBEAT_S",
     "KEYS",
     "LATEST",
+    "RATES",
     "ROWS",
     "SNAPSHOT",
     "SNAPSHOTS",
@@ -28,6 +29,7 @@ __all__ = [
     "CommandReply",
     "Heartbeat",
     "KeyChange",
+    "RateUses",
     "Row",
     "RowsRequest",
     "StoredSnapshot",
@@ -48,6 +50,8 @@ SNAPSHOTS = "SANDEX_SNAPSHOTS"
 LATEST = "latest"
 #: Key blocks and unblocks, from whichever process made them (`keys.KeyBlockRelay`).
 KEYS = "sandex.keys"
+#: Requests each process's shared rate limiters accepted (`budgets.RateRelay`).
+RATES = "sandex.rates"
 #: The engine's liveness and position, published (not stored) every HEARTBEAT_S.
 HEARTBEAT = "sandex.heartbeat"
 HEARTBEAT_S = 0.5
@@ -98,6 +102,13 @@ class KeyChange(msgspec.Struct, array_like=True):
     key: str
     blocked: bool
     remaining_s: float = -1.0
+
+
+class RateUses(msgspec.Struct, array_like=True):
+    """Requests a process accepted since its last RateUses: (limiter name, key, count)."""
+
+    origin: str
+    uses: list[tuple[str, str, int]]
 
 
 class ChunkHeader(msgspec.Struct, array_like=True):

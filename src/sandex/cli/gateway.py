@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 import msgspec
 import typer
@@ -20,6 +21,11 @@ from ..core.plugin import EnginePlugin
 from ..protocols import registrations
 from .common import console
 from .serve import STOP_SIGNALS, SWITCH_INTERVAL_S, banner, is_loopback, require_nats
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from ..bus.gateway import GatewayLink
 
 
 def gateway(
@@ -71,12 +77,8 @@ def gateway_config(engine: Config, host: str | None, port: int | None) -> Config
 
 
 async def _gateway(url: str, host: str | None, port: int | None) -> None:
-    from aiohttp import web
-
-    from ..bus.follower import FollowerVenue
     from ..bus.gateway import GatewayLink
-    from ..bus.keys import KeyBlockRelay
-    from ..server.app import build_app, build_context
+    from ..server.context import CTX
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -93,6 +95,43 @@ async def _gateway(url: str, host: str | None, port: int | None) -> None:
         return
     stopping.cancel()
     engine_config, seq, snapshot = joining.result()
+    try:
+        runner = await start_gateway(link, engine_config, snapshot, host, port)
+    except OSError as exc:
+        cfg = gateway_config(engine_config, host, port)
+        console.print(f"[red]cannot listen on {cfg.server.host}:{cfg.server.port}: {exc}[/red]")
+        await link.close()
+        raise typer.Exit(1) from None
+    try:
+        cfg = runner.app[CTX].config
+        console.print(
+            f"[bold green]sandex gateway[/bold green] listening on http://{cfg.server.host}:{cfg.server.port}  "
+            f"(engine on {url}, joined at journal seq {seq})"
+        )
+        for line in banner(cfg):
+            console.print(line)
+        sys.stderr.flush()
+        await stop.wait()
+        console.print("stopping")
+    finally:
+        await runner.cleanup()
+        await link.close()
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+async def start_gateway(
+    link: GatewayLink, engine_config: Config, snapshot: bytes, host: str | None, port: int | None
+) -> web.AppRunner:
+    """Serve every dialect from `link` (joined: `engine_config` and `snapshot` are its answer)
+    until the runner is cleaned up. Also what the tests start in-process, to lose rows on the way."""
+    from aiohttp import web
+
+    from ..bus.budgets import RateRelay
+    from ..bus.follower import FollowerVenue
+    from ..bus.keys import KeyBlockRelay
+    from ..server.app import build_app, build_context
+
     cfg = gateway_config(engine_config, host, port)
     if not is_loopback(cfg.server.host):
         console.print(
@@ -110,26 +149,13 @@ async def _gateway(url: str, host: str | None, port: int | None) -> None:
     for change in link.blocks:
         relay.apply(change)
     await relay.start(link.connection)
+    link.tally.register(ctx.metrics)
+    await RateRelay(ctx.shared_limiters, link.tally).start(link.connection)  # a key's budget is per key
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, cfg.server.host, cfg.server.port, reuse_address=True)
-        try:
-            await site.start()
-        except OSError as exc:
-            console.print(f"[red]cannot listen on {cfg.server.host}:{cfg.server.port}: {exc}[/red]")
-            raise typer.Exit(1) from None
-        console.print(
-            f"[bold green]sandex gateway[/bold green] listening on http://{cfg.server.host}:{cfg.server.port}  "
-            f"(engine on {url}, joined at journal seq {seq})"
-        )
-        for line in banner(cfg):
-            console.print(line)
-        sys.stderr.flush()
-        await stop.wait()
-        console.print("stopping")
-    finally:
+        await web.TCPSite(runner, cfg.server.host, cfg.server.port, reuse_address=True).start()
+    except OSError:
         await runner.cleanup()
-        await link.close()
-        for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
+        raise
+    return runner

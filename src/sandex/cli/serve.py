@@ -101,8 +101,10 @@ def with_bus(cfg: Config, url: str) -> Config:
     from ..config.checks import check
 
     try:
-        bus = msgspec.convert({"url": url}, BusConfig)
-        cfg = msgspec.structs.replace(cfg, bus=bus)
+        msgspec.convert({"url": url}, BusConfig)  # the URL's check
+        cfg = msgspec.structs.replace(
+            cfg, bus=msgspec.structs.replace(cfg.bus, url=url)
+        )  # the rest of [bus] stays
         check(cfg, "--bus")
     except msgspec.ValidationError:
         console.print(f"[red]config error:[/red] --bus: {url!r} is not nats://HOST:PORT")

@@ -166,6 +166,12 @@ class BusConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only
     #: The NATS server the engine publishes its committed batches to and answers gateways on
     #: (nats://HOST:PORT). None: one process, no bus.
     url: Annotated[str, Meta(pattern=r"^(nats|tls)://[^\s/]+$")] | None = None
+    #: What the stream `SANDEX` keeps (the oldest messages go first; 0 = no limit of that kind).
+    #: It is a cache of the journal: a gateway refills what the stream no longer has from the
+    #: engine, so these only bound NATS's disk, never what a gateway can catch up on.
+    stream_max_age_s: Annotated[int, Meta(ge=0)] = 24 * 3600
+    stream_max_bytes: Annotated[int, Meta(ge=0)] = 1 << 30
+    stream_max_msgs: Annotated[int, Meta(ge=0)] = 1_000_000
 
 
 class MarketConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):

@@ -130,6 +130,9 @@ async def healthz(request: web.Request) -> web.Response:
     error = ctx.venue.order_entry_error
     if error:
         body["order_entry"] = f"halted: {error}"
+    stale = ctx.venue.market_data_error  # a gateway refilling a gap: no depth snapshots meanwhile
+    if stale:
+        body["market_data"] = f"stale: {stale}"
     return web.json_response(body)
 
 
@@ -182,8 +185,17 @@ def build_app(
                 await dialect.startup(ctx)
         if config.bus.url is not None:  # `sandex serve --bus`: publish to the gateways
             from ..bus.engine import EngineLink
+            from ..bus.metrics import BusTally
 
-            link = EngineLink(ctx.venue, config.bus.url, key_guards=ctx.key_guards)
+            tally = BusTally()
+            tally.register(ctx.metrics)
+            link = EngineLink(
+                ctx.venue,
+                config.bus.url,
+                key_guards=ctx.key_guards,
+                limiters=ctx.shared_limiters,
+                tally=tally,
+            )
             await link.start()
             app[BUS_KEY] = link
         if ctx.replay is not None:

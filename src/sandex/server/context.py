@@ -14,7 +14,7 @@ from .broadcast import Broadcaster
 from .hub import TopicHub
 from .liveness import LivenessSweeper
 from .metrics import Metrics
-from .ratelimits import KeyGuard
+from .ratelimits import KeyedLimiters, KeyGuard
 from .registry import SessionRegistry
 from .session import SessionConfig
 
@@ -40,6 +40,10 @@ class ServerContext:
     #: a dialect whose limits also block keys for violations. The operator API and `sandex keys`
     #: block, list and unblock through them; a block closes the key's sessions (`app.py`).
     key_guards: dict[str, KeyGuard] = field(default_factory=dict)
+    #: Per-key rate limiters whose budget is the key's, not the process's: with the bus, every
+    #: process (engine and gateways) counts the others' accepted requests in them
+    #: (`bus.budgets`). Named `dialect.what`; a dialect registers its own in its setup.
+    shared_limiters: dict[str, KeyedLimiters] = field(default_factory=dict)
     #: The replay driver when `[replay]` plays a recording (`sandex replay`, `/admin/replay`).
     replay: ReplayDriver | None = None
 

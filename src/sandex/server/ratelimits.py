@@ -58,6 +58,16 @@ class SlidingWindowLimiter:
         self._next = (i + 1) % self.limit
         return True
 
+    def record(self, now: float) -> None:
+        """Count a frame accepted elsewhere (another process sharing this budget, `bus.budgets`)
+        even if the window is full: it was taken, so it fills the window here too."""
+        stamps = self._stamps
+        if len(stamps) < self.limit:
+            stamps.append(now)
+            return
+        stamps[self._next] = now
+        self._next = (self._next + 1) % self.limit
+
     def in_window(self, now: float | None = None) -> int:
         """How many accepted frames fall inside the window ending at `now`."""
         if now is None:
@@ -79,7 +89,7 @@ class KeyedLimiters:
     while it lasts, not forever, and each sweep is paid for by the requests that made its entries.
     """
 
-    __slots__ = ("_clock", "_limiters", "_next_sweep", "limit", "window_s")
+    __slots__ = ("_clock", "_limiters", "_next_sweep", "limit", "on_accept", "window_s")
 
     def __init__(self, limit: int, window_s: float, clock: Clock = time.monotonic) -> None:
         SlidingWindowLimiter(limit, window_s)  # the same argument checks, now rather than on first use
@@ -88,17 +98,32 @@ class KeyedLimiters:
         self._clock = clock
         self._limiters: dict[str, SlidingWindowLimiter] = {}
         self._next_sweep = clock() + window_s
+        #: Called with each key a request was accepted for (the bus shares budgets with it).
+        self.on_accept: Callable[[str], object] | None = None
 
     def allow(self, key: str) -> bool:
         """Record one request of `key` if its window has room."""
         now = self._clock()
+        accepted = self._limiter(key, now).allow(now)
+        if accepted and self.on_accept is not None:
+            self.on_accept(key)
+        return accepted
+
+    def record(self, key: str, count: int = 1) -> None:
+        """Count `count` requests of `key` accepted by another process sharing this budget."""
+        now = self._clock()
+        limiter = self._limiter(key, now)
+        for _ in range(min(count, self.limit)):
+            limiter.record(now)
+
+    def _limiter(self, key: str, now: float) -> SlidingWindowLimiter:
         if now >= self._next_sweep:
             self._limiters = {k: v for k, v in self._limiters.items() if not v.idle(now)}
             self._next_sweep = now + self.window_s
         limiter = self._limiters.get(key)
         if limiter is None:
             limiter = self._limiters[key] = SlidingWindowLimiter(self.limit, self.window_s)
-        return limiter.allow(now)
+        return limiter
 
     def __len__(self) -> int:
         return len(self._limiters)

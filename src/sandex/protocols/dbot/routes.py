@@ -35,7 +35,7 @@ from ...server.dialects import Dialect
 from ...server.endpoint import serve_session
 from ...server.framing import encode_frame
 from ...server.liveness import IdleTimeout
-from ...server.ratelimits import SlidingWindowLimiter
+from ...server.ratelimits import KeyedLimiters
 from ...server.session import Session
 from ...venue import JournalUnavailable
 from .api import NEW_ORDERS, Answer, DbotApi
@@ -67,7 +67,10 @@ class DbotService:
             engine.add_plugin(automation)
         self.api = DbotApi(engine, automation, ctx.config.dbot.chains)
         self._rest_limit = ctx.limits.dbot.rest_calls_per_minute
-        self._limiters: dict[int, SlidingWindowLimiter] = {}
+        #: Per account (by id: the same on every process), shared across the bus's processes.
+        self._limiters = KeyedLimiters(self._rest_limit, 60.0) if self._rest_limit else None
+        if self._limiters is not None:
+            ctx.shared_limiters[f"{DIALECT}.rest"] = self._limiters
 
     def account(self, key: str | None) -> Account | None:
         if not key:
@@ -159,12 +162,8 @@ class DbotService:
             account = self.account(key)
             if account is None:
                 return _json(rest_error("missing or unknown X-API-KEY"), 401)
-            if self._rest_limit:
-                limiter = self._limiters.get(account.id)
-                if limiter is None:
-                    limiter = self._limiters[account.id] = SlidingWindowLimiter(self._rest_limit, 60.0)
-                if not limiter.allow():
-                    return _json(rest_error(f"rate limit exceeded: {self._rest_limit} calls per minute"), 429)
+            if self._limiters is not None and not self._limiters.allow(str(account.id)):
+                return _json(rest_error(f"rate limit exceeded: {self._rest_limit} calls per minute"), 429)
             try:
                 res = await self.call(account, method, await params(request))
             except web.HTTPRequestEntityTooLarge:

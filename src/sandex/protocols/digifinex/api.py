@@ -71,6 +71,10 @@ MAX_IDS: Final = 20
 #: Orders in one `order/batch_new` (DigiFinex's limit, and ccxt's).
 MAX_BATCH: Final = 10
 
+#: How long a book request waits for a gateway that is refilling a gap (`Venue.fresh`) before
+#: answering 50000 rather than serve a book it knows to be stale.
+STALE_WAIT_S = 1.0
+
 #: DigiFinex's own wording for 10005.
 RATE_LIMIT_MESSAGE = "Request frequency exceeds the limit"
 
@@ -151,6 +155,11 @@ class RestRateLimits:
         self._keys = KeyedLimiters(per_key, 1.0, clock) if per_key else None
         self._ips = KeyedLimiters(per_ip, 1.0, clock) if per_ip else None
         self._tally = tally
+
+    @property
+    def per_key(self) -> KeyedLimiters | None:
+        """The per-API-key budget (shared across the bus's processes, `ServerContext`)."""
+        return self._keys
 
     def check_key(self, key: str) -> None:
         self._check(self._keys, key, "API key")
@@ -307,6 +316,9 @@ class RestApi:
         market = self._market(call.params)
         assert market is not None
         limit = int_param(call.params, "limit", ORDER_BOOK_DEFAULT, low=1, high=ORDER_BOOK_MAX)
+        stale = await self.venue.fresh(STALE_WAIT_S)
+        if stale is not None:
+            raise RestError(errors.INTERNAL, f"order book unavailable: {stale}")
         top = self.venue.marketdata.top(market.symbol, limit or ORDER_BOOK_DEFAULT)
         return views.order_book_body(market, top, self._now_s())
 

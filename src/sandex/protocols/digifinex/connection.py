@@ -164,6 +164,12 @@ class Connection:
     def _subscribe(self, rid: Raw, call: Subscribe) -> Outcome:
         channel = call.channel
         self._require_auth(channel)
+        if channel == "depth":
+            # A gateway refilling a gap knows its book is stale: no clean snapshot from it (the
+            # client subscribes again, as after any error, and gets the caught-up book).
+            stale = self.endpoint.venue.market_data_error
+            if stale is not None:
+                raise errors.WsError(errors.WS_SERVICE_UNAVAILABLE, f"depth unavailable: {stale}")
         keys = call.keys or self._everything(channel)
         added = set(self.subscriptions.add(channel, keys))
         outcome = Outcome(reply_frame(rid, STATUS_SUCCESS))

@@ -118,7 +118,8 @@ class Publisher:
             self._trades_push(symbol, items, out)
         for symbol in sorted(depth):
             self._depth_diff_push(symbol, out)
-        if self._clean_due:
+        if self._clean_due and self.venue.market_data_error is None:
+            # Held while a gateway refills a gap (its book is stale); sent once it caught up.
             # After the diffs, so that each periodic snapshot equals the book the diffs built:
             # a client can use it as a check, not only as a reset.
             self._clean_due = False

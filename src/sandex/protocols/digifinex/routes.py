@@ -202,6 +202,8 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     rest_limits = RestRateLimits(
         limits.rest_private_per_second, limits.rest_public_per_second, ctx.metrics.tally(DIALECT)
     )
+    if rest_limits.per_key is not None:
+        ctx.shared_limiters[f"{DIALECT}.rest_private"] = rest_limits.per_key
     guard = ctx.key_guards.get(DIALECT)
     auth = Authenticator(
         venue, clock, rest_limits, guard.is_blocked if guard is not None else lambda key: False

@@ -25,6 +25,7 @@ from sandex.venue import Venue
 from . import wire
 from .errors import (
     COLON,
+    MSG_INTERNAL,
     MSG_NO_PRODUCT,
     RET_BAD_REQUEST,
     RET_KLINE_OVER_LIMIT,
@@ -40,6 +41,9 @@ from .errors import (
 from .limits import InfowayLimits
 from .symbols import SymbolMap
 from .wire import KLINE_INTERVALS, MAX_KLINE_TYPE, MIN_KLINE_TYPE, split_codes
+
+#: How long a depth request waits for a gateway that is refilling a gap (`Venue.fresh`).
+STALE_WAIT_S = 1.0
 
 #: Infoway's quote caps (`query.max` of its HTTP API): codes per call, candles for one code, and
 #: candles each when several codes are asked for at once (applied silently, as Infoway does).
@@ -118,8 +122,13 @@ class InfowayApi:
                 rows.append(wire.trade_data(code, market, latest[0]))
         return rows
 
-    def batch_depth(self, codes: str) -> list[wire.DepthData]:
-        """The book of each code: the WebSocket's levels, column-major, stamped now."""
+    async def batch_depth(self, codes: str) -> list[wire.DepthData]:
+        """The book of each code: the WebSocket's levels, column-major, stamped now. A gateway
+        refilling a gap waits up to STALE_WAIT_S for it, then answers 500 rather than serve a
+        book it knows to be stale."""
+        stale = await self.venue.fresh(STALE_WAIT_S)
+        if stale is not None:
+            raise RestError(RET_SERVER_ERROR, f"{MSG_INTERNAL}{COLON}depth unavailable: {stale}")
         md = self.venue.marketdata
         now_ms = int(self.venue.clock() * 1000)
         levels = self.limits.depth_levels

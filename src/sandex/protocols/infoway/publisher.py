@@ -142,6 +142,8 @@ class InfowayPublisher:
         """Push the snapshots that are due; returns how many topics got one."""
         if now is None:
             now = self._clock()
+        if self._venue.market_data_error is not None:
+            return 0  # a gateway refilling a gap: its book is stale; pushed once caught up
         dirty, self._depth_dirty = self._depth_dirty, set()
         hub, md = self._hub, self._md
         pushed = 0
@@ -186,8 +188,8 @@ class InfowayPublisher:
     def depth_snapshot(self, symbol: str) -> bytes | None:
         """The current snapshot frame of one market, for a connection that just subscribed."""
         market = self._markets.get(symbol)
-        if market is None:
-            return None
+        if market is None or self._venue.market_data_error is not None:
+            return None  # unknown; or a gateway's stale book (the next push brings the book)
         return self._depth_frame(symbol, market, self._md.top(symbol, self.depth_levels))
 
     def stale_depth_snapshot(self, symbol: str) -> bytes | None:

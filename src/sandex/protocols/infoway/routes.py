@@ -411,6 +411,8 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     ctx.venue.listeners.append(endpoint.publisher.on_events)
     if endpoint.guard is not None:
         ctx.key_guards[DIALECT] = endpoint.guard  # the server wires its blocks and metrics
+    if endpoint.api.rate is not None:
+        ctx.shared_limiters[f"{DIALECT}.rest"] = endpoint.api.rate  # a key's budget on every process
     timeout = endpoint.limits.heartbeat_timeout_s
     policy = HeartbeatPolicy(float(timeout), on_error=endpoint.count_error) if timeout else None
     ctx.sweeper.set_policy(DIALECT, policy)
