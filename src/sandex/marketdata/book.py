@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedList
 
 from sandex.core.commands import BUY, SELL
 from sandex.core.events import OrderEvent
@@ -40,32 +40,40 @@ class _Side:
     index only when the best level empties.
     """
 
-    __slots__ = ("best", "is_bid", "levels", "name")
+    __slots__ = ("best", "is_bid", "name", "prices", "totals")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.is_bid = name == BUY
-        # price -> total resting. SortedDict keeps a plain dict next to the sorted key index, so
-        # changing an existing level's total is a dict store; only a new or emptied level pays
-        # O(log n) in the index.
-        self.levels: SortedDict = SortedDict()
+        # price -> total resting, and the same prices sorted: changing an existing level's total
+        # is a plain dict store; only a new or emptied level pays O(log n) in the index. (What a
+        # SortedDict holds, without its Python-level __setitem__ on every store: a replayed
+        # market changes a level per recorded update.)
+        self.totals: dict[int, int] = {}
+        self.prices = SortedList()
         self.best: int | None = None
 
     def change(self, price: int, delta: int) -> None:
-        levels = self.levels
-        total = levels.get(price, 0) + delta
+        totals = self.totals
+        before = totals.get(price)
+        total = (0 if before is None else before) + delta
         if total:
-            levels[price] = total
+            if before is None:
+                self.prices.add(price)
+            totals[price] = total
             best = self.best
             if best is None or (price > best if self.is_bid else price < best):
                 self.best = price
         else:
-            del levels[price]
+            del totals[price]
+            prices = self.prices
+            prices.remove(price)
             if price == self.best:
-                self.best = (levels.keys()[-1 if self.is_bid else 0]) if levels else None
+                self.best = (prices[-1 if self.is_bid else 0]) if prices else None
 
     def clear(self) -> None:
-        self.levels.clear()
+        self.totals.clear()
+        self.prices.clear()
         self.best = None
 
 
@@ -135,16 +143,34 @@ class BookView:
         for side, replayed, levels in zip(
             (self._bids, self._asks), self._replayed, (bids, asks), strict=True
         ):
+            if not levels:
+                continue
+            # `side.change(price, size - old)` written out: this loop runs once per recorded
+            # level update, and the call was a third of its cost.
+            totals, prices, is_bid = side.totals, side.prices, side.is_bid
             for price, size in levels:
                 old = replayed.get(price, 0)
                 if size == old:
                     continue
-                side.change(price, size - old)
                 changed = True
                 if size:
                     replayed[price] = size
                 else:
                     del replayed[price]
+                before = totals.get(price)
+                total = (0 if before is None else before) + size - old
+                if total:
+                    if before is None:
+                        prices.add(price)
+                    totals[price] = total
+                    best = side.best
+                    if best is None or (price > best if is_bid else price < best):
+                        side.best = price
+                else:
+                    del totals[price]
+                    prices.remove(price)
+                    if price == side.best:
+                        side.best = (prices[-1 if is_bid else 0]) if prices else None
         return changed
 
     def replayed(self) -> Top:
@@ -167,29 +193,28 @@ class BookView:
             return [], []
         # Slicing the sorted keys and zipping with the dict's lookups is the cheapest way through
         # sortedcontainers (about 1.5x faster than islice with a per-item lookup).
-        bids = self._bids.levels
-        bid_prices = bids.keys()[-n:]
+        bids = self._bids
+        bid_prices = bids.prices[-n:]
         bid_prices.reverse()
-        bid_levels = list(zip(bid_prices, map(bids.__getitem__, bid_prices), strict=False))
-        asks = self._asks.levels
-        ask_prices = asks.keys()[:n]
-        ask_levels = list(zip(ask_prices, map(asks.__getitem__, ask_prices), strict=False))
+        bid_levels = list(zip(bid_prices, map(bids.totals.__getitem__, bid_prices), strict=False))
+        asks = self._asks
+        ask_prices = asks.prices[:n]
+        ask_levels = list(zip(ask_prices, map(asks.totals.__getitem__, ask_prices), strict=False))
         return bid_levels, ask_levels
 
     def best_bid(self) -> Level | None:
         """(price, size) of the highest bid, or None when there are no bids."""
         best = self._bids.best
-        return None if best is None else (best, self._bids.levels[best])
+        return None if best is None else (best, self._bids.totals[best])
 
     def best_ask(self) -> Level | None:
         """(price, size) of the lowest ask, or None when there are no asks."""
         best = self._asks.best
-        return None if best is None else (best, self._asks.levels[best])
+        return None if best is None else (best, self._asks.totals[best])
 
     def level(self, side: str, price: int) -> int:
         """Total resting at `price` on `side` (0 when there is no such level)."""
-        total: int = (self._bids if side == BUY else self._asks).levels.get(price, 0)
-        return total
+        return (self._bids if side == BUY else self._asks).totals.get(price, 0)
 
     def resting(self, order_id: int) -> Level | None:
         """(price, resting) of an order on the book, or None when it is not resting."""
@@ -201,7 +226,7 @@ class BookView:
         return len(self._orders)
 
     def level_count(self, side: str) -> int:
-        return len((self._bids if side == BUY else self._asks).levels)
+        return len((self._bids if side == BUY else self._asks).totals)
 
     # -- state ---------------------------------------------------------------------------------
 
