@@ -10,6 +10,7 @@ rate limits keep wall time; only the replayed markets' clock is the recording's.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -36,9 +37,13 @@ TICK_S: Final = 0.02
 #: At speed 0, recording time per command (ms): bounds one command's work.
 STEP_MS: Final = 250
 #: At speed 0, commands in flight at once. Awaiting each one alone made every STEP_MS wait for
-#: its own journal fsync (the loop idle about half the time); submitted together they share the
-#: group commit. The commands, hence the journal and the events, are the same either way.
+#: its own journal fsync (the loop idle about half the time); in flight together they share the
+#: group commit, and the next batch's fsync overlaps this one's apply. The commands, hence the
+#: journal and the events, are the same either way.
 WINDOW: Final = 8
+#: At speed 0, commands per driver step (the lock is held for a step: pause, seek and speed
+#: changes wait at most this many).
+TURN: Final = 32
 #: With nothing to apply, the clock is still journaled this often (ms of recording time), so a
 #: restart resumes close to where it was.
 CLOCK_EVERY_MS: Final = 1000
@@ -162,23 +167,31 @@ class ReplayDriver:
             await self._execute(ReplayAdvance(position, time_ms))
 
     async def _advance_window(self, time_ms: int) -> None:
-        """Speed 0: the next WINDOW steps of STEP_MS (up to the end), submitted together, in
-        order; the same commands one step at a time would give."""
+        """Speed 0: the next TURN steps of STEP_MS (up to the end), in order, WINDOW of them in
+        flight at a time; the same commands one step at a time would give."""
         targets: list[int] = []
-        while len(targets) < WINDOW and time_ms < self.end_ms:
+        while len(targets) < TURN and time_ms < self.end_ms:
             time_ms = min(time_ms + STEP_MS, self.end_ms)
             targets.append(time_ms)
         if not targets:  # already at the end: one advance still lands the clock there
             targets.append(min(time_ms + STEP_MS, self.end_ms))
-        position_at = self.recording.position_at
-        # Tasks start in creation order, and each submits its command before its first await.
-        pending = [
-            asyncio.ensure_future(self._execute(ReplayAdvance(list(position_at(target)), target)))
-            for target in targets
-        ]
-        for failed in await asyncio.gather(*pending, return_exceptions=True):
-            if isinstance(failed, BaseException):
-                raise failed
+        position_at, execute = self.recording.position_at, self._execute
+        in_flight: collections.deque[asyncio.Future[Any]] = collections.deque()
+        try:
+            for target in targets:
+                if len(in_flight) >= WINDOW:
+                    await in_flight.popleft()
+                # A task starts in creation order, and submits its command before its first await.
+                in_flight.append(
+                    asyncio.ensure_future(execute(ReplayAdvance(list(position_at(target)), target)))
+                )
+        finally:
+            # Every submitted command settles before the step ends (and before a failure is
+            # reported): the next step starts from the clock they leave.
+            outcomes = await asyncio.gather(*in_flight, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _run(self) -> None:
         while True:
