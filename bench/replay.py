@@ -48,10 +48,11 @@ sys.path.insert(0, str(HERE.parent / "src"))
 #: Recording time per command at speed 0 (the driver's STEP_MS), and hftbacktest's elapse step.
 STEP_MS = 250
 WALL = 1_800_000_000_000  # the commands' (wall) time: never the replayed market's clock
-#: sha256 of every event of the engine path, and of market data's top 50 after each command plus
-#: its final state, taken on main at 92fda4a (before the optimisation work).
+#: sha256 of every event of the engine path, and of market data after each command (top 50, the
+#: 1m and 1d bars, the ticker) plus its final state, taken on main at 92fda4a (before the
+#: optimisation work).
 REFERENCE_EVENTS = "4b996d4b8381f989ed0bf33bccb56d9fa987aefae3712da0a92bfb3d67a456a0"
-REFERENCE_MARKETDATA = "e3357f290cceb147807b8815293b150c328d1b388d54c05d99eac2e7cb91f505"
+REFERENCE_MARKETDATA = "6b7eadfcbd368ea53d4a2897051adedba83fa9fe36cc774a5396852603fcce01"
 
 SERVER_CONFIG = '[server]\nhost = "127.0.0.1"\nlog_level = "warning"\n[simulator]\nenabled = false\n'
 
@@ -131,6 +132,8 @@ def engine_run(market: Any, recording: Any, *, marketdata: bool = True, verify: 
             for event in out:
                 events.update(msgspec.msgpack.encode(event))
             tops.update(msgspec.msgpack.encode(md.top("BTC_USDT", 50)))
+            tops.update(msgspec.msgpack.encode([md.current_bar("BTC_USDT", i) for i in ("1m", "1d")]))
+            tops.update(msgspec.msgpack.encode(md.ticker("BTC_USDT")))
         tops.update(md.to_state())
         return events.hexdigest(), tops.hexdigest()
     started = time.perf_counter()
