@@ -14,8 +14,9 @@ plus trades) is played four ways in one invocation, each the best of --runs:
 - server, N subscribers: the same with N DigiFinex WebSocket clients (picows, own process) each
   subscribed to depth and trades of BTC_USDT over real sockets;
 - hftbacktest: the same capture converted by its own `binancefutures.convert` (the spot lines
-  given the two fields the futures layout has and spot lacks: `T` and `X`), then a backtest
-  (HashMapMarketDepthBacktest) stepping through every event with `elapse(STEP_MS)` from numba.
+  given the fields the futures layout has and spot lacks: see `hftbacktest_data`), then a
+  backtest (HashMapMarketDepthBacktest) stepping through every event with `elapse(STEP_MS)`
+  from numba.
 
 Updates = level updates plus trades (a diff of 20 levels counts 20): sandex's `Recording.rows`,
 hftbacktest's depth, snapshot and trade events (17 more: the diffs before the first snapshot,
