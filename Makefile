@@ -32,9 +32,9 @@ test: lint
 # The benchmarks' own tools (peer engines, picows, profilers), pinned; dev-only, so not in pyproject.
 BENCH_DEPS := cython-orderbook==0.1.2 pyorderbook==0.4.9 lightmatchingengine==2019.1.4 \
 	order-matching==0.12.0 polars==2.1.0 pandera==0.35.0 orderly-chaos==0.2.0 obook==0.1.0 \
-	limit-order-book==2.0.0 picows==2.3.1 py-spy==0.4.3 pyinstrument==5.1.3
+	limit-order-book==2.0.0 picows==2.3.1 py-spy==0.4.3 pyinstrument==5.1.3 hftbacktest==2.4.4
 
-# All five benchmarks of issue 6, one table (see bench/README.md). BENCH_ARGS=--quick for a smoke run.
+# The benchmarks of issue 6 and the replay's of issue 12, one table (see bench/README.md). BENCH_ARGS=--quick for a smoke run.
 bench: $(STAMP)
 	$(BIN)/pip install --quiet $(BENCH_DEPS)
 	$(BIN)/python bench/suite.py $(BENCH_ARGS)

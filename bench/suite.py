@@ -1,6 +1,6 @@
-"""`make bench`: every benchmark (issues 6 and 13), one table.
+"""`make bench`: every benchmark of issue 6, the replay's of issue 12 and scale-out's of issue 13, one table.
 
-    python bench/suite.py [--runs 3] [--quick] [--only engine,fanout,latency,connections,recovery,cluster]
+    python bench/suite.py [--runs 3] [--quick] [--only engine,fanout,latency,connections,recovery,replay,cluster]
 
 Each figure is the best of --runs runs (the machine has 2 cores and is shared, so the best run is
 the least disturbed one); a figure and its peer or baseline are measured in the same invocation,
@@ -297,6 +297,41 @@ def section_recovery(runs: int, quick: bool) -> list[Row]:
     ]
 
 
+def section_replay(runs: int, quick: bool) -> list[Row]:
+    import replay
+
+    result = replay.run(1 if quick else runs, 10 if quick else 100)
+    peer = result.get("hftbacktest")
+    peer_text = (
+        "hftbacktest: "
+        + (peer.error if peer.error else f"{fmt_rate(peer.rate)} ({peer.real_time:,.0f}x real time)")
+        if peer is not None
+        else "hftbacktest did not run"
+    )
+    rows: list[Row] = []
+    for figure in result.figures:
+        if figure.name == "hftbacktest":
+            continue
+        label = replay.LABELS[figure.name].format(n=result.subscribers)
+        if figure.error:
+            rows.append((f"Replay: {label}", "failed", "", figure.error[:120], "-", "NO"))
+            continue
+        aimed = figure.name in ("engine", "server")
+        rows.append(
+            (
+                f"{'Replay, speed 0, updates/s: ' if figure.name == 'engine' else '  '}{label.strip()} "
+                f"({figure.updates:,} updates, {figure.real_time:,.0f}x real time"
+                f"{'; events ' + result.verified if figure.name == 'engine' else ''})",
+                fmt_rate(figure.rate),
+                ">= 500,000" if aimed else "",
+                peer_text if not rows else "",
+                replay.ratio(figure, peer),
+                met(figure.rate >= 500_000) if aimed else "",
+            )
+        )
+    return rows
+
+
 def section_cluster(runs: int, quick: bool) -> list[Row]:
     """Issue 13: NATS, the engine and gateways (one run: each figure takes a whole cluster)."""
     import cluster
@@ -310,6 +345,7 @@ SECTIONS = {
     "latency": section_latency,
     "connections": section_connections,
     "recovery": section_recovery,
+    "replay": section_replay,
     "cluster": section_cluster,
 }
 

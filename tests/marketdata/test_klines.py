@@ -135,6 +135,25 @@ def test_klines_equal_brute_force(trades: list[tuple[int, int, int]]) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(trade_lists(), st.data())
+def test_reads_between_trades_see_every_trade_so_far(
+    trades: list[tuple[int, int, int]], data: st.DataObject
+) -> None:
+    """Trades inside the live bars are added to them when one is read: a read at any point
+    sees all of them, and reading changes nothing that follows."""
+    klines = Klines(SYMBOL)
+    for i, (ts, price, amount) in enumerate(trades, 1):
+        klines.add(trade_event(seq=i, ts=ts, trade_id=i, price=price, amount=amount))
+        if data.draw(st.booleans()):
+            interval = data.draw(st.sampled_from(INTERVALS))
+            assert klines.current(interval) == ref_bars(trades[:i], interval)[-1], interval
+    for interval in INTERVALS:
+        assert klines.bars(interval) == ref_bars(trades, interval), interval
+    restored = Klines.from_state(SYMBOL, klines.to_state())
+    assert all(restored.bars(i) == klines.bars(i) for i in INTERVALS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(trade_lists(), st.data())
 def test_time_range_queries(trades: list[tuple[int, int, int]], data: st.DataObject) -> None:
     klines = feed(trades)
     lo_ts, hi_ts = trades[0][0] - DAY_MS, trades[-1][0] + DAY_MS

@@ -218,7 +218,20 @@ class KlineSeries:
 class Klines:
     """Every interval's series for one symbol."""
 
-    __slots__ = ("_all", "_live", "_live_end", "_series", "limit", "symbol")
+    __slots__ = (
+        "_all",
+        "_live",
+        "_live_end",
+        "_pending",
+        "_pending_close",
+        "_pending_high",
+        "_pending_low",
+        "_pending_quote",
+        "_pending_volume",
+        "_series",
+        "limit",
+        "symbol",
+    )
 
     def __init__(self, symbol: str, limit: int = DEFAULT_LIMIT) -> None:
         self.symbol = symbol
@@ -227,12 +240,17 @@ class Klines:
             interval: KlineSeries(interval, limit) for interval in INTERVALS
         }
         self._all = tuple(self._series.values())
+        # Trades inside every live bar, not yet added to them (see add): their count, extremes,
+        # last price and sums.
+        self._pending = 0
+        self._pending_high = self._pending_low = self._pending_close = 0
+        self._pending_volume = self._pending_quote = 0
         self._refresh_live()
 
     def _refresh_live(self) -> None:
         # Every interval's bar boundaries are minute boundaries, so a trade before the current
         # minute bar's end falls in the current bar of every interval: the fast path in add()
-        # then updates the live bars directly instead of going through each series.
+        # then counts it once for all of them instead of going through each series.
         self._live: tuple[Bar, ...] = tuple(s._bars[-1] for s in self._all if s._bars)
         ends = [s._end for s in self._all if s._bars]
         self._live_end = min(ends) if len(self._live) == len(self._all) else 0
@@ -240,22 +258,48 @@ class Klines:
     def add(self, trade: TradeEvent) -> None:
         price, amount, value, ts = trade.price, trade.amount, trade.value, trade.ts
         if ts < self._live_end:
-            for bar in self._live:
-                if price > bar.high:
-                    bar.high = price
-                elif price < bar.low:
-                    bar.low = price
-                bar.close = price
-                bar.volume += amount
-                bar.quote_volume += value
-                bar.count += 1
+            # In every live bar: summed here, and added to the 13 bars when one is read or the
+            # minute ends (a replayed market prints thousands of trades between two reads).
+            if self._pending:
+                if price > self._pending_high:
+                    self._pending_high = price
+                elif price < self._pending_low:
+                    self._pending_low = price
+                self._pending_volume += amount
+                self._pending_quote += value
+            else:
+                self._pending_high = self._pending_low = price
+                self._pending_volume = amount
+                self._pending_quote = value
+            self._pending_close = price
+            self._pending += 1
             return
+        self._flush()
         for series in self._all:
             series.add(price, amount, value, ts)
         self._refresh_live()
 
+    def _flush(self) -> None:
+        """Add the pending trades to every live bar."""
+        count = self._pending
+        if not count:
+            return
+        high, low, close = self._pending_high, self._pending_low, self._pending_close
+        volume, quote = self._pending_volume, self._pending_quote
+        for bar in self._live:
+            if high > bar.high:
+                bar.high = high
+            if low < bar.low:
+                bar.low = low
+            bar.close = close
+            bar.volume += volume
+            bar.quote_volume += quote
+            bar.count += count
+        self._pending = 0
+
     def series(self, interval: str) -> KlineSeries:
         """One interval's series, for reading (add trades through Klines.add)."""
+        self._flush()
         try:
             return self._series[interval]
         except KeyError:
@@ -271,6 +315,7 @@ class Klines:
         return self.series(interval).current()
 
     def to_state(self) -> dict[str, list[Bar]]:
+        self._flush()
         return {interval: series.to_state() for interval, series in self._series.items()}
 
     @classmethod

@@ -10,6 +10,7 @@ rate limits keep wall time; only the replayed markets' clock is the recording's.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -35,6 +36,16 @@ log = logging.getLogger("sandex.replay")
 TICK_S: Final = 0.02
 #: At speed 0, recording time per command (ms): bounds one command's work.
 STEP_MS: Final = 250
+#: At speed 0, commands in flight at once. Awaiting each one alone made every STEP_MS wait for
+#: its own journal fsync (the loop idle about half the time); in flight together they share the
+#: group commit, and the next batches' fsyncs overlap this one's apply. 32 (8 s of recording)
+#: plays as fast as with no fsync at all (8: 1.4x slower). The commands, hence the journal and
+#: the events, are the same either way; a client's command sent meanwhile lands after those
+#: already in flight.
+WINDOW: Final = 32
+#: At speed 0, commands per driver step (the lock is held for a step: pause, seek and speed
+#: changes wait at most this many: a few tens of ms).
+TURN: Final = 128
 #: With nothing to apply, the clock is still journaled this often (ms of recording time), so a
 #: restart resumes close to where it was.
 CLOCK_EVERY_MS: Final = 1000
@@ -157,6 +168,33 @@ class ReplayDriver:
         if always or position != state.position or time_ms - state.time_ms >= CLOCK_EVERY_MS:
             await self._execute(ReplayAdvance(position, time_ms))
 
+    async def _advance_window(self, time_ms: int) -> None:
+        """Speed 0: the next TURN steps of STEP_MS (up to the end), in order, WINDOW of them in
+        flight at a time; the same commands one step at a time would give."""
+        targets: list[int] = []
+        while len(targets) < TURN and time_ms < self.end_ms:
+            time_ms = min(time_ms + STEP_MS, self.end_ms)
+            targets.append(time_ms)
+        if not targets:  # already at the end: one advance still lands the clock there
+            targets.append(min(time_ms + STEP_MS, self.end_ms))
+        position_at, execute = self.recording.position_at, self._execute
+        in_flight: collections.deque[asyncio.Future[Any]] = collections.deque()
+        try:
+            for target in targets:
+                if len(in_flight) >= WINDOW:
+                    await in_flight.popleft()
+                # A task starts in creation order, and submits its command before its first await.
+                in_flight.append(
+                    asyncio.ensure_future(execute(ReplayAdvance(list(position_at(target)), target)))
+                )
+        finally:
+            # Every submitted command settles before the step ends (and before a failure is
+            # reported): the next step starts from the clock they leave.
+            outcomes = await asyncio.gather(*in_flight, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
     async def _run(self) -> None:
         while True:
             try:
@@ -176,9 +214,10 @@ class ReplayDriver:
             if self.state != PLAYING:
                 return
             state = self.plugin.state
-            target = state.time_ms + STEP_MS if state.speed == 0 else self.clock_ms()
-            target = min(target, self.end_ms)
-            await self._advance(target, always=state.speed == 0)
+            if state.speed == 0:
+                await self._advance_window(state.time_ms)
+            else:
+                await self._advance(min(self.clock_ms(), self.end_ms))
             if self.plugin.at_end:
                 await self._execute(ReplayControl(FINISHED, state.speed, self.end_ms))
                 log.info("replay: finished at %d ms", self.end_ms)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from itertools import pairwise
+from itertools import pairwise, repeat
 from pathlib import Path
 
 from ..core.markets import Market
@@ -93,9 +93,11 @@ class Recording:
         sources' columns directly instead of building records."""
         position = position or self.start()
         if len(self.sources) == 1:
-            for index in range(position[0], len(self.sources[0])):
-                yield 0, index
-            return
+            # Built in C (zip of repeat and range): the plugin walks this once per message.
+            return zip(repeat(0), range(position[0], len(self.sources[0])))
+        return self._merged(position)
+
+    def _merged(self, position: Position) -> Iterator[tuple[int, int]]:
         streams = [_keys(source, order, position[order]) for order, source in enumerate(self.sources)]
         for _, order, index in heapq.merge(*streams):
             yield order, index
