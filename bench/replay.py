@@ -22,7 +22,7 @@ Updates = level updates plus trades (a diff of 20 levels counts 20): sandex's `R
 hftbacktest's depth, snapshot and trade events (17 more: the diffs before the first snapshot,
 which sandex's Binance synchronisation drops). x real time = recording seconds per wall second.
 The engine path also checks its events and market data against hashes taken before the
-optimisation work (main at 92fda4a), so a faster replay is known to be the same replay.
+optimisation work (main at bd1bba6), so a faster replay is known to be the same replay.
 """
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ sys.path.insert(0, str(HERE.parent / "src"))
 STEP_MS = 250
 WALL = 1_800_000_000_000  # the commands' (wall) time: never the replayed market's clock
 #: sha256 of every event of the engine path, and of market data after each command (top 50, the
-#: 1m and 1d bars, the ticker) plus its final state, taken on main at 92fda4a (before the
-#: optimisation work).
+#: 1m and 1d bars, the ticker) plus its final state, taken on main at bd1bba6, before the
+#: optimisation work. (The events are those of 92fda4a too; its market data differed only where
+#: a replayed market's ticker now carries the market's clock and its state keeps that clock.)
 REFERENCE_EVENTS = "4b996d4b8381f989ed0bf33bccb56d9fa987aefae3712da0a92bfb3d67a456a0"
-REFERENCE_MARKETDATA = "6b7eadfcbd368ea53d4a2897051adedba83fa9fe36cc774a5396852603fcce01"
+REFERENCE_MARKETDATA = "8ac904748cd87a74f65bb761d6b610704ecad075f5fa88cc295f711815f4e6c3"
 
 SERVER_CONFIG = '[server]\nhost = "127.0.0.1"\nlog_level = "warning"\n[simulator]\nenabled = false\n'
 
@@ -152,7 +153,7 @@ def engine_figures(runs: int, market: Any, recording: Any) -> tuple[list[Figure]
     verified = (
         "verified"
         if found == (REFERENCE_EVENTS, REFERENCE_MARKETDATA)
-        else f"DIFFER FROM main@92fda4a (events {found[0][:12]}, market data {found[1][:12]})"
+        else f"DIFFER FROM main@bd1bba6 (events {found[0][:12]}, market data {found[1][:12]})"
     )
     best_md = best_alone = float("inf")
     for _ in range(runs):  # interleaved, so both best-ofs sample the same moments
@@ -293,49 +294,16 @@ def server_figures(runs: int, conns: int, rows: int, span: float) -> list[Figure
 
 @contextlib.contextmanager
 def _server(extra: tuple[str, ...]):
-    """`sandex serve` as transport.sandex_server starts it, with extra arguments."""
+    """`sandex serve` (transport.sandex_server) with `extra` arguments, once its replay is loaded
+    and paused; yields the port."""
     import transport
 
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "sandex.toml"
-        cfg.write_text(SERVER_CONFIG)
-        port = transport.free_port()
-        log_path = Path(tmp) / "server.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [
-                    transport.SANDEX,
-                    "serve",
-                    "--config",
-                    str(cfg),
-                    "--data-dir",
-                    str(Path(tmp) / "data"),
-                    "--port",
-                    str(port),
-                    *extra,
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                deadline = time.time() + 120  # the first start imports the sample
-                while True:
-                    try:
-                        if _Admin(port)()["state"] == "paused":
-                            break
-                    except (OSError, http.client.HTTPException, RuntimeError):
-                        pass  # not listening yet, or its replay not loaded yet
-                    if proc.poll() is not None or time.time() > deadline:
-                        raise RuntimeError("sandex did not start:\n" + log_path.read_text()[-2000:])
-                    time.sleep(0.2)
-                yield port
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+    def loaded(port: int) -> bool:
+        return bool(_Admin(port)()["state"] == "paused")
+
+    # The first start imports the sample.
+    with transport.sandex_server(SERVER_CONFIG, extra, ready=loaded, timeout=120) as (port, _pid):
+        yield port
 
 
 # ---------------------------------------------------------------------------------- hftbacktest

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -86,9 +87,21 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def _healthy(port: int) -> bool:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+        return response.status == 200
+
+
 @contextlib.contextmanager
-def sandex_server(config: str):
-    """`sandex serve` on a fresh data dir and a free loopback port; yields (port, pid)."""
+def sandex_server(
+    config: str,
+    extra: tuple[str, ...] = (),
+    ready: Callable[[int], bool] = _healthy,
+    timeout: float = 30,
+):
+    """`sandex serve` (with `extra` arguments) on a fresh data dir and a free loopback port, once
+    `ready(port)` (default: /healthz answers 200; an exception counts as not yet); yields
+    (port, pid)."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "sandex.toml"
         cfg.write_text(config)
@@ -104,19 +117,19 @@ def sandex_server(config: str):
                 str(Path(tmp) / "data"),
                 "--port",
                 str(port),
+                *extra,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
             preexec_fn=_raise_fd_limit,
         )
         try:
-            deadline = time.time() + 30
+            deadline = time.time() + timeout
             while True:
                 try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
+                    if ready(port):
+                        break
+                except Exception:  # not listening yet, or not ready yet
                     pass
                 if proc.poll() is not None or time.time() > deadline:
                     log.close()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sandex.core.markets import Market, make_market
 from sandex.replay import Recording, open_recording
+from tests.support.server import SandexServer
 
 MARKETS: dict[str, Market] = {
     "BTC_USDT": make_market("BTC_USDT", 2, 6),
@@ -154,3 +157,15 @@ class NaiveBook:
                     else:
                         book.pop(p, None)
         return sorted(bids.items(), reverse=True), sorted(asks.items())
+
+
+def admin(server: SandexServer, path: str, body: dict[str, Any] | None = None) -> Any:
+    """The replay's operator API (`/admin/replay{path}`): GET without a body, else POST it."""
+    request = urllib.request.Request(
+        f"{server.base_url}/admin/replay{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)

@@ -12,7 +12,6 @@ import asyncio
 import json
 import signal
 import time
-import urllib.request
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 from infoway import InfowayClient, InfowayWebSocket, KlineType
 from sandex.replay import bundled
 from tests.dbot.dbot_harness import DbotWs, rest, task_body
-from tests.replay.replay_support import NaiveBook
+from tests.replay.replay_support import NaiveBook, admin
 from tests.support.server import BASE_CONFIG, SandexServer
 
 PRICE, SIZE = Decimal(100), Decimal(1_000_000)  # BTC_USDT: cents, micro-BTC
@@ -54,17 +53,6 @@ Bar = tuple[int, int, int, int, int, int]  # open_ms, open, high, low, close, vo
 @pytest.fixture(scope="module")
 def naive() -> NaiveBook:
     return NaiveBook(bundled("btcusdt"))
-
-
-def admin(server: SandexServer, path: str, body: dict[str, Any] | None = None) -> Any:
-    request = urllib.request.Request(
-        f"{server.base_url}/admin/replay{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="GET" if body is None else "POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 def dfx(server: SandexServer, key: str | None = None) -> ccxt.digifinex:

@@ -21,7 +21,7 @@ import websocket
 
 from sandex.replay import bundled
 from tests.digifinex.dfx_support import decode
-from tests.replay.replay_support import NaiveBook
+from tests.replay.replay_support import NaiveBook, admin
 from tests.support.server import SandexServer
 
 PRICE, SIZE = Decimal(100), Decimal(1_000_000)
@@ -37,17 +37,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandexServer]:
     workdir = tmp_path_factory.mktemp("replay-e2e")
     with SandexServer(workdir, extra_args=("--replay", "btcusdt", "--paused")) as running:
         yield running
-
-
-def admin(server: SandexServer, path: str, body: dict[str, Any] | None = None) -> Any:
-    request = urllib.request.Request(
-        f"{server.base_url}/admin/replay{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="GET" if body is None else "POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 def exchange(server: SandexServer) -> ccxt.digifinex:

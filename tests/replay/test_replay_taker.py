@@ -24,8 +24,8 @@ from sandex.marketdata.service import MarketData
 from sandex.replay import Recording, bundled
 from sandex.replay.commands import ReplayAdvance, ReplayLoad
 from sandex.replay.plugin import ReplayPlugin
-from tests.replay.replay_support import MARKETS, NaiveBook, depth, play, snapshot, trade, write
-from tests.replay.test_replay_e2e import admin, exchange, scaled
+from tests.replay.replay_support import MARKETS, NaiveBook, admin, depth, play, snapshot, trade, write
+from tests.replay.test_replay_e2e import exchange, scaled
 from tests.support.server import SandexServer
 
 WALL = 1_800_000_000_000
