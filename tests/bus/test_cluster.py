@@ -38,6 +38,18 @@ def cluster(
         yield nats, eng, gws
 
 
+def order_entry_resumes(gateway_url: str, engine_url: str, timeout: float) -> None:
+    """Once the engine is back, order entry through the gateway works again (within `timeout`
+    s), and the order's book on the gateway catches up with the engine's."""
+    deadline = time.monotonic() + timeout
+    while "order_entry" in health(gateway_url):
+        assert time.monotonic() < deadline, health(gateway_url)
+        time.sleep(0.1)
+    assert place(gateway_url, ALICE, "buy", "64000", "0.01")["code"] == 0
+    wait_for_seq(gateway_url, health(engine_url)["journal_seq"])
+    assert book(gateway_url) == book(engine_url)
+
+
 def ccxt_client(base_url: str, creds: tuple[str, str]) -> accxt.digifinex:
     exchange = accxt.digifinex({"apiKey": creds[0], "secret": creds[1], "enableRateLimit": False})
     exchange.urls["api"]["rest"] = base_url
@@ -243,13 +255,7 @@ async def test_engine_unreachable_refuses_orders_at_once_and_market_data_stays(t
         assert book(gw.base_url) == before
         # The engine comes back (same data dir): order entry resumes through the gateway.
         eng.start()
-        deadline = time.monotonic() + 10
-        while "order_entry" in health(gw.base_url):
-            assert time.monotonic() < deadline, health(gw.base_url)
-            time.sleep(0.1)
-        assert place(gw.base_url, ALICE, "buy", "64000", "0.01")["code"] == 0
-        wait_for_seq(gw.base_url, health(eng.base_url)["journal_seq"])
-        assert book(gw.base_url) == book(eng.base_url)
+        order_entry_resumes(gw.base_url, eng.base_url, 10)
 
 
 def _admin(base_url: str, path: str, body: dict[str, Any] | None = None) -> Any:

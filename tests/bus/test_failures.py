@@ -15,7 +15,7 @@ import pytest
 
 from sandex.bus import wire
 from tests.bus.cluster import Gateway, health, wait_for_seq
-from tests.bus.test_cluster import book, cluster, place
+from tests.bus.test_cluster import book, cluster, order_entry_resumes, place
 from tests.digifinex.dfx_support import ALICE, BOB, arest, rest, ws_client
 
 pytestmark = pytest.mark.timeout(300)
@@ -199,10 +199,4 @@ async def test_a_gateway_starts_while_the_engine_is_down(tmp_path: Path) -> None
             assert place(gw.base_url, ALICE, "buy", "64000", "0.01")["code"] == 50000
             assert time.monotonic() - started < 1.0
             eng.start()
-            deadline = time.monotonic() + 15
-            while "order_entry" in health(gw.base_url):
-                assert time.monotonic() < deadline, health(gw.base_url)
-                time.sleep(0.1)
-            assert place(gw.base_url, ALICE, "buy", "64000", "0.01")["code"] == 0
-            wait_for_seq(gw.base_url, health(eng.base_url)["journal_seq"])
-            assert book(gw.base_url) == book(eng.base_url)
+            order_entry_resumes(gw.base_url, eng.base_url, 15)

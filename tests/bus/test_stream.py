@@ -12,7 +12,7 @@ import pytest
 
 from sandex.bus import wire
 from tests.bus.cluster import Gateway, health, metric, wait_for_seq
-from tests.bus.test_cluster import book, cluster, place
+from tests.bus.test_cluster import book, cluster, order_entry_resumes, place
 from tests.digifinex.dfx_support import ALICE, BOB, with_sections
 
 pytestmark = pytest.mark.timeout(180)
@@ -79,10 +79,4 @@ async def test_a_stream_emptied_by_max_age_is_continued_after_an_engine_restart(
             time.sleep(0.2)
         eng.stop()
         eng.start()
-        deadline = time.monotonic() + 20
-        while "order_entry" in health(gw.base_url):
-            assert time.monotonic() < deadline, health(gw.base_url)
-            time.sleep(0.1)
-        assert place(gw.base_url, ALICE, "buy", "64000", "0.01")["code"] == 0
-        wait_for_seq(gw.base_url, health(eng.base_url)["journal_seq"])
-        assert book(gw.base_url) == book(eng.base_url)
+        order_entry_resumes(gw.base_url, eng.base_url, 20)
