@@ -232,10 +232,7 @@ class Engine:
 
     def emit(self, event_type: type, *fields: Any) -> Event:
         """Append an event of `event_type` with the next sequence number (for plugins too)."""
-        self.seq += 1
-        event: Event = event_type(self.seq, self.now, *fields)
-        self._out.append(event)
-        return event
+        return self.emit_at(self.now, event_type, *fields)
 
     def emit_at(self, ts: int, event_type: type, *fields: Any) -> Event:
         """As `emit`, stamped `ts` rather than the engine's time (the replay stamps what it
@@ -452,15 +449,12 @@ class Engine:
             self.reject(acct, symbol, E_INVALID_TYPE, f"invalid order type {kind!r}", 0, src, src_id)
             return None
         hold_key = (wallet_id, hold_currency)
-        cell = self.ledger.balances.get(hold_key)
-        if cell is None or cell[0] < hold:
+        cell = self._hold(hold_key, hold)
+        if cell is None:
             self.reject(
                 acct, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {hold_currency} balance", 0, src, src_id
             )
             return None
-        cell[0] -= hold
-        cell[1] += hold
-        self._dirty[hold_key] = cell
         order = Order(
             self.next_order_id,
             acct,
@@ -540,13 +534,10 @@ class Engine:
             hold_key, hold = (wallet_id, market.quote), price * amount * market.value_to_ledger
         else:
             hold_key, hold = (wallet_id, market.base), amount * market.base_to_ledger
-        cell = self.ledger.balances.get(hold_key)
-        if cell is None or cell[0] < hold or price <= 0 or amount <= 0:
+        cell = self._hold(hold_key, hold) if price > 0 and amount > 0 else None
+        if cell is None:
             self.reject(account_id, symbol, E_INSUFFICIENT_BALANCE, f"insufficient {hold_key[1]} balance")
             return None
-        cell[0] -= hold
-        cell[1] += hold
-        self._dirty[hold_key] = cell
         order = Order(
             self.next_order_id,
             account_id,
@@ -797,6 +788,17 @@ class Engine:
                 o.source_id,
             )
         )
+
+    def _hold(self, hold_key: tuple[str, str], hold: int) -> list[int] | None:
+        """Move `hold` from free to held on the balance `hold_key`; its cell, or None (nothing
+        moved) when the free balance is short."""
+        cell = self.ledger.balances.get(hold_key)
+        if cell is None or cell[0] < hold:
+            return None
+        cell[0] -= hold
+        cell[1] += hold
+        self._dirty[hold_key] = cell
+        return cell
 
     def _release_hold(self, order: Order) -> None:
         """Give back everything the order still holds (it leaves the book or never rests)."""
