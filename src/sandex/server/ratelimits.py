@@ -46,21 +46,17 @@ class SlidingWindowLimiter:
         if now is None:
             now = time.monotonic()
         stamps = self._stamps
-        if len(stamps) < self.limit:
-            stamps.append(now)
-            return True
-        i = self._next
-        # The frame counts against (now - window, now]; the oldest of the last `limit` accepted
-        # frames must be out of that span for this one to fit.
-        if now - stamps[i] < self.window_s:
+        # The frame counts against (now - window, now]; once `limit` frames were accepted, the
+        # oldest of the last `limit` must be out of that span for this one to fit.
+        if len(stamps) >= self.limit and now - stamps[self._next] < self.window_s:
             return False
-        stamps[i] = now
-        self._next = (i + 1) % self.limit
+        self.record(now)
         return True
 
     def record(self, now: float) -> None:
-        """Count a frame accepted elsewhere (another process sharing this budget, `bus.budgets`)
-        even if the window is full: it was taken, so it fills the window here too."""
+        """Count a frame accepted at `now`: here (`allow`), or elsewhere (another process sharing
+        this budget, `bus.budgets`) even if the window is full: it was taken, so it fills the
+        window here too."""
         stamps = self._stamps
         if len(stamps) < self.limit:
             stamps.append(now)
